@@ -1,0 +1,1 @@
+"""The GL layer: contexts, shader loading, binding points, render targets."""

@@ -1,0 +1,42 @@
+"""Single source of truth for GL binding points and work-group sizes.
+
+Every value here is injected into every shader as a ``#define`` of the same
+name, so GLSL never hard-codes a binding index or a local size.
+"""
+
+# Shader storage buffer binding points.
+SSBO_PARAMS = 0        # theta: all scene parameters, float[]
+SSBO_GROUPS = 1        # parameter group table (offset, count, stride, eps, lr, bounds)
+SSBO_ACCUM = 2         # per-contributor accumulators, one block per antithetic pair
+SSBO_GRAD = 3          # per-parameter gradient
+SSBO_ADAM = 4          # Adam moments (m, v) interleaved
+SSBO_STATS = 5         # reductions read back at log intervals (loss, flags)
+SSBO_OUT = 6           # scratch output of test/debug passes (perturb)
+SSBO_PARTIALS = 7      # per-work-group partial sums of the clean-render loss
+
+# Texture / image units.
+TEX_IDS = 0            # R32UI id buffer of all copies (tiled), read by G
+TEX_TARGET = 1         # target image(s), RGBA32F
+IMG_COLOR = 2          # resolved colour image written by the clean shading pass
+
+# Work-group sizes.
+WG_1D = 256            # per-parameter passes (P, gradient, Adam)
+WG_2D_X = 16           # per-pixel passes (G, resolve)
+WG_2D_Y = 8
+
+# Fixed-point accumulation: value stored = round(diff * FIXED_SCALE).
+FIXED_SCALE_DEFAULT = 65536.0
+
+# Flag slots of the SSBO_STATS buffer (uint), read back at log intervals.
+STAT_OVERFLOW = 0      # set when a fixed-point accumulator overflowed
+STAT_NONFINITE = 1     # set when a non-finite gradient was seen (update skipped)
+STAT_COUNT = 4
+
+
+def defines() -> dict[str, str]:
+    """All constants above as GLSL defines."""
+    out = {}
+    for name, value in globals().items():
+        if name.isupper() and isinstance(value, (int, float)):
+            out[name] = repr(float(value)) if isinstance(value, float) else str(value)
+    return out

@@ -1,0 +1,163 @@
+"""The one place that creates GL contexts: headless EGL through moderngl, GL >= 4.3 core."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import GLError
+
+DEVICE_ENV = "DIFFRAST_DEVICE"
+ATOMICS_ENV = "DIFFRAST_ATOMICS"
+REQUIRED_GL = 430
+FLOAT_ATOMICS_EXT = "GL_NV_shader_atomic_float"
+
+INSTALL_HINT = (
+    "diffrast needs OpenGL 4.3 through headless EGL: on Debian/Ubuntu install "
+    "'libegl1 libegl-mesa0 libgl1-mesa-dri' (Mesa's CPU renderer llvmpipe) or a GPU driver"
+)
+
+# Limits read from the context and reported by `diffrast info`.
+LIMIT_NAMES = (
+    "GL_MAX_TEXTURE_SIZE",
+    "GL_MAX_SHADER_STORAGE_BLOCK_SIZE",
+    "GL_MAX_COMPUTE_WORK_GROUP_COUNT",
+    "GL_MAX_COMPUTE_WORK_GROUP_INVOCATIONS",
+    "GL_MAX_DRAW_BUFFERS",
+    "GL_MAX_VIEWPORTS",
+    "GL_MAX_CLIP_DISTANCES",
+    "GL_MAX_FRAMEBUFFER_WIDTH",
+    "GL_MAX_FRAMEBUFFER_HEIGHT",
+    "GL_MAX_COMPUTE_SHADER_STORAGE_BLOCKS",
+)
+
+
+@dataclass
+class GLDevice:
+    """A live GL context and what diffrast knows about it."""
+
+    ctx: object
+    index: int
+    renderer: str
+    vendor: str
+    version: str
+    extensions: set = field(default_factory=set)
+    atomics: str = "float"  # "float" (GL_NV_shader_atomic_float) or "fixed" (integer atomics)
+
+    @property
+    def limits(self) -> dict:
+        info = self.ctx.info
+        return {name: info.get(name) for name in LIMIT_NAMES}
+
+    @property
+    def max_texture_size(self) -> int:
+        return int(self.ctx.info["GL_MAX_TEXTURE_SIZE"])
+
+    @property
+    def max_ssbo_bytes(self) -> int:
+        return int(self.ctx.info["GL_MAX_SHADER_STORAGE_BLOCK_SIZE"])
+
+    @property
+    def max_groups_x(self) -> int:
+        return int(self.ctx.info["GL_MAX_COMPUTE_WORK_GROUP_COUNT"][0])
+
+    @property
+    def is_software(self) -> bool:
+        r = self.renderer.lower()
+        return "llvmpipe" in r or "softpipe" in r or "swrast" in r
+
+    def describe(self) -> dict:
+        return {
+            "index": self.index,
+            "renderer": self.renderer,
+            "vendor": self.vendor,
+            "version": self.version,
+            "atomics": self.atomics,
+            "float_atomics_available": FLOAT_ATOMICS_EXT in self.extensions,
+        }
+
+    def release(self) -> None:
+        try:
+            self.ctx.release()
+        except Exception:  # pragma: no cover - best effort at shutdown
+            pass
+
+
+def _device_index(device: int | str | None) -> int:
+    if device is None:
+        device = os.environ.get(DEVICE_ENV, "0")
+    try:
+        index = int(device)
+    except (TypeError, ValueError):
+        raise GLError(f"device must be an EGL device number, got {device!r} (from --device or ${DEVICE_ENV})")
+    if index < 0:
+        raise GLError(f"device must be >= 0, got {index}")
+    return index
+
+
+def _choose_atomics(extensions: set, atomics: str | None) -> str:
+    atomics = (atomics or os.environ.get(ATOMICS_ENV) or "auto").lower()
+    if atomics not in ("auto", "float", "fixed"):
+        raise GLError(f"atomics must be auto, float or fixed, got {atomics!r}")
+    have_float = FLOAT_ATOMICS_EXT in extensions
+    if atomics == "float" and not have_float:
+        raise GLError(f"atomics: float needs {FLOAT_ATOMICS_EXT}, which this driver lacks; use 'fixed' or 'auto'")
+    if atomics == "auto":
+        return "float" if have_float else "fixed"
+    return atomics
+
+
+def create_device(device: int | str | None = None, atomics: str | None = None) -> GLDevice:
+    """Create a headless GL >= 4.3 core context on EGL device ``device``.
+
+    ``device`` defaults to ``$DIFFRAST_DEVICE`` or 0. ``atomics`` is ``auto``
+    (float atomics where the driver has them), ``float`` or ``fixed``.
+    """
+    index = _device_index(device)
+    try:
+        import moderngl
+    except Exception as exc:  # pragma: no cover - depends on the install
+        raise GLError(f"cannot import moderngl ({exc}); reinstall diffrast with pip")
+    try:
+        ctx = moderngl.create_context(standalone=True, backend="egl", require=REQUIRED_GL, device_index=index)
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        if "device index" in text:
+            raise GLError(f"EGL device {index} does not exist ({text}); see `diffrast info --list`")
+        raise GLError(f"cannot create an OpenGL 4.3 context on EGL device {index}: {text}. {INSTALL_HINT}")
+    info = ctx.info
+    extensions = set(ctx.extensions)
+    if ctx.version_code < REQUIRED_GL:
+        version = info.get("GL_VERSION", "?")
+        ctx.release()
+        raise GLError(f"OpenGL {version} is too old: diffrast needs 4.3 core. {INSTALL_HINT}")
+    dev = GLDevice(
+        ctx=ctx,
+        index=index,
+        renderer=str(info.get("GL_RENDERER", "?")),
+        vendor=str(info.get("GL_VENDOR", "?")),
+        version=str(info.get("GL_VERSION", "?")),
+        extensions=extensions,
+    )
+    try:
+        dev.atomics = _choose_atomics(extensions, atomics)
+    except GLError:
+        dev.release()
+        raise
+    return dev
+
+
+def list_devices(limit: int = 16) -> list[dict]:
+    """Describe every EGL device that gives a GL 4.3 context."""
+    found = []
+    for i in range(limit):
+        try:
+            dev = create_device(i)
+        except GLError as exc:
+            if "does not exist" in str(exc):
+                break
+            found.append({"index": i, "error": str(exc)})
+            continue
+        found.append(dev.describe())
+        dev.release()
+    return found

@@ -1,0 +1,1 @@
+"""Optimisers (Adam as a compute pass) and learning-rate schedules."""

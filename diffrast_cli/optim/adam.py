@@ -1,0 +1,35 @@
+"""Adam as a compute shader over the parameter buffer (bias-corrected, bounded)."""
+
+from __future__ import annotations
+
+from ..gl import shaders
+from ..gl.passes import barrier, groups_1d, set_uniforms
+
+
+class AdamPass:
+    """Owns the moments buffer; reads SSBO_GRAD, updates SSBO_PARAMS in place."""
+
+    def __init__(self, device, count: int, defines: dict, adam_cfg):
+        self.ctx = device.ctx
+        self.count = count
+        self.cfg = adam_cfg
+        self.program = shaders.compute(self.ctx, "adam.comp", defines=defines)
+        self.moments = self.ctx.buffer(reserve=8 * count)
+        self.moments.clear()
+        self.groups = groups_1d(count, device.max_groups_x)
+        set_uniforms(self.program, u_count=count, u_beta1=adam_cfg.beta1, u_beta2=adam_cfg.beta2,
+                     u_adam_eps=adam_cfg.eps)
+
+    def bind(self, binding: int) -> None:
+        self.moments.bind_to_storage_buffer(binding)
+
+    def step(self, t: int, lr_scale: float) -> None:
+        """Adam step number ``t`` (1-based) with the schedule factor ``lr_scale``."""
+        b1, b2 = self.cfg.beta1, self.cfg.beta2
+        set_uniforms(self.program, u_bias1=1.0 - b1 ** t, u_bias2=1.0 - b2 ** t, u_lr_scale=lr_scale)
+        self.program.run(*self.groups)
+        barrier(self.ctx)
+
+    def release(self) -> None:
+        self.moments.release()
+        self.program.release()

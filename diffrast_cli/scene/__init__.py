@@ -1,0 +1,1 @@
+"""Scene kinds: parameter layout, cameras and one module per primitive kind."""

@@ -1,0 +1,82 @@
+"""Parameter layout: named groups of a flat parameter vector.
+
+A group is a contiguous range ``[offset, offset + count)`` of theta whose
+parameters share a perturbation size, a learning rate and bounds. Every
+``stride`` consecutive parameters of a group belong to one contributor (a
+triangle, a texel...) starting at contributor ``contrib_base``: that is how
+the per-parameter pass finds the accumulator a parameter reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GROUP_DTYPE = np.dtype([
+    ("offset", "<u4"), ("count", "<u4"), ("stride", "<u4"), ("contrib_base", "<u4"),
+    ("eps", "<f4"), ("lr", "<f4"), ("lo", "<f4"), ("hi", "<f4"),
+])
+
+
+@dataclass
+class ParamGroup:
+    name: str
+    count: int
+    stride: int
+    eps: float
+    lr: float
+    lo: float
+    hi: float
+    contrib_base: int = 0
+    offset: int = 0  # set by ParamLayout
+
+    @property
+    def frozen(self) -> bool:
+        return self.eps == 0.0 or self.lr == 0.0
+
+
+class ParamLayout:
+    """Ordered groups laid out back to back in one flat vector."""
+
+    def __init__(self, groups: list[ParamGroup]):
+        offset = 0
+        for g in groups:
+            g.offset = offset
+            offset += g.count
+        self.groups = groups
+        self.size = offset
+
+    def __getitem__(self, name: str) -> ParamGroup:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+    def index(self, name: str) -> int:
+        return [g.name for g in self.groups].index(name)
+
+    def slice(self, name: str) -> slice:
+        g = self[name]
+        return slice(g.offset, g.offset + g.count)
+
+    def table(self) -> np.ndarray:
+        """The group table as uploaded to SSBO_GROUPS."""
+        t = np.zeros(len(self.groups), dtype=GROUP_DTYPE)
+        for i, g in enumerate(self.groups):
+            t[i] = (g.offset, g.count, g.stride, g.contrib_base,
+                    0.0 if g.frozen else g.eps, 0.0 if g.frozen else g.lr, g.lo, g.hi)
+        return t
+
+    def defines(self) -> dict:
+        """GROUP_<NAME> indices and NUM_GROUPS for the shaders."""
+        d = {f"GROUP_{g.name.upper()}": i for i, g in enumerate(self.groups)}
+        d["NUM_GROUPS"] = len(self.groups)
+        return d
+
+    def clip(self, theta: np.ndarray) -> np.ndarray:
+        out = theta.copy()
+        for g in self.groups:
+            s = slice(g.offset, g.offset + g.count)
+            out[s] = np.clip(out[s], g.lo, g.hi)
+        return out

@@ -1,0 +1,101 @@
+"""Triangle soup: N independent triangles, 12 parameters each.
+
+Layout (groups back to back): positions x,y of the 3 corners (6 per
+triangle), depths z of the 3 corners (3 per triangle), flat RGB colour (3 per
+triangle). The contributor of every parameter is its triangle. In 2D mode x,y
+are in [-1, 1] over the image and z in [0, 1] orders the triangles (0
+nearest); in perspective mode (x, y, z) is a point in the world.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..gl import shaders
+from .params import ParamGroup, ParamLayout
+
+PARAMS_PER_TRIANGLE = 12
+
+
+def _group_settings(cfg, default_eps, default_lr, default_bounds):
+    eps = cfg.eps if cfg.eps is not None else default_eps
+    lr = cfg.lr if cfg.lr is not None else default_lr
+    lo, hi = cfg.bounds if cfg.bounds is not None else default_bounds
+    if not cfg.optimize:
+        eps, lr = 0.0, 0.0
+    return dict(eps=float(eps), lr=float(lr), lo=float(lo), hi=float(hi))
+
+
+class TriangleSoup:
+    """The soup scene kind: parameter layout, initialisation, R draw, G shading, export."""
+
+    shade_include = "soup_shade.glsl"
+    vertex_shader = "soup.vert"
+    fragment_shader = "id.frag"
+
+    def __init__(self, scene_cfg, render_cfg, size: tuple[int, int]):
+        self.cfg = scene_cfg
+        self.n = scene_cfg.triangles
+        self.perspective = render_cfg.projection == "perspective"
+        w, h = size
+        if self.perspective:
+            cam = render_cfg.camera
+            dist = math.dist(cam.position, cam.look_at)
+            pixel = 2.0 * dist * math.tan(math.radians(cam.fov_y) / 2.0) / h
+            pos_bounds = dep_bounds = (-1e4, 1e4)
+            dep_eps = 0.5 * pixel
+        else:
+            pixel = 2.0 / max(w, h)   # one pixel in clip units
+            pos_bounds = (-1.5, 1.5)
+            dep_bounds = (0.0, 1.0)
+            dep_eps = 0.01
+        n = self.n
+        self.layout = ParamLayout([
+            ParamGroup("positions", 6 * n, 6, **_group_settings(scene_cfg.positions, 0.5 * pixel, 0.25 * pixel, pos_bounds)),
+            ParamGroup("depths", 3 * n, 3, **_group_settings(scene_cfg.depths, dep_eps, 0.002, dep_bounds)),
+            ParamGroup("colors", 3 * n, 3, **_group_settings(scene_cfg.colors, 1.0 / 64.0, 0.01, (0.0, 1.0))),
+        ])
+        self.contributors = n
+        self.program = None
+
+    # -- parameters ---------------------------------------------------------
+
+    def initial_params(self, seed: int) -> np.ndarray:
+        """Random soup: centres uniform in centre +- extent, corners +- size around them."""
+        init = self.cfg.init
+        rng = np.random.default_rng(seed)
+        n = self.n
+        center = np.asarray(init.center, dtype=np.float64)
+        extent = np.asarray(init.extent, dtype=np.float64)
+        c = center + (rng.random((n, 3)) * 2.0 - 1.0) * extent
+        corners = c[:, None, :2] + (rng.random((n, 3, 2)) * 2.0 - 1.0) * init.size
+        depth = np.repeat(c[:, None, 2], 3, axis=1) + (rng.random((n, 3)) * 2.0 - 1.0) * 0.01 * init.size
+        lo, hi = init.color
+        color = lo + rng.random((n, 3)) * (hi - lo)
+        theta = np.concatenate([corners.reshape(-1), depth.reshape(-1), color.reshape(-1)]).astype(np.float32)
+        return self.layout.clip(theta)
+
+    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions (N,3,3), colors (N,3)) of a parameter vector."""
+        n = self.n
+        xy = theta[self.layout.slice("positions")].reshape(n, 3, 2)
+        z = theta[self.layout.slice("depths")].reshape(n, 3, 1)
+        color = theta[self.layout.slice("colors")].reshape(n, 3)
+        return np.concatenate([xy, z], axis=2), color
+
+    # -- GL -----------------------------------------------------------------
+
+    def build(self, ctx, defines: dict) -> None:
+        self.program = shaders.program(ctx, self.vertex_shader, self.fragment_shader, defines=defines)
+        self.vao = ctx.vertex_array(self.program, [])
+
+    def draw(self, instances: int) -> None:
+        """Draw the soup once per copy (instanced); uniforms are set by the caller."""
+        self.vao.render(vertices=3 * self.n, instances=instances)
+
+    def release(self) -> None:
+        if self.program is not None:
+            self.vao.release()
+            self.program.release()

@@ -1,0 +1,1 @@
+"""Stochastic gradient estimation: the P, R, G and per-parameter passes."""

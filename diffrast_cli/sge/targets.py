@@ -1,0 +1,51 @@
+"""The R target: every copy of an iteration tiled into one R32UI id buffer.
+
+Copy c (pair c // 2, plus for even c, minus for odd) sits at tile
+(c % cols, c // cols); each tile is (W*SS, H*SS) pixels for supersampling
+factor SS. One clear and one instanced draw cover all copies.
+"""
+
+from __future__ import annotations
+
+import math
+
+import moderngl
+
+from ..errors import LimitError
+
+
+class TiledIdTarget:
+    def __init__(self, device, size: tuple[int, int], copies: int, supersample: int = 1):
+        ctx = device.ctx
+        w, h = size
+        self.size = (w, h)
+        self.ss = supersample
+        self.copies = copies
+        tw, th = w * supersample, h * supersample
+        limit = min(device.max_texture_size, int(ctx.info.get("GL_MAX_FRAMEBUFFER_WIDTH", device.max_texture_size)))
+        if tw > limit or th > limit:
+            raise LimitError(f"render.resolution {w}x{h} with supersample {supersample} needs a {tw}x{th} "
+                             f"target; this device allows {limit}x{limit}")
+        cols = max(1, min(math.ceil(math.sqrt(copies)), limit // tw))
+        rows = math.ceil(copies / cols)
+        if rows * th > limit:
+            raise LimitError(f"{copies} copies of {tw}x{th} do not fit a {limit}x{limit} target; "
+                             f"lower optimize.samples or render.resolution")
+        self.cols, self.rows = cols, rows
+        self.tile = (tw, th)
+        self.texture = ctx.texture((cols * tw, rows * th), 1, dtype="u4")
+        self.texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.depth = ctx.depth_renderbuffer((cols * tw, rows * th))
+        self.fbo = ctx.framebuffer(color_attachments=[self.texture], depth_attachment=self.depth)
+        self.bytes = cols * tw * rows * th * 8
+
+    def uniforms(self) -> dict:
+        return {"u_cols": self.cols, "u_rows": self.rows, "u_tile_size": self.tile}
+
+    def clear(self) -> None:
+        self.fbo.use()
+        self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+
+    def release(self) -> None:
+        for obj in (self.fbo, self.texture, self.depth):
+            obj.release()

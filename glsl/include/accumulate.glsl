@@ -1,0 +1,35 @@
+// Per-contributor accumulators: accum[pair * u_contributors + c].
+// Float atomics (GL_NV_shader_atomic_float) when ATOMICS_FLOAT is defined,
+// else fixed point: round(value * FIXED_SCALE) in int atomics, with an
+// overflow flag raised in stats[STAT_OVERFLOW].
+
+uniform uint u_contributors;
+
+layout(std430, binding = SSBO_STATS) buffer Stats { uint stats[]; };
+
+#ifdef ATOMICS_FLOAT
+layout(std430, binding = SSBO_ACCUM) buffer Accum { float accum[]; };
+
+void accumulate(uint pair, uint c, float v) {
+    atomicAdd(accum[pair * u_contributors + c], v);
+}
+
+float accum_value(uint pair, uint c) {
+    return accum[pair * u_contributors + c];
+}
+#else
+layout(std430, binding = SSBO_ACCUM) buffer Accum { int accum[]; };
+
+void accumulate(uint pair, uint c, float v) {
+    int q = int(round(clamp(v * FIXED_SCALE, -2.0e9, 2.0e9)));
+    int old = atomicAdd(accum[pair * u_contributors + c], q);
+    int now = old + q;  // GLSL integer addition wraps (low 32 bits)
+    if ((q > 0 && now < old) || (q < 0 && now > old)) {
+        atomicOr(stats[STAT_OVERFLOW], 1u);
+    }
+}
+
+float accum_value(uint pair, uint c) {
+    return float(accum[pair * u_contributors + c]) * (1.0 / FIXED_SCALE);
+}
+#endif
