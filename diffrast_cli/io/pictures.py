@@ -157,13 +157,15 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def _fmt(v: float) -> str:
     if v == 0 or not math.isfinite(v):
         return f"{v:g}"
+    if float(v).is_integer() and abs(v) < 1e7:
+        return str(int(v))
     return f"{v:.3g}" if 1e-3 <= abs(v) < 1e5 else f"{v:.1e}"
 
 
-def _plot_panel(draw, box, xs, ys, title, log_y, font, scale, color):
+def _plot_panel(draw, box, xs, ys, title, log_y, font, scale, color, final_fmt):
     """Draw one line chart inside ``box`` = (x0, y0, x1, y1) on a supersampled canvas."""
     x0, y0, x1, y1 = box
-    ml, mr, mt, mb = 64 * scale, 14 * scale, 30 * scale, 36 * scale
+    ml, mr, mt, mb = 64 * scale, 28 * scale, 30 * scale, 36 * scale
     ax0, ay0, ax1, ay1 = x0 + ml, y0 + mt, x1 - mr, y1 - mb
     draw.text(((x0 + x1) // 2, y0 + 14 * scale), title, fill=(20, 20, 20), font=font, anchor="mm")
     draw.rectangle((ax0, ay0, ax1, ay1), outline=(90, 90, 90), width=scale)
@@ -177,21 +179,28 @@ def _plot_panel(draw, box, xs, ys, title, log_y, font, scale, color):
     ylo, yhi = float(py.min()), float(py.max())
     if xhi - xlo < 1e-12:
         xlo, xhi = xlo - 1, xhi + 1
-    pad = max(yhi - ylo, 0.5 if log_y else max(1e-3, 0.05 * abs(yhi))) * 0.08
+    if yhi - ylo < 1e-9 * max(1.0, abs(yhi)):  # flat data: open a sensible window
+        half = 0.5 if log_y else max(1.0, 0.05 * abs(yhi))
+        ylo, yhi = ylo - half, yhi + half
+    pad = 0.08 * (yhi - ylo)
     ylo, yhi = ylo - pad, yhi + pad
-    if yhi - ylo < 1e-12:
-        ylo, yhi = ylo - 1, yhi + 1
 
     def to_px(xv, yv):
         return (ax0 + (xv - xlo) / (xhi - xlo) * (ax1 - ax0), ay1 - (yv - ylo) / (yhi - ylo) * (ay1 - ay0))
 
     grid, tick_col = (225, 225, 225), (60, 60, 60)
-    for tx in _nice_ticks(xlo, xhi, 5):
+    xt = _nice_ticks(xlo, xhi, 5)
+    if np.all(np.mod(px, 1) == 0):  # integer iterations: keep integer ticks
+        xt = [t for t in xt if float(t).is_integer()] or xt
+    for tx in xt:
         gx = to_px(tx, ylo)[0]
         draw.line((gx, ay0 + scale, gx, ay1 - scale), fill=grid, width=scale)
         draw.text((gx, ay1 + 6 * scale), _fmt(tx), fill=tick_col, font=font, anchor="mt")
-    yt = [float(k) for k in range(math.ceil(ylo), math.floor(yhi) + 1)] if log_y else []
-    if len(yt) < 2:  # linear ticks (also for log plots spanning under a decade)
+    if log_y:  # one tick per decade, or round linear values when under a decade
+        yt = [float(k) for k in range(math.ceil(ylo), math.floor(yhi) + 1)]
+        if len(yt) < 2:
+            yt = [math.log10(v) for v in _nice_ticks(10.0**ylo, 10.0**yhi, 4) if v > 0]
+    else:
         yt = _nice_ticks(ylo, yhi, 5)
     for ty in yt:
         gy = to_px(xlo, ty)[1]
@@ -204,8 +213,13 @@ def _plot_panel(draw, box, xs, ys, title, log_y, font, scale, color):
     lx, ly = pts[-1]
     r = 4 * scale
     draw.ellipse((lx - r, ly - r, lx + r, ly + r), fill=color)
-    final = ys[-1]  # annotate the true last value, even if it could not be drawn
-    draw.text((ax1 - 6 * scale, ay0 + 6 * scale), f"final: {_fmt(final)}", fill=color, font=font, anchor="ra")
+    # annotate the true last value (even if it could not be drawn), in the
+    # corner away from the end of the curve
+    text = "final: " + (final_fmt(ys[-1]) if math.isfinite(ys[-1]) else str(ys[-1]))
+    if ly < (ay0 + ay1) / 2:
+        draw.text((ax1 - 6 * scale, ay1 - 6 * scale), text, fill=color, font=font, anchor="rd")
+    else:
+        draw.text((ax1 - 6 * scale, ay0 + 6 * scale), text, fill=color, font=font, anchor="ra")
 
 
 def loss_curve(records, path, size=(800, 400)) -> None:
@@ -226,6 +240,8 @@ def loss_curve(records, path, size=(800, 400)) -> None:
         return out
 
     its = col("iteration")
-    _plot_panel(draw, (0, 0, w // 2, h), its, col("loss"), "loss (log scale)", True, font, scale, (200, 70, 40))
-    _plot_panel(draw, (w // 2, 0, w, h), its, col("psnr"), "PSNR (dB)", False, font, scale, (40, 90, 190))
+    _plot_panel(draw, (0, 0, w // 2, h), its, col("loss"), "loss (log scale)", True, font, scale,
+                (200, 70, 40), lambda v: f"{v:.4g}")
+    _plot_panel(draw, (w // 2, 0, w, h), its, col("psnr"), "PSNR (dB)", False, font, scale,
+                (40, 90, 190), lambda v: f"{v:.2f} dB")
     canvas.resize(size, Image.LANCZOS).save(path, format="PNG")

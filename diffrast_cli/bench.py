@@ -1,0 +1,122 @@
+"""`diffrast bench`: standard problems, warm-up, it/s and per-pass GPU times."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import click
+import numpy as np
+
+from .config import JobConfig
+from .gl.context import create_device
+from .optim.schedule import lr_factor
+from .pipeline import Problem
+
+# name: (triangles, resolution)
+PROBLEMS = {
+    "soup-2k-256": (2_000, 256),
+    "soup-100k-512": (100_000, 512),
+    "soup-100k-1024": (100_000, 1024),
+}
+PASSES = ("R", "G", "grad", "adam")
+
+
+def synthetic_target(size: int) -> np.ndarray:
+    """A smooth, structured test image (no file needed): gradients, disks, stripes."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    img = np.stack([x, y, 0.5 + 0.5 * np.sin(6.0 * (x + y))], axis=2)
+    for cx, cy, r, col in ((0.3, 0.35, 0.18, (0.9, 0.2, 0.1)), (0.68, 0.6, 0.22, (0.1, 0.3, 0.8)),
+                           (0.5, 0.8, 0.1, (0.95, 0.9, 0.2))):
+        mask = (x - cx) ** 2 + (y - cy) ** 2 < r * r
+        img[mask] = col
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+class PassTimer:
+    """Per-pass times in ms. On a GPU: GL timer queries. On a software
+    renderer, which defers its work until the next flush, timer queries miss
+    the work, so each pass is timed on the wall clock between ctx.finish()."""
+
+    def __init__(self, ctx, wall: bool):
+        self.ctx = ctx
+        self.wall = wall
+        self.queries = {name: ctx.query(time=True) for name in PASSES}
+        self.ms = {name: [] for name in PASSES}
+
+    @contextlib.contextmanager
+    def __call__(self, name):
+        if self.wall:
+            self.ctx.finish()
+            t0 = time.perf_counter()
+            yield
+            self.ctx.finish()
+            self.ms[name].append(1000.0 * (time.perf_counter() - t0))
+        else:
+            with self.queries[name]:
+                yield
+            self.ms[name].append(self.queries[name].elapsed / 1e6)
+
+
+def bench_problem(device, name: str, iterations: int, warmup: int, samples: int) -> dict:
+    triangles, res = PROBLEMS[name]
+    job = JobConfig.model_validate({
+        "name": name, "target": {"image": "<synthetic>"},
+        "render": {"resolution": res}, "scene": {"triangles": triangles},
+        "optimize": {"iterations": warmup + iterations, "samples": samples},
+    })
+    problem = Problem(job, None, device=device, target=synthetic_target(res))
+    try:
+        est, ctx = problem.estimator, device.ctx
+        total = warmup + iterations
+        opt = job.optimize
+        for i in range(warmup):
+            est.step(i, lr_factor(opt.lr_schedule, i, total, opt.lr_final))
+        ctx.finish()
+        t0 = time.perf_counter()
+        for i in range(warmup, total):
+            est.step(i, lr_factor(opt.lr_schedule, i, total, opt.lr_final))
+        ctx.finish()
+        seconds = time.perf_counter() - t0
+        # Per-pass split: a separate, synchronised run with timer queries.
+        timer = PassTimer(ctx, wall=device.is_software)
+        for i in range(min(iterations, 50)):
+            est.step(total + i, 1.0, timer=timer)
+        passes = {k: float(np.median(v)) for k, v in timer.ms.items()}
+        # Raster floor: the perturbed renders alone (clear + one draw of all copies).
+        floor = PassTimer(ctx, wall=device.is_software)
+        for i in range(20):
+            with floor("R"):
+                est.render(i, 2 * est.pairs, 1.0)
+        quality = problem.metrics()
+    finally:
+        problem.release()
+    return {
+        "problem": name, "triangles": triangles, "resolution": res, "parameters": problem.scene.layout.size,
+        "samples": samples, "iterations": iterations, "seconds": round(seconds, 4),
+        "it_per_s": round(iterations / seconds, 2), "ms_per_it": round(1000 * seconds / iterations, 3),
+        "pass_ms": {k: round(v, 4) for k, v in passes.items()},
+        "raster_floor_ms": round(float(np.median(floor.ms["R"])), 4),
+        "pass_timing": "wall clock between glFinish" if device.is_software else "GL timer queries", "psnr": round(quality["psnr"], 3),
+    }
+
+
+def run_bench(names, iterations: int, warmup: int, samples: int, device_index, atomics: str,
+              progress: bool = True) -> dict:
+    device = create_device(device_index, atomics)
+    try:
+        info = device.describe()
+        results = []
+        if progress:
+            click.echo(f"device {info['index']}: {info['renderer']} | GL {info['version']} | atomics {info['atomics']}")
+            click.echo(f"{'problem':<16}{'params':>10}{'it/s':>10}{'ms/it':>9}" + "".join(f"{p + ' ms':>10}" for p in PASSES)
+                       + f"{'R floor':>10}")
+        for name in names:
+            r = bench_problem(device, name, iterations, warmup, samples)
+            results.append(r)
+            if progress:
+                click.echo(f"{name:<16}{r['parameters']:>10}{r['it_per_s']:>10.1f}{r['ms_per_it']:>9.2f}"
+                           + "".join(f"{r['pass_ms'][p]:>10.3f}" for p in PASSES) + f"{r['raster_floor_ms']:>10.3f}")
+    finally:
+        device.release()
+    return {"device": info, "results": results}

@@ -1,0 +1,150 @@
+"""The `diffrast` command: optimize, bench, info, validate.
+
+Every DiffrastError becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import DiffrastError
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(exc: DiffrastError) -> None:
+    click.echo(f"diffrast: {exc.kind}: {exc}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+class _Group(click.Group):
+    """Maps DiffrastError (and stray internal errors) to one line, no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DiffrastError as exc:
+            _fail(exc)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: still one line unless asked for the traceback
+            if os.environ.get("DIFFRAST_DEBUG"):
+                raise
+            click.echo(f"diffrast: internal error: {exc.__class__.__name__}: {exc} "
+                       f"(set DIFFRAST_DEBUG=1 for the traceback)", err=True)
+            sys.exit(1)
+
+
+device_option = click.option("--device", "device", default=None, metavar="N",
+                             help="EGL device number (default: $DIFFRAST_DEVICE or 0).")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="diffrast")
+def main():
+    """diffrast: fit 3D assets to images with a differentiable OpenGL rasterizer."""
+
+
+@main.command()
+@click.argument("job_file", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: runs/<job name>).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a job key, e.g. --set optimize.iterations=500 (repeatable).")
+@device_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; one summary line at the end.")
+def optimize(job_file, out_dir, overrides, device, quiet):
+    """Optimise the scene of JOB_FILE to match its target."""
+    from .config import load_job
+    from .pipeline import run_job
+
+    job, base = load_job(job_file, overrides)
+    report = run_job(job, base, out_dir, device_index=device, quiet=quiet, config_path=job_file)
+    f = report["final"]
+    click.echo(f"{report['job']}: PSNR {report['initial']['psnr']:.2f} -> {f['psnr']:.2f} dB, "
+               f"loss {f['loss']:.6f}, {report['iterations']} iterations at {report['it_per_s']} it/s "
+               f"on {report['device']['renderer']} -> {report['out_dir']}")
+    for key, value in report["flags"].items():
+        if value:
+            click.echo(f"diffrast: warning: {key} was flagged during the run (see report.json)", err=True)
+
+
+@main.command()
+@click.argument("job_file", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a job key.")
+def validate(job_file, overrides):
+    """Check a job file (schema and target image) without running it."""
+    from .config import load_job, resolve_path
+    from .io.images import load_target
+
+    job, base = load_job(job_file, overrides)
+    target = load_target(resolve_path(base, job.target.image), job.render.resolution, job.render.background)
+    click.echo(f"{job_file}: ok ({job.name}: {job.scene.triangles} triangles, "
+               f"{target.shape[1]}x{target.shape[0]}, {job.optimize.iterations} iterations)")
+
+
+@main.command()
+@device_option
+@click.option("--list", "list_all", is_flag=True, help="List every EGL device.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info(device, list_all, as_json):
+    """Show the GL device: renderer, version, extensions, limits, atomic path."""
+    from .gl.context import FLOAT_ATOMICS_EXT, create_device, list_devices
+
+    if list_all:
+        devices = list_devices()
+        if as_json:
+            click.echo(json.dumps(devices, indent=2))
+        else:
+            for d in devices:
+                click.echo(f"[{d['index']}] {d.get('renderer', d.get('error'))}")
+        return
+    dev = create_device(device)
+    try:
+        data = dev.describe()
+        data["limits"] = dev.limits
+        wanted = (FLOAT_ATOMICS_EXT, "GL_ARB_shader_viewport_layer_array", "GL_ARB_compute_shader",
+                  "GL_ARB_shader_storage_buffer_object", "GL_ARB_timer_query")
+        data["extensions"] = {e: e in dev.extensions for e in wanted}
+    finally:
+        dev.release()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"device {data['index']}: {data['renderer']} ({data['vendor']})")
+    click.echo(f"OpenGL {data['version']}")
+    click.echo(f"atomics: {data['atomics']} ({'float atomics' if data['atomics'] == 'float' else 'fixed-point integer atomics'})")
+    click.echo("extensions:")
+    for e, ok in data["extensions"].items():
+        click.echo(f"  {'yes' if ok else 'no '} {e}")
+    click.echo("limits:")
+    for k, v in data["limits"].items():
+        click.echo(f"  {k}: {v}")
+
+
+@main.command()
+@click.option("--problem", "problems", multiple=True, help="Problem name (repeatable; default: all).")
+@click.option("--iterations", default=200, show_default=True, help="Timed iterations per problem.")
+@click.option("--warmup", default=20, show_default=True, help="Untimed iterations first.")
+@click.option("--samples", default=1, show_default=True, help="Antithetic pairs per iteration.")
+@device_option
+@click.option("--atomics", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def bench(problems, iterations, warmup, samples, device, atomics, as_json):
+    """Time the optimisation loop on standard problems (it/s and per-pass ms)."""
+    from .bench import PROBLEMS, run_bench
+
+    names = list(problems) or list(PROBLEMS)
+    unknown = [n for n in names if n not in PROBLEMS]
+    if unknown:
+        raise click.BadParameter(f"unknown problem {unknown[0]!r}; choose from {', '.join(PROBLEMS)}",
+                                 param_hint="--problem")
+    results = run_bench(names, iterations, warmup, samples, device, atomics, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))

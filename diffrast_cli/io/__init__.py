@@ -1,0 +1,1 @@
+"""Input/output helpers: target images, output pictures and mesh export."""
