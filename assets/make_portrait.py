@@ -162,6 +162,13 @@ def _skin_shade(nx, ny, base, ambient=0.38):
     return col * (1 - warm) + shadow_tint * base * warm, diff
 
 
+def _hairline(xv):
+    """Fringe hairline height: a side parting on the left, swept to the right."""
+    hx = xv - 0.5
+    sweep = _smoothstep(-0.16, 0.10, hx) * (1 - _smoothstep(0.02, 0.16, hx))
+    return 0.30 - 0.07 * sweep + 0.05 * _smoothstep(0.06, 0.17, np.abs(hx))
+
+
 def make_portrait(size: int = 512) -> Image.Image:
     """Return a deterministic, photo-like synthetic portrait (RGB, size x size)."""
     rng = np.random.default_rng(20240611)
@@ -181,14 +188,13 @@ def make_portrait(size: int = 512) -> Image.Image:
     head = _cover(head_sdf, edge)
 
     # ---- hair silhouette: a bob framing the face
-    hx, hy = x - 0.5, y - 0.40
+    hx = x - 0.5
     hair_sdf = _ellipse_sdf(x, y, 0.5, 0.39, 0.205, 0.245)
-    hair_sdf = np.maximum(hair_sdf, y - (0.565 + 0.03 * np.cos(hx * 9) + 0.004 * np.sin(hx * 170) + 0.003 * np.sin(hx * 97 + 1)))  # cut at jaw
+    cut = 0.565 + 0.03 * np.cos(hx * 9) + 0.004 * np.sin(hx * 170) + 0.003 * np.sin(hx * 97 + 1)
+    hair_sdf = np.maximum(hair_sdf, y - cut)  # ragged ends at jaw level
     hair = _cover(hair_sdf, 3 * px)
     # hairline: a side part on the left, fringe sweeping right
-    hairline = 0.30 - 0.07 * _smoothstep(-0.16, 0.10, hx) * (1 - _smoothstep(0.02, 0.16, hx))
-    hairline = hairline + 0.05 * _smoothstep(0.06, 0.17, np.abs(hx))
-    front = _cover(y - hairline, 4 * px) * head  # hair on top of the face
+    front = _cover(y - _hairline(x), 4 * px) * head  # hair on top of the face
     side_open = _cover(np.abs(hx) - (0.135 - 0.1 * _smoothstep(0.5, 0.58, y)), 3 * px)
     # ---- neck and shoulders geometry (sweater with a V neck)
     neck_sdf = np.maximum(np.abs(x - 0.5) - (0.060 + 0.05 * _smoothstep(0.64, 0.74, y) ** 2), 0.50 - y)
@@ -218,7 +224,7 @@ def make_portrait(size: int = 512) -> Image.Image:
 
     # ---- neck
     skin = np.array([0.93, 0.72, 0.60], np.float32)
-    neck_col, _ = _skin_shade(np.clip((x - 0.5) / 0.12, -1, 1) * 0.9, 0.1 + 0 * y, skin * 0.92)
+    neck_col, _ = _skin_shade(np.clip((x - 0.5) / 0.12, -1, 1) * 0.9, np.full_like(y, 0.1), skin * 0.92)
     chin_shadow = _gauss(x, y, 0.515, 0.595, 0.085, 0.03)
     collarbone = _gauss(x, y, 0.44, 0.705, 0.035, 0.005, 0.3) + _gauss(x, y, 0.56, 0.705, 0.035, 0.005, -0.3)
     neck_col = neck_col * (1 - 0.5 * chin_shadow - 0.15 * collarbone)[..., None]
@@ -242,7 +248,7 @@ def make_portrait(size: int = 512) -> Image.Image:
     img = img * (1 - 0.3 * _gauss(x, y, 0.55, 0.71, 0.12, 0.025) * body)[..., None]
 
     # ---- face skin with shading
-    face_col, face_lit = _skin_shade(ex * 0.92, ey * 0.8, skin)
+    face_col, _ = _skin_shade(ex * 0.92, ey * 0.8, skin)
     # blush, eye sockets, nose, under-lip and chin modelling
     face_col = _over(face_col, [0.85, 0.45, 0.42], 0.22 * (_gauss(x, y, 0.415, 0.475, 0.03, 0.022) + _gauss(x, y, 0.59, 0.475, 0.03, 0.022)))
     socket = _gauss(x, y, 0.435, 0.395, 0.035, 0.022) + _gauss(x, y, 0.565, 0.395, 0.035, 0.022)
@@ -367,7 +373,7 @@ def make_portrait(size: int = 512) -> Image.Image:
         x0 = 0.44 + rng.normal(0, 0.01)
         y0 = 0.20 + rng.normal(0, 0.01)
         x1 = 0.33 + 0.38 * a
-        y1 = hairline_at(x1) + rng.normal(0.0, 0.004)
+        y1 = float(_hairline(x1)) + rng.normal(0.0, 0.004)
         ctrl = (0.5 * (x0 + x1) + 0.02, min(y0, y1) - 0.01)
         ts = np.linspace(0, 1, 20)[:, None]
         p = (1 - ts) ** 2 * np.array([x0, y0]) + 2 * ts * (1 - ts) * np.array(ctrl) + ts**2 * np.array([x1, y1])
@@ -375,7 +381,6 @@ def make_portrait(size: int = 512) -> Image.Image:
     fr = _blur(_strand_layer(n, fringe, 2, zoom), 0.5 * px)
 
     hair_mask = np.clip(hair * (1 - head * (1 - front)) * (1 - side_open * head) + front, 0, 1)
-    hair_mask = np.clip(hair_mask - (1 - hair) * 0, 0, 1)
     hair_front = hair_col * (0.8 - 0.4 * darkl + 0.8 * light + 0.6 * fr * hair_lit - 0.2 * fr * (1 - hair_lit))[..., None]
     hair_front = hair_front + (0.12 * light * hair_lit**2)[..., None] * np.array([1.0, 0.8, 0.6])  # sheen
     img = _over(img, np.clip(hair_front, 0, 1), hair_mask)
@@ -406,15 +411,6 @@ def make_portrait(size: int = 512) -> Image.Image:
     img = img + grain
     img = np.clip(img, 0.0, 1.0) ** (1 / 1.05)
     return Image.fromarray((img * 255.0 + 0.5).astype(np.uint8), "RGB")
-
-
-def hairline_at(xv):
-    """Scalar version of the fringe hairline used for the strand endpoints."""
-    hx = xv - 0.5
-    s1 = float(_smoothstep(-0.16, 0.10, hx))
-    s2 = float(_smoothstep(0.02, 0.16, hx))
-    s3 = float(_smoothstep(0.06, 0.17, abs(hx)))
-    return 0.30 - 0.07 * s1 * (1 - s2) + 0.05 * s3
 
 
 # ----------------------------------------------------------------------------

@@ -60,6 +60,8 @@ class Estimator:
         if loss == "l1":
             defines["LOSS_L1"] = 1
         aliases = {"scene": scene.shade_include}
+        self._defines = defines
+        self._perturb = None
 
         # Programs.
         scene.build(ctx, defines)
@@ -197,7 +199,22 @@ class Estimator:
         self.estimate(iteration)
         return self.gradient()
 
+    def perturbed_params(self, iteration: int, pair: int, sigma: float) -> np.ndarray:
+        """P materialised: theta + sigma * s * eps for every parameter (perturb.comp)."""
+        if self._perturb is None:
+            self._perturb = shaders.compute(self.ctx, "perturb.comp", self._defines)
+            self._scratch = self.ctx.buffer(reserve=4 * self.count)
+        self._scratch.bind_to_storage_buffer(B.SSBO_OUT)
+        set_uniforms(self._perturb, u_count=self.count, u_seed=self.seed, u_iteration=iteration,
+                     u_pair=pair, u_sigma=sigma)
+        self._perturb.run(*self.pg_groups)
+        barrier(self.ctx)
+        return np.frombuffer(self._scratch.read(), dtype=np.float32).copy()
+
     def release(self) -> None:
+        if self._perturb is not None:
+            self._perturb.release()
+            self._scratch.release()
         for obj in (self.params, self.groups, self.accum, self.grad, self.stats, self.partials,
                     self.target_tex, self.color_tex, self.g_prog, self.pg_prog, self.resolve_prog):
             obj.release()

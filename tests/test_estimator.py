@@ -1,0 +1,104 @@
+"""The SGE estimator against central finite differences of the rendered loss,
+and the float and fixed-point atomic paths against each other."""
+
+import numpy as np
+import pytest
+
+from diffrast_cli.gl.context import FLOAT_ATOMICS_EXT, create_device
+from tests.scenes import gradient_target, make_problem
+
+W = 48
+CENTERS = np.array([[-0.5, -0.5], [0.5, -0.45], [-0.45, 0.5], [0.5, 0.5]])
+OFFSETS = np.array([[-0.35, -0.3], [0.38, -0.25], [-0.05, 0.4]])
+
+
+def _scene_theta():
+    """Four non-overlapping triangles, one per quadrant, with distinct colours."""
+    xy = (CENTERS[:, None, :] + OFFSETS[None]).reshape(-1)
+    colors = np.array([[0.8, 0.2, 0.5], [0.1, 0.7, 0.3], [0.5, 0.5, 0.9], [0.9, 0.8, 0.1]]).reshape(-1)
+    return np.concatenate([xy, np.full(12, 0.5), colors]).astype(np.float32)
+
+
+def _problem(device, samples=64):
+    return make_problem(device, gradient_target(W, W), triangles=4, samples=samples, supersample=2, extra={
+        "scene.positions.eps": 4.0 / W, "scene.colors.eps": 0.05, "scene.depths.optimize": False})
+
+
+@pytest.fixture(scope="module", params=["float", "fixed"])
+def device(request):
+    probe = create_device()
+    have_float = FLOAT_ATOMICS_EXT in probe.extensions
+    probe.release()
+    if request.param == "float" and not have_float:
+        pytest.skip("driver has no float atomics")
+    dev = create_device(atomics=request.param)
+    yield dev
+    dev.release()
+
+
+def test_sge_mean_matches_finite_differences(device):
+    problem = _problem(device)
+    try:
+        est, layout = problem.estimator, problem.scene.layout
+        theta = _scene_theta()
+        eps = np.concatenate([np.full(g.count, 0.0 if g.frozen else g.eps, np.float32) for g in layout.groups])
+
+        def loss(th):
+            est.upload(th)
+            return est.evaluate()["mse"]
+
+        fd = np.zeros_like(theta)
+        for i in np.flatnonzero(eps):
+            e = np.zeros_like(theta)
+            e[i] = eps[i]
+            fd[i] = (loss(theta + e) - loss(theta - e)) / (2 * eps[i])
+        est.upload(theta)
+        estimates = np.array([est.estimate_gradient(k) for k in range(32)])  # 32 x 64 sign pairs
+        mean = estimates.mean(axis=0)
+        stderr = estimates.std(axis=0) / np.sqrt(len(estimates))
+        for name in ("positions", "colors"):
+            s = layout.slice(name)
+            assert np.abs(fd[s]).max() > 1e-3, f"{name}: finite differences are all ~0; the test is vacuous"
+            slack = 4.0 * stderr[s] + 0.1 * np.abs(fd[s]).max()
+            bad = np.flatnonzero(np.abs(mean[s] - fd[s]) > slack)
+            assert bad.size == 0, f"{name}: SGE mean off FD at {bad}: {mean[s][bad]} vs {fd[s][bad]}"
+            rel = np.linalg.norm(mean[s] - fd[s]) / np.linalg.norm(fd[s])
+            assert rel < 0.15, f"{name}: relative error {rel:.3f}"
+        # Frozen depths get no gradient at all.
+        assert not mean[layout.slice("depths")].any()
+    finally:
+        problem.release()
+
+
+def test_single_estimate_is_noisy_but_unbiased_direction(device):
+    """One estimate with one pair correlates positively with the mean estimate."""
+    problem = _problem(device, samples=1)
+    try:
+        problem.estimator.upload(_scene_theta())
+        single = [problem.estimator.estimate_gradient(k) for k in range(200)]
+        mean = np.mean(single, axis=0)
+        corr = [np.dot(g, mean) / (np.linalg.norm(g) * np.linalg.norm(mean) + 1e-30) for g in single]
+        assert np.mean(corr) > 0.1
+    finally:
+        problem.release()
+
+
+def test_float_and_fixed_atomics_agree():
+    probe = create_device()
+    if FLOAT_ATOMICS_EXT not in probe.extensions:
+        probe.release()
+        pytest.skip("driver has no float atomics")
+    probe.release()
+    grads = {}
+    for atomics in ("float", "fixed"):
+        dev = create_device(atomics=atomics)
+        problem = make_problem(dev, gradient_target(64, 64), triangles=300, samples=4, seed=5)
+        try:
+            grads[atomics] = np.array([problem.estimator.estimate_gradient(k) for k in range(3)])
+        finally:
+            problem.release()
+            dev.release()
+    a, b = grads["float"], grads["fixed"]
+    assert np.count_nonzero(a) > 0.5 * a.size
+    # Identical signs and pixels: only the fixed-point rounding (2^-16 per pixel) may differ.
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(a).max())
