@@ -18,25 +18,60 @@ from .errors import DiffrastError
 EXIT_USER_ERROR = 2
 
 
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
 def _fail(exc: DiffrastError) -> None:
-    click.echo(f"diffrast: {exc.kind}: {exc}", err=True)
+    click.echo(f"diffrast: {exc.kind}: {_one_line(exc)}", err=True)
     sys.exit(EXIT_USER_ERROR)
 
 
+class _UsageError(click.ClickException):
+    """A click usage error (missing argument, unknown option) shown as one line, exit code 2."""
+
+    exit_code = EXIT_USER_ERROR
+
+    def __init__(self, exc: click.UsageError):
+        super().__init__(exc.format_message())
+        ctx = exc.ctx
+        self.hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+
+    def show(self, file=None) -> None:
+        click.echo(f"diffrast: usage error: {_one_line(self.format_message())}{self.hint}", err=True)
+
+
+def _is_plain_usage_error(exc) -> bool:
+    # `diffrast` alone prints the help (click's NoArgsIsHelpError): keep that as it is.
+    return isinstance(exc, click.UsageError) and type(exc).__name__ != "NoArgsIsHelpError"
+
+
 class _Group(click.Group):
-    """Maps DiffrastError (and stray internal errors) to one line, no traceback."""
+    """Maps DiffrastError (and stray internal errors, and usage errors) to one line, no traceback."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            if _is_plain_usage_error(exc):
+                raise _UsageError(exc) from None
+            raise
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except DiffrastError as exc:
             _fail(exc)
+        except click.UsageError as exc:
+            if _is_plain_usage_error(exc):
+                raise _UsageError(exc) from None
+            raise
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: still one line unless asked for the traceback
             if os.environ.get("DIFFRAST_DEBUG"):
                 raise
-            click.echo(f"diffrast: internal error: {exc.__class__.__name__}: {exc} "
+            click.echo(f"diffrast: internal error: {exc.__class__.__name__}: {_one_line(exc)} "
                        f"(set DIFFRAST_DEBUG=1 for the traceback)", err=True)
             sys.exit(1)
 

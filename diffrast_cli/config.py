@@ -2,33 +2,54 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import reprlib
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
+from pydantic import Strict as _StrictType
 
 from .errors import ConfigError
 
 MAX_CONFIG_BYTES = 1 << 20   # a job file is small; refuse anything bigger
+MAX_YAML_NODES = 100_000     # YAML nodes after expanding aliases (stops "billion laughs" documents)
+# No OpenGL driver allows a texture side above this; the device's own
+# GL_MAX_TEXTURE_SIZE is checked when the job starts.
+MAX_RESOLUTION = 32768
+
+
+def _no_bool(v):
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {str(v).lower()}")
+    return v
+
+
+# Types that do not coerce: true is not 1, "5" is not 5, 2.5 is not an integer.
+# Floats still accept ints and numeric strings (YAML 1.1 reads 1e-8 as a string).
+Int = Annotated[int, _StrictType()]
+Float = Annotated[float, BeforeValidator(_no_bool)]
+Bool = Annotated[bool, _StrictType()]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
-Vec3 = tuple[float, float, float]
-Range = tuple[float, float]
+Vec3 = tuple[Float, Float, Float]
+Range = tuple[Float, Float]
 
 
 class ParamGroupConfig(Strict):
     """Perturbation size, learning rate and bounds of one parameter group."""
 
-    eps: Optional[float] = Field(None, gt=0, description="perturbation size; null = the group's default")
-    lr: Optional[float] = Field(None, ge=0, description="Adam learning rate; null = default")
+    eps: Optional[Float] = Field(None, gt=0, description="perturbation size; null = the group's default")
+    lr: Optional[Float] = Field(None, ge=0, description="Adam learning rate; null = default")
     bounds: Optional[Range] = None
-    optimize: bool = True
+    optimize: Bool = True
 
     @field_validator("bounds")
     @classmethod
@@ -43,13 +64,13 @@ class SoupInit(Strict):
 
     center: Vec3 = (0.0, 0.0, 0.5)
     extent: Vec3 = (1.0, 1.0, 0.5)      # triangle centres uniform in center +- extent
-    size: float = Field(0.1, gt=0)      # vertex offsets from the centre, uniform in +-size
+    size: Float = Field(0.1, gt=0)      # vertex offsets from the centre, uniform in +-size
     color: Range = (0.0, 1.0)
 
 
 class SceneConfig(Strict):
     kind: Literal["soup"] = "soup"
-    triangles: int = Field(2000, ge=1, le=50_000_000)
+    triangles: Int = Field(2000, ge=1, le=50_000_000)
     init: SoupInit = SoupInit()
     positions: ParamGroupConfig = ParamGroupConfig()
     depths: ParamGroupConfig = ParamGroupConfig()
@@ -60,9 +81,9 @@ class CameraConfig(Strict):
     position: Vec3 = (0.0, 0.0, 3.0)
     look_at: Vec3 = (0.0, 0.0, 0.0)
     up: Vec3 = (0.0, 1.0, 0.0)
-    fov_y: float = Field(45.0, gt=0, lt=180, description="vertical field of view, degrees")
-    near: float = Field(0.1, gt=0)
-    far: float = Field(100.0, gt=0)
+    fov_y: Float = Field(45.0, gt=0, lt=180, description="vertical field of view, degrees")
+    near: Float = Field(0.1, gt=0)
+    far: Float = Field(100.0, gt=0)
 
     @model_validator(mode="after")
     def _near_far(self):
@@ -78,14 +99,25 @@ class RenderConfig(Strict):
     projection: Literal["orthographic", "perspective"] = "orthographic"
     camera: CameraConfig = CameraConfig()
     background: Vec3 = (0.0, 0.0, 0.0)
-    supersample: int = Field(1, ge=1, le=4, description="SS x SS subsamples per pixel (antialiasing)")
+    supersample: Int = Field(1, ge=1, le=4, description="SS x SS subsamples per pixel (antialiasing)")
 
-    @field_validator("resolution")
+    @field_validator("resolution", mode="before")
     @classmethod
-    def _positive(cls, v):
-        sizes = (v,) if isinstance(v, int) else v
+    def _resolution(cls, v):
+        def is_int(x):
+            return isinstance(x, int) and not isinstance(x, bool)
+
+        if is_int(v):
+            sizes = (v,)
+        elif isinstance(v, (list, tuple)) and len(v) == 2 and all(is_int(s) for s in v):
+            sizes = v = tuple(v)
+        else:
+            raise ValueError(f"must be an integer (the longer side) or [width, height] of integers, got {_show(v)}")
         if any(s < 1 for s in sizes):
-            raise ValueError("resolution must be positive")
+            raise ValueError(f"must be positive, got {_show(list(v) if isinstance(v, tuple) else v)}")
+        if any(s > MAX_RESOLUTION for s in sizes):
+            raise ValueError(f"{max(sizes)} is larger than {MAX_RESOLUTION}, the largest texture side any "
+                             f"OpenGL driver allows")
         return v
 
 
@@ -94,31 +126,31 @@ class TargetConfig(Strict):
 
 
 class AdamConfig(Strict):
-    beta1: float = Field(0.9, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    eps: float = Field(1e-8, gt=0)
+    beta1: Float = Field(0.9, ge=0, lt=1)
+    beta2: Float = Field(0.999, ge=0, lt=1)
+    eps: Float = Field(1e-8, gt=0)
 
 
 class OptimizeConfig(Strict):
-    iterations: int = Field(1500, ge=1, le=100_000_000)
+    iterations: Int = Field(1500, ge=1, le=100_000_000)
     estimator: Literal["per_pixel", "full_image"] = "per_pixel"
-    samples: int = Field(1, ge=1, le=256, description="antithetic sign pairs per iteration")
+    samples: Int = Field(1, ge=1, le=256, description="antithetic sign pairs per iteration")
     loss: Literal["l2", "l1"] = "l2"
     atomics: Literal["auto", "float", "fixed"] = "auto"
-    fixed_point_scale: float = Field(65536.0, gt=0, le=2**24)
+    fixed_point_scale: Float = Field(65536.0, gt=0, le=2**24)
     lr_schedule: Literal["constant", "cosine", "step"] = "cosine"
-    lr_final: float = Field(0.1, gt=0, le=1, description="final learning-rate factor of the schedule")
+    lr_final: Float = Field(0.1, gt=0, le=1, description="final learning-rate factor of the schedule")
     adam: AdamConfig = AdamConfig()
 
 
 class OutputConfig(Strict):
-    log_every: int = Field(25, ge=1)
-    frames: int = Field(10, ge=0, le=200, description="progress frames kept for the grid and GIF")
+    log_every: Int = Field(25, ge=1)
+    frames: Int = Field(10, ge=0, le=200, description="progress frames kept for the grid and GIF")
 
 
 class JobConfig(Strict):
     name: str = Field("job", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: Int = Field(0, ge=0, le=2**32 - 1)
     target: TargetConfig
     render: RenderConfig = RenderConfig()
     scene: SceneConfig = SceneConfig()
@@ -128,16 +160,109 @@ class JobConfig(Strict):
 
 # ---------------------------------------------------------------------------
 
+_repr = reprlib.Repr()
+_repr.maxstring = 40
+_repr.maxother = 40
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = 4
+_repr.maxlevel = 2
 
-def _format_error(path: str, err: dict) -> str:
-    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
-    msg = err.get("msg", "invalid")
-    if err.get("type") == "extra_forbidden":
-        msg = "unknown key"
-    elif err.get("type") == "missing":
+
+def _show(value) -> str:
+    """A short, one-line rendering of a (possibly huge or cyclic) user value."""
+    return " ".join(_repr.repr(value).split())
+
+
+def _model_at(parts, schema: type[BaseModel] = None):
+    """The model class at a dotted path of the schema, or None if the path is not a section."""
+    model = schema or JobConfig
+    for part in parts:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def _unknown_key(key, model) -> str:
+    msg = "unknown key"
+    if model is not None:
+        close = difflib.get_close_matches(str(key), list(model.model_fields), n=1)
+        if close:
+            msg += f" (did you mean {close[0]!r}?)"
+        else:
+            msg += f" (expected one of: {', '.join(model.model_fields)})"
+    return msg
+
+
+_MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _format_error(path: str, err: dict, overrides=()) -> str:
+    """One ValidationError entry as '<file or --set>: <dotted.key>: <what is wrong>'."""
+    loc = tuple(p for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    key = ".".join(str(p) for p in loc)
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid"))
+    for prefix in _MSG_PREFIXES:
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if kind == "extra_forbidden":
+        msg = _unknown_key(loc[-1] if loc else "", _model_at(loc[:-1]))
+    elif kind == "missing":
         msg = "required key is missing"
-    where = f"{path}: {loc}" if loc else path
-    return f"{where}: {msg}"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        msg = f"must be a mapping of keys, got {_show(err.get('input'))}"
+    elif kind == "invalid_key":
+        msg = f"keys must be strings, got {_show(err.get('input'))}"
+    elif kind != "value_error" and "input" in err:
+        msg = f"{msg}, got {_show(err['input'])}"
+    # A key that came from --set is reported as such, not as the job file's.
+    where = path
+    for okey in overrides:
+        if key and (key == okey or key.startswith(okey + ".") or okey.startswith(key + ".")):
+            where = "--set"
+            break
+    msg = " ".join(msg.split())
+    if where == "--set":
+        return f"--set {key}: {msg}"
+    return f"{where}: {key}: {msg}" if key else f"{where}: {msg}"
+
+
+def _expanded_nodes(node, memo: dict, active: set) -> int:
+    """Nodes of a composed YAML document with every alias expanded (aliases share node objects)."""
+    nid = id(node)
+    if nid in memo:
+        return memo[nid]
+    if nid in active:
+        raise ConfigError("recursive YAML alias (an anchor used inside itself)")
+    total = 1
+    if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+        active.add(nid)
+        for child in node.value:
+            items = child if isinstance(child, tuple) else (child,)
+            for item in items:
+                total += _expanded_nodes(item, memo, active)
+                if total > MAX_YAML_NODES:
+                    raise ConfigError(f"YAML aliases expand to more than {MAX_YAML_NODES} values")
+        active.discard(nid)
+    memo[nid] = total
+    return total
+
+
+def _safe_yaml(text: str):
+    """yaml.safe_load, refusing alias bombs and recursive aliases (ConfigError without a location)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_nodes(node, {}, set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _read_yaml(path: Path) -> dict:
@@ -149,78 +274,131 @@ def _read_yaml(path: Path) -> dict:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: job file is {size} bytes, more than the {MAX_CONFIG_BYTES} allowed")
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except ConfigError:
         raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read job file ({exc.__class__.__name__}: {exc})")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read job file (not UTF-8 text: {exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read job file ({exc.strerror or exc.__class__.__name__})")
+    if not text.strip():
+        raise ConfigError(f"{path}: job file is empty")
     try:
-        data = yaml.safe_load(text)
+        data = _safe_yaml(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}")
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{where}: invalid YAML ({problem})")
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
+        raise ConfigError(f"{where}: invalid YAML ({' '.join(str(problem).split())})")
     except RecursionError:
         raise ConfigError(f"{path}: YAML nested too deeply")
     if data is None:
-        data = {}
+        raise ConfigError(f"{path}: job file has no keys (only comments or null)")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a job file must be a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{path}: a job file must be a mapping of keys, got a {type(data).__name__}")
     return data
 
 
 def _parse_value(text: str):
     try:
-        return yaml.safe_load(text)
+        return _safe_yaml(text)
     except yaml.YAMLError:
         return text
+    except RecursionError:
+        raise ConfigError("nested too deeply")
 
 
-def apply_override(data: dict, assignment: str) -> None:
-    """Apply one ``dotted.key=value`` (value parsed as YAML) to a raw job mapping."""
+def _split_override(assignment: str) -> tuple[str, list[str], str]:
     if "=" not in assignment:
-        raise ConfigError(f"--set {assignment!r}: expected dotted.key=value")
+        raise ConfigError(f"--set {assignment.strip()}: expected KEY=VALUE, e.g. --set optimize.iterations=500")
     key, _, raw = assignment.partition("=")
-    parts = key.strip().split(".")
-    if not all(parts):
-        raise ConfigError(f"--set {assignment!r}: empty key")
+    key = key.strip()
+    parts = key.split(".")
+    if not key or not all(p.strip() == p and p for p in parts):
+        raise ConfigError(f"--set {key or assignment!r}: expected a dotted key such as optimize.iterations")
+    return key, parts, raw
+
+
+def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None = None) -> str:
+    """Apply one ``dotted.key=value`` (value parsed as YAML) to a raw job mapping; returns the key.
+
+    The key is checked against ``schema`` (default: the job schema): unknown keys
+    and keys under a value that is not a section are refused, naming the key.
+    """
+    key, parts, raw = _split_override(assignment)
+    model = schema or JobConfig
+    leaf = None
+    for i, part in enumerate(parts):
+        if model is None:
+            raise ConfigError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a section with keys")
+        field = model.model_fields.get(part)
+        if field is None:
+            raise ConfigError(f"--set {key}: {_unknown_key(part, model)}")
+        leaf = field.annotation
+        model = leaf if isinstance(leaf, type) and issubclass(leaf, BaseModel) else None
+    try:
+        value = _parse_value(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"--set {key}: {exc}")
+    if leaf is str and not isinstance(value, str):
+        value = raw.strip()  # a string key keeps the text as typed: name=007, image=123
     node = data
     for i, part in enumerate(parts[:-1]):
         child = node.get(part)
         if child is None:
             child = node[part] = {}
         elif not isinstance(child, dict):
-            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a mapping")
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a mapping "
+                              f"(it is {_show(child)} in the job file)")
         node = child
-    node[parts[-1]] = _parse_value(raw)
+    node[parts[-1]] = value
+    return key
 
 
 PATH_KEYS = ("target.image",)
 
 
-def _absolutize(data: dict, key: str) -> None:
+def _absolutize(data: dict, key: str, base: Path) -> None:
+    """Make a path key absolute (relative paths are taken from ``base``), so job.yaml works anywhere."""
     *parents, leaf = key.split(".")
     node = data
     for part in parents:
-        node = node[part]
-    if isinstance(node.get(leaf), str):
-        node[leaf] = str(Path(node[leaf]).expanduser().resolve())
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict) and isinstance(node.get(leaf), str) and node[leaf]:
+        p = Path(node[leaf]).expanduser()
+        node[leaf] = str((p if p.is_absolute() else base / p).resolve())
+
+
+def validate_job(data: dict, path: str | Path = "<job>", overrides: tuple[str, ...] | list[str] = ()) -> JobConfig:
+    """Validate a raw job mapping; ConfigError names the file (or --set) and the dotted key."""
+    try:
+        return JobConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        msg = _format_error(str(path), errors[0], overrides)
+        if len(errors) > 1:
+            msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        raise ConfigError(msg)
+    except RecursionError:
+        raise ConfigError(f"{path}: values nested too deeply")
 
 
 def load_job(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> tuple[JobConfig, Path]:
     """Load, override and validate a job file. Returns the config and the job file's folder."""
     path = Path(path)
     data = _read_yaml(path)
+    keys = []
     for assignment in overrides:
-        apply_override(data, assignment)
-        key = assignment.partition("=")[0].strip()
+        key = apply_override(data, assignment)
+        keys.append(key)
         if key in PATH_KEYS:  # paths given on the command line are relative to the working directory
-            _absolutize(data, key)
-    try:
-        job = JobConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(str(path), exc.errors()[0]))
+            _absolutize(data, key, Path.cwd())
+    for key in PATH_KEYS:   # paths in the job file are relative to its folder
+        if key not in keys:
+            _absolutize(data, key, path.resolve().parent)
+    job = validate_job(data, path, keys)
     return job, path.resolve().parent
 
 

@@ -45,7 +45,8 @@ def frame_iterations(total: int, frames: int) -> set[int]:
 class Problem:
     """A job made concrete: device, scene, target and estimator, ready to loop."""
 
-    def __init__(self, job: JobConfig, base_dir: Path, device=None, device_index=None, target=None):
+    def __init__(self, job: JobConfig, base_dir: Path, device=None, device_index=None, target=None,
+                 **estimator_options):
         self.job = job
         if target is None:
             path = resolve_path(base_dir, job.target.image)
@@ -62,7 +63,7 @@ class Problem:
                 self.device, self.scene, self.target, view_projection(job.render, self.size),
                 seed=job.seed, samples=opt.samples, estimator=opt.estimator, loss=opt.loss,
                 supersample=job.render.supersample, background=job.render.background,
-                fixed_scale=opt.fixed_point_scale, adam_cfg=opt.adam)
+                fixed_scale=opt.fixed_point_scale, adam_cfg=opt.adam, **estimator_options)
             self.theta0 = self.scene.initial_params(job.seed)
             self.estimator.upload(self.theta0)
         except BaseException:

@@ -14,6 +14,9 @@ layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
 #include <scene>
 #include "resolve.glsl"
 #include "reduce.glsl"
+#ifdef AGGREGATE
+#include "aggregate.glsl"
+#endif
 
 layout(binding = TEX_TARGET) uniform sampler2D u_target;
 uniform ivec2 u_size;
@@ -37,6 +40,21 @@ void main() {
 #ifdef FULL_IMAGE
     float total = wg_reduce(vec2(diff, 0.0)).x;
     if (gl_LocalInvocationIndex == 0u && total != 0.0) accumulate(pair, 0u, total);
+#elif defined(AGGREGATE)
+    agg_begin();
+    if (inside && diff != 0.0) {
+        for (int k = 0; k < 2 * NSUB; ++k) {
+            uint id = k < NSUB ? idp[k] : idm[k - NSUB];
+            if (id == 0u) continue;
+            bool seen = false;
+            for (int j = 0; j < k; ++j) {
+                uint other = j < NSUB ? idp[j] : idm[j - NSUB];
+                if (other == id) { seen = true; break; }
+            }
+            if (!seen) agg_add(pair, id, diff);
+        }
+    }
+    agg_flush(pair);
 #else
     if (!inside || diff == 0.0) return;
     for (int k = 0; k < 2 * NSUB; ++k) {

@@ -16,9 +16,13 @@ uniform int u_copy_base;      // first copy drawn by this call
 
 flat out uint v_id;
 
+// Draw order (front to back), refreshed by depth_sort.comp.
+layout(std430, binding = SSBO_ORDER) readonly buffer Order { uint order[]; };
+
 void main() {
-    uint tri = uint(gl_VertexID) / 3u;
-    uint corner = uint(gl_VertexID) - tri * 3u;
+    uint slot = uint(gl_VertexID) / 3u;
+    uint corner = uint(gl_VertexID) - slot * 3u;
+    uint tri = order[slot];
     int copy = gl_InstanceID + u_copy_base;
     float sigma = ((copy & 1) == 0 ? 1.0 : -1.0) * u_sigma_scale;
     uint key = pair_key(u_seed, u_iteration, uint(copy >> 1));

@@ -27,7 +27,7 @@ def shapes_target(size: int) -> np.ndarray:
 
 
 def make_problem(device, target, *, triangles=8, seed=0, samples=1, estimator="per_pixel",
-                 supersample=1, extra=None) -> Problem:
+                 supersample=1, extra=None, **estimator_options) -> Problem:
     h, w = target.shape[:2]
     cfg = {
         "name": "test", "seed": seed, "target": {"image": "<memory>"},
@@ -41,4 +41,4 @@ def make_problem(device, target, *, triangles=8, seed=0, samples=1, estimator="p
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
-    return Problem(JobConfig.model_validate(cfg), None, device=device, target=target)
+    return Problem(JobConfig.model_validate(cfg), None, device=device, target=target, **estimator_options)

@@ -54,3 +54,35 @@ def test_same_seed_same_result_and_other_seed_differs(device):
 def test_supersampled_run_converges(device):
     start, end, _, _ = _fit(device, "per_pixel", supersample=2)
     assert end["mse"] < start["mse"] / 10
+
+
+def test_depth_sort_orders_front_to_back_and_keeps_the_image(device):
+    """The GPU counting sort gives a front-to-back permutation; drawing in that
+    order renders the same ids as the unsorted order."""
+    problem = make_problem(device, shapes_target(64), triangles=500, seed=2)
+    try:
+        est = problem.estimator
+        est.evaluate()
+        before = est.color()
+        est.order.update()
+        order = est.order.read()
+        assert sorted(order.tolist()) == list(range(500))
+        depth = problem.theta0[problem.scene.layout.slice("depths")].reshape(500, 3).mean(axis=1)
+        bucket = np.clip(((2 * depth - 1) * 0.5 + 0.5) * 4096, 0, 4095).astype(int)
+        assert np.all(np.diff(bucket[order]) >= 0)
+        assert not np.array_equal(order, np.arange(500))
+        est.evaluate()
+        np.testing.assert_array_equal(est.color(), before)
+    finally:
+        problem.release()
+
+
+def test_sorted_run_converges(device):
+    problem = make_problem(device, shapes_target(64), triangles=200, sort_every=4)
+    try:
+        start = problem.metrics()
+        for i in range(ITERATIONS):
+            problem.estimator.step(i, lr_factor("cosine", i, ITERATIONS, 0.1))
+        assert problem.metrics()["mse"] < start["mse"] / 10
+    finally:
+        problem.release()

@@ -19,9 +19,10 @@ def _scene_theta():
     return np.concatenate([xy, np.full(12, 0.5), colors]).astype(np.float32)
 
 
-def _problem(device, samples=64):
+def _problem(device, samples=64, aggregate=None):
     return make_problem(device, gradient_target(W, W), triangles=4, samples=samples, supersample=2, extra={
-        "scene.positions.eps": 4.0 / W, "scene.colors.eps": 0.05, "scene.depths.optimize": False})
+        "scene.positions.eps": 4.0 / W, "scene.colors.eps": 0.05, "scene.depths.optimize": False},
+        aggregate=aggregate)
 
 
 @pytest.fixture(scope="module", params=["float", "fixed"])
@@ -36,8 +37,9 @@ def device(request):
     dev.release()
 
 
-def test_sge_mean_matches_finite_differences(device):
-    problem = _problem(device)
+@pytest.mark.parametrize("aggregate", [False, True], ids=["direct", "aggregated"])
+def test_sge_mean_matches_finite_differences(device, aggregate):
+    problem = _problem(device, aggregate=aggregate)
     try:
         est, layout = problem.estimator, problem.scene.layout
         theta = _scene_theta()
@@ -83,22 +85,40 @@ def test_single_estimate_is_noisy_but_unbiased_direction(device):
         problem.release()
 
 
-def test_float_and_fixed_atomics_agree():
+def test_atomic_paths_agree():
+    """Float or fixed-point atomics, direct or work-group aggregated: the same estimate."""
     probe = create_device()
-    if FLOAT_ATOMICS_EXT not in probe.extensions:
-        probe.release()
-        pytest.skip("driver has no float atomics")
+    have_float = FLOAT_ATOMICS_EXT in probe.extensions
     probe.release()
     grads = {}
-    for atomics in ("float", "fixed"):
+    for atomics in ("float", "fixed") if have_float else ("fixed",):
         dev = create_device(atomics=atomics)
-        problem = make_problem(dev, gradient_target(64, 64), triangles=300, samples=4, seed=5)
+        for aggregate in (False, True):
+            problem = make_problem(dev, gradient_target(64, 64), triangles=300, samples=4, seed=5,
+                                   supersample=2 if aggregate else 1, aggregate=aggregate)
+            try:
+                grads[atomics, aggregate] = np.array([problem.estimator.estimate_gradient(k) for k in range(3)])
+            finally:
+                problem.release()
+        dev.release()
+    for aggregate in (False, True):
+        a = grads.get(("float", aggregate), grads["fixed", aggregate])
+        b = grads["fixed", aggregate]
+        assert np.count_nonzero(a) > 0.5 * a.size
+        # Identical signs and pixels: only the fixed-point rounding (2^-16 per pixel) may differ.
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(a).max())
+
+
+def test_aggregation_is_exact():
+    """The shared-memory aggregation changes only the order of additions."""
+    dev = create_device()
+    grads = []
+    for aggregate in (False, True):
+        problem = make_problem(dev, gradient_target(64, 64), triangles=300, samples=2, seed=9, aggregate=aggregate)
         try:
-            grads[atomics] = np.array([problem.estimator.estimate_gradient(k) for k in range(3)])
+            grads.append(np.array([problem.estimator.estimate_gradient(k) for k in range(2)]))
         finally:
             problem.release()
-            dev.release()
-    a, b = grads["float"], grads["fixed"]
-    assert np.count_nonzero(a) > 0.5 * a.size
-    # Identical signs and pixels: only the fixed-point rounding (2^-16 per pixel) may differ.
-    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(a).max())
+    dev.release()
+    assert np.count_nonzero(grads[0]) > 0.5 * grads[0].size
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5 * np.abs(grads[0]).max())

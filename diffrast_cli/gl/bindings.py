@@ -13,6 +13,8 @@ SSBO_ADAM = 4          # Adam moments (m, v) interleaved
 SSBO_STATS = 5         # reductions read back at log intervals (loss, flags)
 SSBO_OUT = 6           # scratch output of test/debug passes (perturb)
 SSBO_PARTIALS = 7      # per-work-group partial sums of the clean-render loss
+SSBO_ORDER = 8         # primitive draw order (front to back), read by R
+SSBO_BUCKETS = 9       # depth-sort histogram / bucket offsets
 
 # Texture / image units.
 TEX_IDS = 0            # R32UI id buffer of all copies (tiled), read by G
@@ -23,6 +25,10 @@ IMG_COLOR = 2          # resolved colour image written by the clean shading pass
 WG_1D = 256            # per-parameter passes (P, gradient, Adam)
 WG_2D_X = 16           # per-pixel passes (G, resolve)
 WG_2D_Y = 8
+WG_SCAN = 1024         # the single work group of the depth-sort prefix sum
+
+# Depth sort: primitives are bucketed by clip-space depth.
+SORT_BUCKETS = 4096
 
 # Fixed-point accumulation: value stored = round(diff * FIXED_SCALE).
 FIXED_SCALE_DEFAULT = 65536.0

@@ -10,6 +10,7 @@ keep line numbers, and compile errors are rewritten to name ``file:line``.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +25,11 @@ _ERR_NV = re.compile(r"(\d+)\((\d+)\)")
 
 
 def glsl_dir() -> Path:
-    """Where the shaders are: inside the installed package, or glsl/ of a source checkout."""
+    """Where the shaders are: $DIFFRAST_GLSL_DIR (development), inside the installed
+    package, or glsl/ of a source checkout."""
+    override = os.environ.get("DIFFRAST_GLSL_DIR")
+    if override:
+        return Path(override)
     here = Path(__file__).resolve().parent.parent
     for candidate in (here / "glsl", here.parent / "glsl"):
         if (candidate / "include").is_dir():

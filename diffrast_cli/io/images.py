@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, LimitError
 
-MAX_IMAGE_PIXELS = 64 * 1024 * 1024
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024    # a target image file, decoded
+MAX_TARGET_PIXELS = 64 * 1024 * 1024   # the target at render.resolution (8192 x 8192)
 
 
 def target_size(resolution, image_size: tuple[int, int]) -> tuple[int, int]:
@@ -21,6 +24,10 @@ def target_size(resolution, image_size: tuple[int, int]) -> tuple[int, int]:
     return int(resolution[0]), int(resolution[1])
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or exc.__class__.__name__
+
+
 def open_image(path: Path):
     """Open and fully decode an image, or raise InputError naming the file."""
     from PIL import Image, UnidentifiedImageError
@@ -30,18 +37,32 @@ def open_image(path: Path):
         raise InputError(f"{path}: image not found")
     if not path.is_file():
         raise InputError(f"{path}: not a file")
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    # Pillow's own bomb check only warns between 1x and 2x its limit: the size is checked here instead.
+    Image.MAX_IMAGE_PIXELS = 2 * MAX_IMAGE_PIXELS
     try:
-        img = Image.open(path)
-        img.load()
+        f = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read image ({exc.strerror or exc.__class__.__name__})")
+    try:
+        with f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = Image.open(f)
+            if img.width < 1 or img.height < 1:
+                raise InputError(f"{path}: empty image ({img.width}x{img.height})")
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise InputError(f"{path}: image is {img.width}x{img.height}, more than the "
+                                 f"{MAX_IMAGE_PIXELS} pixels allowed")
+            img.load()
+    except InputError:
+        raise
     except UnidentifiedImageError:
-        raise InputError(f"{path}: not an image pillow can read")
-    except Image.DecompressionBombError as exc:
-        raise InputError(f"{path}: image too large ({exc})")
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InputError(f"{path}: corrupt or truncated image ({exc})")
-    if img.width < 1 or img.height < 1:
-        raise InputError(f"{path}: empty image")
+        raise InputError(f"{path}: not an image pillow can read" + (" (empty file)" if path.stat().st_size == 0 else ""))
+    except Image.DecompressionBombError:
+        raise InputError(f"{path}: image is more than the {MAX_IMAGE_PIXELS} pixels allowed")
+    except MemoryError:
+        raise InputError(f"{path}: not enough memory to decode the image")
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error) as exc:
+        raise InputError(f"{path}: corrupt or truncated image ({_one_line(exc)})")
     return img
 
 
@@ -69,9 +90,17 @@ def load_target(path: Path, resolution, background=(0.0, 0.0, 0.0)) -> np.ndarra
 
     img = open_image(path)
     w, h = target_size(resolution, img.size)
-    rgb = to_rgb_float(img, background)
-    if (w, h) != img.size:
-        channels = [Image.fromarray(rgb[:, :, c], mode="F").resize((w, h), Image.Resampling.LANCZOS)
-                    for c in range(3)]
-        rgb = np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=2)
+    if w * h > MAX_TARGET_PIXELS:
+        raise LimitError(f"render.resolution: a {w}x{h} target ({w * h} pixels) is more than the "
+                         f"{MAX_TARGET_PIXELS} pixels allowed (8192x8192); lower render.resolution")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rgb = to_rgb_float(img, background)
+            if (w, h) != img.size:
+                channels = [Image.fromarray(rgb[:, :, c], mode="F").resize((w, h), Image.Resampling.LANCZOS)
+                            for c in range(3)]
+                rgb = np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=2)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot convert the {img.mode} image to RGB ({_one_line(exc)})")
     return np.clip(rgb, 0.0, 1.0).astype(np.float32)

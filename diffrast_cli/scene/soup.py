@@ -32,6 +32,7 @@ class TriangleSoup:
     """The soup scene kind: parameter layout, initialisation, R draw, G shading, export."""
 
     shade_include = "soup_shade.glsl"
+    depth_include = "soup_depth.glsl"
     vertex_shader = "soup.vert"
     fragment_shader = "id.frag"
 
@@ -58,6 +59,7 @@ class TriangleSoup:
             ParamGroup("colors", 3 * n, 3, **_group_settings(scene_cfg.colors, 1.0 / 64.0, 0.01, (0.0, 1.0))),
         ])
         self.contributors = n
+        self.primitives = n
         self.program = None
 
     # -- parameters ---------------------------------------------------------

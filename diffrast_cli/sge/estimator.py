@@ -19,6 +19,7 @@ from ..gl.context import FLOAT_ATOMICS_EXT
 from ..gl.passes import barrier, groups_1d, set_uniforms
 from ..optim.adam import AdamPass
 from ..scene.camera import gl_matrix
+from .ordering import DepthOrder
 from .targets import TiledIdTarget
 
 GL_CLIP_DISTANCE0 = 0x3000
@@ -34,7 +35,7 @@ class Estimator:
     def __init__(self, device, scene, target_rgb: np.ndarray, view_proj: np.ndarray, *,
                  seed: int = 0, samples: int = 1, estimator: str = "per_pixel", loss: str = "l2",
                  supersample: int = 1, background=(0.0, 0.0, 0.0), fixed_scale: float = B.FIXED_SCALE_DEFAULT,
-                 adam_cfg=None):
+                 adam_cfg=None, aggregate: bool | None = None, sort_every: int | None = None):
         self.device = device
         self.ctx = ctx = device.ctx
         self.scene = scene
@@ -57,6 +58,11 @@ class Estimator:
             extensions = (FLOAT_ATOMICS_EXT,)
         if self.full_image:
             defines["FULL_IMAGE"] = 1
+        # Work-group aggregation of G's atomics pays on GPUs (contended atomics)
+        # and costs on CPU renderers (slow shared atomics and barriers).
+        self.aggregate = (not device.is_software) if aggregate is None else bool(aggregate)
+        if self.aggregate:
+            defines["AGGREGATE"] = 1
         if loss == "l1":
             defines["LOSS_L1"] = 1
         aliases = {"scene": scene.shade_include}
@@ -77,6 +83,9 @@ class Estimator:
         self.stats = ctx.buffer(reserve=4 * B.STAT_COUNT)
         self.stats.clear()
         self.adam = AdamPass(device, self.count, defines, adam_cfg)
+        # Front-to-back order pays on GPUs with overdraw; CPU renderers gain little.
+        self.sort_every = (0 if device.is_software else 8) if sort_every is None else int(sort_every)
+        self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include, gl_matrix(view_proj))
         self.target_ids = TiledIdTarget(device, self.size, 2 * self.pairs, supersample)
         self.wg = ((w + B.WG_2D_X - 1) // B.WG_2D_X, (h + B.WG_2D_Y - 1) // B.WG_2D_Y)
         self.partials = ctx.buffer(reserve=8 * self.wg[0] * self.wg[1])
@@ -114,6 +123,7 @@ class Estimator:
         self.accum.bind_to_storage_buffer(B.SSBO_ACCUM)
         self.grad.bind_to_storage_buffer(B.SSBO_GRAD)
         self.adam.bind(B.SSBO_ADAM)
+        self.order.bind()
         self.stats.bind_to_storage_buffer(B.SSBO_STATS)
         self.partials.bind_to_storage_buffer(B.SSBO_PARTIALS)
         self.target_ids.texture.use(location=B.TEX_IDS)
@@ -145,6 +155,9 @@ class Estimator:
         """R, G and the per-parameter pass: the SGE gradient lands in SSBO_GRAD."""
         t = timer or _no_timer
         ctx = self.ctx
+        if self.sort_every and iteration % self.sort_every == 0:
+            with t("sort"):
+                self.order.update()
         with t("R"):
             self.render(iteration, 2 * self.pairs, 1.0)
         with t("G"):
@@ -219,5 +232,6 @@ class Estimator:
                     self.target_tex, self.color_tex, self.g_prog, self.pg_prog, self.resolve_prog):
             obj.release()
         self.adam.release()
+        self.order.release()
         self.target_ids.release()
         self.scene.release()

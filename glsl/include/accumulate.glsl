@@ -20,13 +20,17 @@ float accum_value(uint pair, uint c) {
 #else
 layout(std430, binding = SSBO_ACCUM) buffer Accum { int accum[]; };
 
-void accumulate(uint pair, uint c, float v) {
-    int q = int(round(clamp(v * FIXED_SCALE, -2.0e9, 2.0e9)));
+// Add an already fixed-point value q.
+void accumulate_fixed(uint pair, uint c, int q) {
     int old = atomicAdd(accum[pair * u_contributors + c], q);
     int now = old + q;  // GLSL integer addition wraps (low 32 bits)
     if ((q > 0 && now < old) || (q < 0 && now > old)) {
         atomicOr(stats[STAT_OVERFLOW], 1u);
     }
+}
+
+void accumulate(uint pair, uint c, float v) {
+    accumulate_fixed(pair, c, int(round(clamp(v * FIXED_SCALE, -2.0e9, 2.0e9))));
 }
 
 float accum_value(uint pair, uint c) {
