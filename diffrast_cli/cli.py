@@ -165,9 +165,11 @@ def info(device, list_all, as_json):
 
 @main.command()
 @click.option("--problem", "problems", multiple=True, help="Problem name (repeatable; default: all).")
-@click.option("--iterations", default=200, show_default=True, help="Timed iterations per problem.")
-@click.option("--warmup", default=20, show_default=True, help="Untimed iterations first.")
-@click.option("--samples", default=1, show_default=True, help="Antithetic pairs per iteration.")
+@click.option("--iterations", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Timed iterations per problem.")
+@click.option("--warmup", default=20, show_default=True, type=click.IntRange(min=0), help="Untimed iterations first.")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Antithetic pairs per iteration.")
 @device_option
 @click.option("--atomics", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

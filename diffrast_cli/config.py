@@ -211,6 +211,9 @@ def _format_error(path: str, err: dict, overrides=()) -> str:
             msg = msg[len(prefix):]
     if kind == "extra_forbidden":
         msg = _unknown_key(loc[-1] if loc else "", _model_at(loc[:-1]))
+    elif kind == "missing" and loc and isinstance(loc[-1], int):   # a short list for a tuple
+        key = ".".join(str(p) for p in loc[:-1])
+        msg = f"too few values (no item {loc[-1]}), got {_show(err.get('input'))}"
     elif kind == "missing":
         msg = "required key is missing"
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -246,7 +249,7 @@ def _expanded_nodes(node, memo: dict, active: set) -> int:
             for item in items:
                 total += _expanded_nodes(item, memo, active)
                 if total > MAX_YAML_NODES:
-                    raise ConfigError(f"YAML aliases expand to more than {MAX_YAML_NODES} values")
+                    raise ConfigError(f"more than {MAX_YAML_NODES} values once YAML aliases are expanded")
         active.discard(nid)
     memo[nid] = total
     return total
