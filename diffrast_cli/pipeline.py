@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from .config import JobConfig, dump_job, resolve_path
-from .errors import DiffrastError, OutputError
+from .errors import OutputError
 from .gl.context import create_device
 from .io import export, pictures
-from .io.images import load_target
+from .io.images import header_size, load_target, target_size
 from .optim.schedule import lr_factor
 from .scene.camera import view_projection
 from .scene.soup import TriangleSoup
 from .sge.estimator import Estimator
+from .sge.targets import tile_layout
 
 OUTPUT_FILES = {
     "final": "final.png",
@@ -48,14 +49,23 @@ class Problem:
     def __init__(self, job: JobConfig, base_dir: Path, device=None, device_index=None, target=None,
                  **estimator_options):
         self.job = job
-        if target is None:
-            path = resolve_path(base_dir, job.target.image)
-            target = load_target(path, job.render.resolution, job.render.background)
+        path = None if target is not None else resolve_path(base_dir, job.target.image)
+        self.owns_device = device is None
+        self.device = device or create_device(device_index, job.optimize.atomics)
+        try:
+            # Check the render size against the device before decoding and resizing the image.
+            probe = target.shape[1::-1] if target is not None else header_size(path)
+            if probe is not None:
+                tile_layout(self.device, target_size(job.render.resolution, probe),
+                            2 * job.optimize.samples, job.render.supersample)
+            if target is None:
+                target = load_target(path, job.render.resolution, job.render.background)
+        except BaseException:
+            self.release()
+            raise
         self.target = np.asarray(target, dtype=np.float32)
         h, w = self.target.shape[:2]
         self.size = (w, h)
-        self.owns_device = device is None
-        self.device = device or create_device(device_index, job.optimize.atomics)
         try:
             self.scene = TriangleSoup(job.scene, job.render, self.size)
             opt = job.optimize
@@ -138,7 +148,8 @@ def run_job(job: JobConfig, base_dir: Path, out_dir: Path | None = None, *, devi
     try:
         created = _make_out_dir(out_dir)
         report = _optimize(problem, out_dir, quiet, wall0, config_path)
-    except DiffrastError:
+    except BaseException:
+        # Never leave a half-written output folder behind.
         if created:
             shutil.rmtree(out_dir, ignore_errors=True)
         raise

@@ -121,8 +121,9 @@ def test_resolution_beyond_the_device_texture_limit(optimize):
     assert "16385" in line
 
 
-def test_target_too_many_pixels(optimize):
-    _fail(optimize, "limit error", "render.resolution", "pixels", extra=("--set", "render.resolution=[9000,9000]"))
+def test_target_too_large_for_the_device(optimize):
+    # Checked against GL limits before the image is decoded or resized.
+    _fail(optimize, "limit error", "render.resolution", "16384", extra=("--set", "render.resolution=[9000,9000]"))
 
 
 def test_too_many_triangles_for_the_device(optimize):

@@ -122,6 +122,8 @@ def create_device(device: int | str | None = None, atomics: str | None = None) -
         ctx = moderngl.create_context(standalone=True, backend="egl", require=REQUIRED_GL, device_index=index)
     except Exception as exc:
         text = " ".join(str(exc).split())
+        if "found 0 devices" in text:
+            raise GLError(f"no EGL device found. {INSTALL_HINT}")
         if "device index" in text:
             raise GLError(f"EGL device {index} does not exist ({text}); see `diffrast info --list`")
         raise GLError(f"cannot create an OpenGL 4.3 context on EGL device {index}: {text}. {INSTALL_HINT}")

@@ -28,6 +28,20 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or exc.__class__.__name__
 
 
+def header_size(path: Path) -> tuple[int, int] | None:
+    """(w, h) from the image header without decoding, or None if it cannot be read
+    (then :func:`load_target` reports the problem)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                return img.size
+    except Exception:
+        return None
+
+
 def open_image(path: Path):
     """Open and fully decode an image, or raise InputError naming the file."""
     from PIL import Image, UnidentifiedImageError

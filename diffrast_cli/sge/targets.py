@@ -14,6 +14,23 @@ import moderngl
 from ..errors import LimitError
 
 
+def tile_layout(device, size: tuple[int, int], copies: int, supersample: int = 1) -> tuple[int, int]:
+    """(cols, rows) of the tiled target, or LimitError if it does not fit the device."""
+    w, h = size
+    tw, th = w * supersample, h * supersample
+    info = device.ctx.info
+    limit = min(device.max_texture_size, int(info.get("GL_MAX_FRAMEBUFFER_WIDTH") or device.max_texture_size))
+    if tw > limit or th > limit:
+        raise LimitError(f"render.resolution {w}x{h} with render.supersample {supersample} needs a {tw}x{th} "
+                         f"target; this device allows {limit}x{limit}")
+    cols = max(1, min(math.ceil(math.sqrt(copies)), limit // tw))
+    rows = math.ceil(copies / cols)
+    if rows * th > limit:
+        raise LimitError(f"{copies} copies of {tw}x{th} do not fit a {limit}x{limit} target; "
+                         f"lower optimize.samples or render.resolution")
+    return cols, rows
+
+
 class TiledIdTarget:
     def __init__(self, device, size: tuple[int, int], copies: int, supersample: int = 1):
         ctx = device.ctx
@@ -22,15 +39,7 @@ class TiledIdTarget:
         self.ss = supersample
         self.copies = copies
         tw, th = w * supersample, h * supersample
-        limit = min(device.max_texture_size, int(ctx.info.get("GL_MAX_FRAMEBUFFER_WIDTH", device.max_texture_size)))
-        if tw > limit or th > limit:
-            raise LimitError(f"render.resolution {w}x{h} with supersample {supersample} needs a {tw}x{th} "
-                             f"target; this device allows {limit}x{limit}")
-        cols = max(1, min(math.ceil(math.sqrt(copies)), limit // tw))
-        rows = math.ceil(copies / cols)
-        if rows * th > limit:
-            raise LimitError(f"{copies} copies of {tw}x{th} do not fit a {limit}x{limit} target; "
-                             f"lower optimize.samples or render.resolution")
+        cols, rows = tile_layout(device, size, copies, supersample)
         self.cols, self.rows = cols, rows
         self.tile = (tw, th)
         self.texture = ctx.texture((cols * tw, rows * th), 1, dtype="u4")
