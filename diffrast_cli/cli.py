@@ -66,6 +66,12 @@ class _Group(click.Group):
             if _is_plain_usage_error(exc):
                 raise _UsageError(exc) from None
             raise
+        except BrokenPipeError:  # e.g. `diffrast info | head`: stop quietly
+            try:
+                sys.stdout = open(os.devnull, "w")
+            except OSError:
+                pass
+            sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: still one line unless asked for the traceback

@@ -54,9 +54,10 @@ class TriangleSoup:
             dep_eps = 0.01
         n = self.n
         self.layout = ParamLayout([
-            ParamGroup("positions", 6 * n, 6, **_group_settings(scene_cfg.positions, 0.5 * pixel, 0.25 * pixel, pos_bounds)),
-            ParamGroup("depths", 3 * n, 3, **_group_settings(scene_cfg.depths, dep_eps, 0.002, dep_bounds)),
-            ParamGroup("colors", 3 * n, 3, **_group_settings(scene_cfg.colors, 1.0 / 64.0, 0.01, (0.0, 1.0))),
+            # Defaults tuned on configs/quickstart.yaml (CPU renderer, see README "Results").
+            ParamGroup("positions", 6 * n, 6, **_group_settings(scene_cfg.positions, 0.5 * pixel, 0.4 * pixel, pos_bounds)),
+            ParamGroup("depths", 3 * n, 3, **_group_settings(scene_cfg.depths, dep_eps, 0.01, dep_bounds)),
+            ParamGroup("colors", 3 * n, 3, **_group_settings(scene_cfg.colors, 0.05, 0.02, (0.0, 1.0))),
         ])
         self.contributors = n
         self.primitives = n
