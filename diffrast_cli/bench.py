@@ -88,7 +88,7 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int)
         floor = PassTimer(ctx, wall=device.is_software)
         for i in range(20):
             with floor("R"):
-                est.render(i, 2 * est.pairs, 1.0)
+                est.render(i, est.copies, clean=False)
         quality = problem.metrics()
     finally:
         problem.release()

@@ -21,6 +21,7 @@ from .scene.camera import view_projection
 from .scene.soup import TriangleSoup
 from .sge.estimator import Estimator
 from .sge.targets import tile_layout
+from .sge.views import ViewSet
 
 OUTPUT_FILES = {
     "final": "final.png",
@@ -69,8 +70,12 @@ class Problem:
         try:
             self.scene = TriangleSoup(job.scene, job.render, self.size)
             opt = job.optimize
+            cam = job.render.camera
+            eye = cam.position if job.render.projection == "perspective" else (0.0, 0.0, -1.0)
+            self.views = ViewSet.single(view_projection(job.render, self.size), self.target, eye)
+            self.eval_cams = self.views.eval_views()
             self.estimator = Estimator(
-                self.device, self.scene, self.target, view_projection(job.render, self.size),
+                self.device, self.scene, self.views,
                 seed=job.seed, samples=opt.samples, estimator=opt.estimator, loss=opt.loss,
                 supersample=job.render.supersample, background=job.render.background,
                 fixed_scale=opt.fixed_point_scale, adam_cfg=opt.adam, **estimator_options)
@@ -80,8 +85,8 @@ class Problem:
             self.release()
             raise
 
-    def metrics(self) -> dict:
-        m = self.estimator.evaluate()
+    def metrics(self, images: bool = False) -> dict:
+        m = self.estimator.evaluate(self.eval_cams, images=images)
         m["loss"] = m["mae"] if self.job.optimize.loss == "l1" else m["mse"]
         return m
 
@@ -171,9 +176,9 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
     flags = {"overflow": False, "nonfinite": False}
 
     def log(iteration: int, loop_seconds: float) -> dict:
-        m = problem.metrics()
+        m = problem.metrics(images=iteration in frames_at)
         if iteration in frames_at:
-            frames.append((iteration, est.color()))
+            frames.append((iteration, m["images"][0]))
         for key, value in est.flags().items():
             flags[key] = flags[key] or value
         rec = {"iteration": iteration, "loss": m["loss"], "psnr": m["psnr"], "elapsed_s": round(loop_seconds, 4)}
@@ -205,8 +210,8 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         progress.close()
         metrics_file.close()
 
-    final = problem.metrics()
-    final_img = est.color()
+    final = problem.metrics(images=True)
+    final_img = final["images"][0]
     theta = est.download()
     positions, colors = problem.scene.split(theta)
     pictures.save_png(out_dir / OUTPUT_FILES["final"], final_img)

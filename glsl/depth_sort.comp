@@ -13,12 +13,12 @@ layout(local_size_x = WG_1D) in;
 
 #include "buffers.glsl"
 #include "groups.glsl"
+#include "views.glsl"
 
 layout(std430, binding = SSBO_ORDER) buffer Order { uint order[]; };
 layout(std430, binding = SSBO_BUCKETS) buffer Buckets { uint buckets[]; };
 
 uniform uint u_primitives;
-uniform mat4 u_view_proj;
 
 #include <scene_depth>
 

@@ -1,7 +1,10 @@
 #version 430
-// Per-parameter pass: gradient_i = sum over pairs of s_i * accum[pair][c(i)]
-// / (2 eps_i * pairs), times the loss normalisation. s_i is recomputed from
-// the counter-based hash, so nothing per-parameter was stored by P.
+// Per-parameter pass: gradient_i = sum over pairs of s_i * A_pair(i)
+// / (2 eps_i * pairs), times the loss normalisation, where A is the
+// accumulator of the parameter's contributor (mapping 0) or the sum of the
+// accumulators of the primitives incident to the parameter's element
+// (mapping 1: a shared mesh vertex gathers its triangles). s_i is recomputed
+// from the counter-based hash, so nothing per-parameter was stored by P.
 layout(local_size_x = WG_1D) in;
 
 #include "buffers.glsl"
@@ -10,6 +13,8 @@ layout(local_size_x = WG_1D) in;
 #include "groups.glsl"
 
 layout(std430, binding = SSBO_GRAD) buffer Grad { float grad[]; };
+layout(std430, binding = SSBO_ADJ_START) readonly buffer AdjStart { uint adj_start[]; };
+layout(std430, binding = SSBO_ADJ_LIST) readonly buffer AdjList { uint adj_list[]; };
 
 uniform uint u_count;
 uniform uint u_pairs;
@@ -17,19 +22,26 @@ uniform uint u_seed;
 uniform uint u_iteration;
 uniform float u_norm;
 
+float accumulated(Group g, uint i, uint pair) {
+#ifdef FULL_IMAGE
+    return accum_value(pair, 0u);
+#else
+    uint e = (i - g.offset) / g.stride;
+    if (g.mapping == 0u) return accum_value(pair, g.contrib_base + e);
+    float a = 0.0;
+    for (uint k = adj_start[e]; k < adj_start[e + 1u]; ++k) a += accum_value(pair, g.contrib_base + adj_list[k]);
+    return a;
+#endif
+}
+
 void main() {
     uint i = global_index_1d();
     if (i >= u_count) return;
     Group g = groups[group_of(i)];
     if (g.eps == 0.0) { grad[i] = 0.0; return; }
-#ifdef FULL_IMAGE
-    uint c = 0u;
-#else
-    uint c = g.contrib_base + (i - g.offset) / g.stride;
-#endif
     float sum = 0.0;
     for (uint pair = 0u; pair < u_pairs; ++pair) {
-        sum += param_sign(i, pair_key(u_seed, u_iteration, pair)) * accum_value(pair, c);
+        sum += param_sign(i, pair_key(u_seed, u_iteration, pair)) * accumulated(g, i, pair);
     }
     grad[i] = sum * u_norm / (2.0 * g.eps * float(u_pairs));
 }

@@ -7,12 +7,8 @@
 #include "rng.glsl"
 #include "perturb.glsl"
 #include "tiles.glsl"
-
-uniform mat4 u_view_proj;     // scene -> clip (orthographic 2D or a perspective camera)
-uniform uint u_seed;
-uniform uint u_iteration;
-uniform float u_sigma_scale;  // 1 for perturbed copies, 0 for a clean render
-uniform int u_copy_base;      // first copy drawn by this call
+#include "views.glsl"
+#include "copies.glsl"
 
 flat out uint v_id;
 
@@ -23,17 +19,15 @@ void main() {
     uint slot = uint(gl_VertexID) / 3u;
     uint corner = uint(gl_VertexID) - slot * 3u;
     uint tri = order[slot];
-    int copy = gl_InstanceID + u_copy_base;
-    float sigma = ((copy & 1) == 0 ? 1.0 : -1.0) * u_sigma_scale;
-    uint key = pair_key(u_seed, u_iteration, uint(copy >> 1));
+    CopyInfo ci = copy_info(gl_InstanceID);
 
     Group gp = groups[GROUP_POSITIONS];
     Group gz = groups[GROUP_DEPTHS];
     uint ip = gp.offset + tri * 6u + corner * 2u;
     uint iz = gz.offset + tri * 3u + corner;
-    vec3 p = vec3(perturbed(ip, gp.eps, key, sigma),
-                  perturbed(ip + 1u, gp.eps, key, sigma),
-                  perturbed(iz, gz.eps, key, sigma));
-    gl_Position = to_tile(u_view_proj * vec4(p, 1.0), copy);
+    vec3 p = vec3(perturbed(ip, gp.eps, ci.key, ci.sigma),
+                  perturbed(ip + 1u, gp.eps, ci.key, ci.sigma),
+                  perturbed(iz, gz.eps, ci.key, ci.sigma));
+    gl_Position = to_tile(cameras[ci.cam].view_proj * vec4(p, 1.0), gl_InstanceID);
     v_id = tri + 1u;
 }

@@ -2,9 +2,11 @@
 
 A group is a contiguous range ``[offset, offset + count)`` of theta whose
 parameters share a perturbation size, a learning rate and bounds. Every
-``stride`` consecutive parameters of a group belong to one contributor (a
-triangle, a texel...) starting at contributor ``contrib_base``: that is how
-the per-parameter pass finds the accumulator a parameter reads.
+``stride`` consecutive parameters of a group form one element (a triangle, a
+texel, a mesh vertex). With MAP_DIRECT the element is itself a contributor,
+numbered from ``contrib_base``; with MAP_GATHER (a shared mesh vertex) the
+per-parameter pass sums the accumulators of the element's incident
+primitives, listed in a CSR adjacency, numbered from ``contrib_base``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import numpy as np
 
 GROUP_DTYPE = np.dtype([
     ("offset", "<u4"), ("count", "<u4"), ("stride", "<u4"), ("contrib_base", "<u4"),
+    ("mapping", "<u4"), ("pad0", "<u4"), ("pad1", "<u4"), ("pad2", "<u4"),
     ("eps", "<f4"), ("lr", "<f4"), ("lo", "<f4"), ("hi", "<f4"),
 ])
+MAP_DIRECT = 0   # contributor = contrib_base + element
+MAP_GATHER = 1   # element sums the accumulators of its incident primitives (CSR)
 
 
 @dataclass
@@ -29,6 +34,7 @@ class ParamGroup:
     lo: float
     hi: float
     contrib_base: int = 0
+    mapping: int = MAP_DIRECT
     offset: int = 0  # set by ParamLayout
 
     @property
@@ -64,7 +70,7 @@ class ParamLayout:
         """The group table as uploaded to SSBO_GROUPS."""
         t = np.zeros(len(self.groups), dtype=GROUP_DTYPE)
         for i, g in enumerate(self.groups):
-            t[i] = (g.offset, g.count, g.stride, g.contrib_base,
+            t[i] = (g.offset, g.count, g.stride, g.contrib_base, g.mapping, 0, 0, 0,
                     0.0 if g.frozen else g.eps, 0.0 if g.frozen else g.lr, g.lo, g.hi)
         return t
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..gl import shaders
+from .base import SceneKind
 from .params import ParamGroup, ParamLayout
 
 PARAMS_PER_TRIANGLE = 12
@@ -28,14 +28,15 @@ def _group_settings(cfg, default_eps, default_lr, default_bounds):
     return dict(eps=float(eps), lr=float(lr), lo=float(lo), hi=float(hi))
 
 
-class TriangleSoup:
+class TriangleSoup(SceneKind):
     """The soup scene kind: parameter layout, initialisation, R draw, G shading, export."""
 
-    shade_include = "soup_shade.glsl"
-    depth_include = "soup_depth.glsl"
     vertex_shader = "soup.vert"
     fragment_shader = "id.frag"
 
+    size_keys = "scene.triangles"
+    shade_include = "soup_shade.glsl"
+    depth_include = "soup_depth.glsl"
     def __init__(self, scene_cfg, render_cfg, size: tuple[int, int]):
         self.cfg = scene_cfg
         self.n = scene_cfg.triangles
@@ -87,18 +88,3 @@ class TriangleSoup:
         z = theta[self.layout.slice("depths")].reshape(n, 3, 1)
         color = theta[self.layout.slice("colors")].reshape(n, 3)
         return np.concatenate([xy, z], axis=2), color
-
-    # -- GL -----------------------------------------------------------------
-
-    def build(self, ctx, defines: dict) -> None:
-        self.program = shaders.program(ctx, self.vertex_shader, self.fragment_shader, defines=defines)
-        self.vao = ctx.vertex_array(self.program, [])
-
-    def draw(self, instances: int) -> None:
-        """Draw the soup once per copy (instanced); uniforms are set by the caller."""
-        self.vao.render(vertices=3 * self.n, instances=instances)
-
-    def release(self) -> None:
-        if self.program is not None:
-            self.vao.release()
-            self.program.release()

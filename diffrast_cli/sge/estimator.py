@@ -1,7 +1,8 @@
-"""The GPU-resident SGE loop: R (both perturbed copies), G, per-parameter pass, Adam.
+"""The GPU-resident SGE loop: sort, R (all perturbed copies), G, per-parameter pass, Adam.
 
 One iteration issues a fixed, small number of GL calls and moves no
-per-parameter data between CPU and GPU. Readbacks (loss, flags, images,
+per-parameter data between CPU and GPU (the camera indices of the
+iteration's views are the only upload). Readbacks (loss, flags, images,
 parameters) happen only when the caller asks, at log intervals.
 """
 
@@ -18,7 +19,6 @@ from ..gl import shaders
 from ..gl.context import FLOAT_ATOMICS_EXT
 from ..gl.passes import barrier, groups_1d, set_uniforms
 from ..optim.adam import AdamPass
-from ..scene.camera import gl_matrix
 from .ordering import DepthOrder
 from .targets import TiledIdTarget
 
@@ -30,26 +30,30 @@ def _no_timer(name):
 
 
 class Estimator:
-    """Per-pixel (or full-image) stochastic gradient estimation for one scene and target."""
+    """Per-pixel (or full-image) stochastic gradient estimation for one scene and its views."""
 
-    def __init__(self, device, scene, target_rgb: np.ndarray, view_proj: np.ndarray, *,
-                 seed: int = 0, samples: int = 1, estimator: str = "per_pixel", loss: str = "l2",
-                 supersample: int = 1, background=(0.0, 0.0, 0.0), fixed_scale: float = B.FIXED_SCALE_DEFAULT,
-                 adam_cfg=None, aggregate: bool | None = None, sort_every: int | None = None):
+    def __init__(self, device, scene, views, *, seed: int = 0, samples: int = 1, views_per_iteration: int = 1,
+                 estimator: str = "per_pixel", loss: str = "l2", supersample: int = 1,
+                 background=(0.0, 0.0, 0.0), fixed_scale: float = B.FIXED_SCALE_DEFAULT, adam_cfg=None,
+                 aggregate: bool | None = None, sort_every: int | None = None):
         self.device = device
         self.ctx = ctx = device.ctx
         self.scene = scene
+        self.views = views
         self.layout = scene.layout
         self.seed = int(seed) & 0xFFFFFFFF
-        self.pairs = int(samples)
+        self.samples = int(samples)
+        self.views_per_iteration = int(views_per_iteration)
+        self.pairs = self.samples * self.views_per_iteration
         self.full_image = estimator == "full_image"
-        h, w = target_rgb.shape[:2]
-        self.size = (w, h)
+        self.size = views.size
+        w, h = self.size
         self.count = self.layout.size
         self.contributors = 1 if self.full_image else scene.contributors
         self._check_limits()
 
         defines = dict(self.layout.defines())
+        defines.update(scene.defines())
         defines["SS"] = int(supersample)
         defines["FIXED_SCALE"] = repr(float(fixed_scale))
         extensions = ()
@@ -58,13 +62,13 @@ class Estimator:
             extensions = (FLOAT_ATOMICS_EXT,)
         if self.full_image:
             defines["FULL_IMAGE"] = 1
+        if loss == "l1":
+            defines["LOSS_L1"] = 1
         # Work-group aggregation of G's atomics pays on GPUs (contended atomics)
         # and costs on CPU renderers (slow shared atomics and barriers).
         self.aggregate = (not device.is_software) if aggregate is None else bool(aggregate)
         if self.aggregate:
             defines["AGGREGATE"] = 1
-        if loss == "l1":
-            defines["LOSS_L1"] = 1
         aliases = {"scene": scene.shade_include}
         self._defines = defines
         self._perturb = None
@@ -82,25 +86,29 @@ class Estimator:
         self.grad = ctx.buffer(reserve=4 * self.count)
         self.stats = ctx.buffer(reserve=4 * B.STAT_COUNT)
         self.stats.clear()
+        self.cameras = ctx.buffer(views.camera_table().tobytes())
         self.adam = AdamPass(device, self.count, defines, adam_cfg)
-        # Front-to-back order pays on GPUs with overdraw; CPU renderers gain little.
-        self.sort_every = (0 if device.is_software else 8) if sort_every is None else int(sort_every)
-        self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include, gl_matrix(view_proj))
-        self.target_ids = TiledIdTarget(device, self.size, 2 * self.pairs, supersample)
+        # Front-to-back order pays on GPUs with overdraw; it needs one camera.
+        auto_sort = 0 if (device.is_software or views.count > 1) else 8
+        self.sort_every = auto_sort if sort_every is None else int(sort_every)
+        self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include)
+        self.copies = 2 * self.pairs
+        self.target_ids = TiledIdTarget(device, self.size, self.copies, supersample, scene.extra_attachments)
+        self.view_slots = ctx.buffer(reserve=4 * max(self.copies, self.views_per_iteration))
+        self._slots = None
         self.wg = ((w + B.WG_2D_X - 1) // B.WG_2D_X, (h + B.WG_2D_Y - 1) // B.WG_2D_Y)
-        self.partials = ctx.buffer(reserve=8 * self.wg[0] * self.wg[1])
-        self.target_tex = ctx.texture((w, h), 3, np.ascontiguousarray(target_rgb[::-1]).astype("f4").tobytes(), dtype="f4")
-        self.target_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        self.color_tex = ctx.texture((w, h), 4, dtype="f4")
+        self.partials = ctx.buffer(reserve=8 * self.wg[0] * self.wg[1] * self.copies)
+        self.targets = ctx.texture_array((w, h, views.count), 4, views.target_layers().tobytes(), dtype="f2")
+        self.targets.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.colors = ctx.texture_array((w, h, self.copies), 4, dtype="f4")
         self.pg_groups = groups_1d(self.count, device.max_groups_x)
 
         # Uniforms that never change.
         tiles = self.target_ids.uniforms()
-        set_uniforms(scene.program, u_view_proj=gl_matrix(view_proj), u_seed=self.seed, **tiles)
-        common = dict(u_seed=self.seed, u_size=self.size, u_background=tuple(float(c) for c in background),
-                      u_contributors=self.contributors, **tiles)
-        set_uniforms(self.g_prog, **common)
-        set_uniforms(self.resolve_prog, **common)
+        common = dict(u_seed=self.seed, u_samples=self.samples, u_size=self.size,
+                      u_background=tuple(float(c) for c in background), u_contributors=self.contributors, **tiles)
+        for prog in (scene.program, self.g_prog, self.resolve_prog):
+            set_uniforms(prog, **common)
         set_uniforms(self.pg_prog, u_seed=self.seed, u_count=self.count, u_pairs=self.pairs,
                      u_contributors=self.contributors, u_norm=1.0 / (3.0 * w * h))
         self._bind()
@@ -114,7 +122,7 @@ class Estimator:
         for what, nbytes in needs.items():
             if nbytes > limit:
                 raise LimitError(f"the {what} need {nbytes / 2**20:.1f} MiB in one storage buffer; this device "
-                                 f"allows {limit / 2**20:.1f} MiB (lower scene.triangles or optimize.samples)")
+                                 f"allows {limit / 2**20:.1f} MiB (lower {self.scene.size_keys} or optimize.samples)")
 
     def _bind(self) -> None:
         """Bind everything to its fixed binding point (once: nothing else rebinds them)."""
@@ -126,40 +134,60 @@ class Estimator:
         self.order.bind()
         self.stats.bind_to_storage_buffer(B.SSBO_STATS)
         self.partials.bind_to_storage_buffer(B.SSBO_PARTIALS)
+        self.cameras.bind_to_storage_buffer(B.SSBO_CAMERAS)
+        self.view_slots.bind_to_storage_buffer(B.SSBO_VIEWS)
+        # Bindings only some scene kinds use get a small placeholder; the scene rebinds its own.
+        self._placeholder = self.ctx.buffer(reserve=64)
+        self._placeholder.clear()
+        for binding in (B.SSBO_FACES, B.SSBO_CORNER_UV, B.SSBO_ADJ_START, B.SSBO_ADJ_LIST, B.SSBO_NORMALS,
+                        B.SSBO_NBR_START, B.SSBO_NBR_LIST, B.SSBO_LAPLACE):
+            self._placeholder.bind_to_storage_buffer(binding)
+        self.scene.bind_buffers()
         self.target_ids.texture.use(location=B.TEX_IDS)
-        self.target_tex.use(location=B.TEX_TARGET)
-        self.color_tex.bind_to_image(B.IMG_COLOR, read=False, write=True)
+        for unit, tex in zip(self.scene.extra_units, self.target_ids.extras):
+            tex.use(location=unit)
+        self.targets.use(location=B.TEX_TARGET)
+        self.colors.bind_to_image(B.IMG_COLOR, read=False, write=True)
         ctx = self.ctx
         ctx.enable_only(moderngl.DEPTH_TEST)
         ctx.depth_func = "<"
         for i in range(4):
             ctx.enable_direct(GL_CLIP_DISTANCE0 + i)
 
+    def _set_slots(self, cams) -> None:
+        cams = np.ascontiguousarray(cams, dtype=np.uint32)
+        if self._slots is None or not np.array_equal(cams, self._slots):
+            self.view_slots.write(cams.tobytes())
+            self._slots = cams
+
     # -- parameters ---------------------------------------------------------
 
     def upload(self, theta: np.ndarray) -> None:
         self.params.write(np.ascontiguousarray(theta, dtype=np.float32).tobytes())
+        self.scene.on_params_changed(self)
 
     def download(self) -> np.ndarray:
         return np.frombuffer(self.params.read(), dtype=np.float32).copy()
 
     # -- the loop -----------------------------------------------------------
 
-    def render(self, iteration: int, copies: int, sigma_scale: float) -> None:
-        """R: draw ``copies`` copies of the scene (perturbed, or clean with sigma_scale 0)."""
+    def render(self, iteration: int, copies: int, clean: bool) -> None:
+        """R: draw ``copies`` copies of the scene, perturbed (plus/minus per pair) or clean (one per slot)."""
         self.target_ids.clear()
-        set_uniforms(self.scene.program, u_iteration=iteration, u_sigma_scale=sigma_scale, u_copy_base=0)
+        set_uniforms(self.scene.program, u_iteration=iteration, u_clean=int(clean))
         self.scene.draw(copies)
 
     def estimate(self, iteration: int, timer=None) -> None:
         """R, G and the per-parameter pass: the SGE gradient lands in SSBO_GRAD."""
         t = timer or _no_timer
         ctx = self.ctx
+        self._set_slots(self.views.slots(iteration, self.views_per_iteration, self.seed))
         if self.sort_every and iteration % self.sort_every == 0:
             with t("sort"):
                 self.order.update()
         with t("R"):
-            self.render(iteration, 2 * self.pairs, 1.0)
+            self.scene.before_render(self)
+            self.render(iteration, self.copies, clean=False)
         with t("G"):
             self.accum.clear()
             set_uniforms(self.g_prog, u_iteration=iteration)
@@ -169,6 +197,7 @@ class Estimator:
             set_uniforms(self.pg_prog, u_iteration=iteration)
             self.pg_prog.run(*self.pg_groups)
             barrier(ctx)
+            self.scene.add_regularizers(self)
 
     def step(self, iteration: int, lr_scale: float = 1.0, timer=None) -> None:
         """One optimisation step. ``iteration`` is 0-based; ``timer(name)`` wraps each pass if given."""
@@ -178,22 +207,39 @@ class Estimator:
 
     # -- readbacks (log intervals only) -------------------------------------
 
-    def evaluate(self) -> dict:
-        """Clean render of the current parameters: mse, mae, psnr (reads back a few floats)."""
-        self.render(0, 1, 0.0)
-        self.resolve_prog.run(self.wg[0], self.wg[1], 1)
-        barrier(self.ctx)
-        sums = np.frombuffer(self.partials.read(), dtype=np.float32).reshape(-1, 2).astype(np.float64).sum(axis=0)
-        n = 3.0 * self.size[0] * self.size[1]
-        mse, mae = float(sums[0] / n), float(sums[1] / n)
-        psnr = float("inf") if mse <= 0 else float(10.0 * np.log10(1.0 / mse))
-        return {"mse": mse, "mae": mae, "psnr": psnr}
-
-    def color(self) -> np.ndarray:
-        """The last clean render (after :meth:`evaluate`) as HxWx3 float32, row 0 = top."""
+    def evaluate(self, cams=None, images: bool = False) -> dict:
+        """Clean renders of cameras ``cams`` (default: camera 0): per-view and mean mse/mae/psnr,
+        and the colour images (row 0 = top) if ``images``."""
+        cams = [0] if cams is None else list(cams)
         w, h = self.size
-        img = np.frombuffer(self.color_tex.read(), dtype=np.float32).reshape(h, w, 4)[::-1, :, :3]
-        return np.ascontiguousarray(img)
+        n_px = 3.0 * w * h
+        per_view, colors = [], []
+        self.scene.before_render(self)
+        for start in range(0, len(cams), self.copies):
+            batch = cams[start:start + self.copies]
+            self._set_slots(np.asarray(batch + [0] * (self.copies - len(batch))))
+            self.render(0, len(batch), clean=True)
+            self.resolve_prog.run(self.wg[0], self.wg[1], len(batch))
+            barrier(self.ctx)
+            nwg = self.wg[0] * self.wg[1]
+            sums = np.frombuffer(self.partials.read(size=8 * nwg * len(batch)), dtype=np.float32)
+            sums = sums.reshape(len(batch), nwg, 2).astype(np.float64).sum(axis=1)
+            for mse, mae in sums / n_px:
+                per_view.append({"mse": float(mse), "mae": float(mae), "psnr": _psnr(mse)})
+            if images:
+                data = np.frombuffer(self.colors.read(), dtype=np.float32).reshape(self.copies, h, w, 4)
+                colors.extend(np.ascontiguousarray(data[i, ::-1, :, :3]) for i in range(len(batch)))
+        mse = float(np.mean([v["mse"] for v in per_view]))
+        out = {"mse": mse, "mae": float(np.mean([v["mae"] for v in per_view])), "psnr": _psnr(mse),
+               "views": per_view}
+        if images:
+            out["images"] = colors
+        self._slots = None  # the next step rewrites its slots
+        return out
+
+    def color(self, cam: int = 0) -> np.ndarray:
+        """A clean render of camera ``cam`` as HxWx3 float32, row 0 = top."""
+        return self.evaluate([cam], images=True)["images"][0]
 
     def flags(self, clear: bool = True) -> dict:
         """GPU-side flags (fixed-point overflow, non-finite gradients), optionally cleared."""
@@ -228,10 +274,14 @@ class Estimator:
         if self._perturb is not None:
             self._perturb.release()
             self._scratch.release()
-        for obj in (self.params, self.groups, self.accum, self.grad, self.stats, self.partials,
-                    self.target_tex, self.color_tex, self.g_prog, self.pg_prog, self.resolve_prog):
+        for obj in (self.params, self.groups, self.accum, self.grad, self.stats, self.partials, self.cameras,
+                    self.view_slots, self.targets, self.colors, self._placeholder, self.g_prog, self.pg_prog, self.resolve_prog):
             obj.release()
         self.adam.release()
         self.order.release()
         self.target_ids.release()
         self.scene.release()
+
+
+def _psnr(mse: float) -> float:
+    return float("inf") if mse <= 0 else float(10.0 * np.log10(1.0 / mse))

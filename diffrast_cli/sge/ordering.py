@@ -5,7 +5,10 @@ hidden fragments: on an H100, a 100K-triangle soup at 1024^2 (52x overdraw)
 renders in 2.98 ms front to back, 3.48 ms in random order and 17.7 ms back
 to front. Depths change slowly, so the order is refreshed every few
 iterations by a 3-pass counting sort (histogram, scan, scatter) of the
-primitives' clip-space depths; the render pass reads ``order[]``.
+primitives' clip-space depths seen by camera 0; the render pass reads
+``order[]``. With several cameras one order cannot suit them all (front to
+back for one view is back to front for the opposite one), so multi-view jobs
+keep the identity order.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from ..gl.passes import barrier, groups_1d, set_uniforms
 
 
 class DepthOrder:
-    def __init__(self, device, primitives: int, defines: dict, depth_include: str, view_proj_bytes: bytes):
+    def __init__(self, device, primitives: int, defines: dict, depth_include: str):
         self.ctx = device.ctx
         self.primitives = primitives
         aliases = {"scene_depth": depth_include}
         self.passes = [shaders.compute(self.ctx, "depth_sort.comp", {**defines, "SORT_PASS": k}, aliases)
                        for k in range(3)]
         for prog in self.passes:
-            set_uniforms(prog, u_primitives=primitives, u_view_proj=view_proj_bytes)
+            set_uniforms(prog, u_primitives=primitives)
         self.order = self.ctx.buffer(np.arange(primitives, dtype=np.uint32).tobytes())
         self.buckets = self.ctx.buffer(reserve=4 * B.SORT_BUCKETS)
         self.groups = groups_1d(primitives, device.max_groups_x)

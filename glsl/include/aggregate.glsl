@@ -26,8 +26,9 @@ void agg_begin() {
     barrier();
 }
 
-// Add v to contributor id - 1 (id > 0).
-void agg_add(uint pair, uint id, float v) {
+// Add v to contributor c.
+void agg_add(uint pair, uint c, float v) {
+    uint id = c + 1u;  // 0 marks an empty slot
     uint slot = (id * 2654435761u) >> 24;  // top 8 bits: AGG_SLOTS = 256
     for (uint probe = 0u; probe < AGG_PROBES; ++probe) {
         uint prev = atomicCompSwap(s_agg_key[slot], 0u, id);

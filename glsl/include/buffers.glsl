@@ -6,6 +6,12 @@ struct Group {
     uint count;         // number of parameters
     uint stride;        // parameters per contributor (e.g. 6 x/y values per triangle)
     uint contrib_base;  // contributor index of the group's first parameter
+    uint mapping;       // 0: contributor = contrib_base + (i - offset) / stride
+                        // 1: gather: element (i - offset) / stride sums the accumulators
+                        //    of its incident primitives (CSR at SSBO_ADJ_*), from contrib_base
+    uint pad0;
+    uint pad1;
+    uint pad2;
     float eps;          // perturbation size (0: group frozen)
     float lr;           // Adam learning rate
     float lo;           // lower bound

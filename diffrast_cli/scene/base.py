@@ -1,0 +1,57 @@
+"""What every scene kind provides to the estimator (the plug-in interface).
+
+A scene kind owns its parameter layout, the R program (vertex pulling with
+the perturbation fused in), the G-side GLSL (`scene_shade`,
+`scene_contributors` in ``shade_include``; `scene_depth` in
+``depth_include``) and any buffers those read. The estimator and the loop
+call only what is here.
+"""
+
+from __future__ import annotations
+
+from ..gl import shaders
+
+
+class SceneKind:
+    vertex_shader: str = ""
+    fragment_shader: str = "id.frag"
+    shade_include: str = ""
+    depth_include: str = ""
+    extra_attachments: tuple = ()   # (components, dtype) render targets beside the ids
+    extra_units: tuple = ()         # texture units G reads them from
+    layout = None                   # ParamLayout
+    contributors: int = 0           # accumulator slots per pair
+    primitives: int = 0             # what R draws (and the sort orders)
+    size_keys: str = "the scene size"  # the job keys to lower when it does not fit
+    program = None
+    vao = None
+
+    def defines(self) -> dict:
+        """Extra GLSL defines of this scene kind."""
+        return {}
+
+    def build(self, ctx, defines: dict) -> None:
+        self.program = shaders.program(ctx, self.vertex_shader, self.fragment_shader, defines=defines)
+        self.vao = ctx.vertex_array(self.program, [])
+
+    def draw(self, instances: int) -> None:
+        """Draw every primitive once per copy (instanced); uniforms are set by the caller."""
+        self.vao.render(vertices=3 * self.primitives, instances=instances)
+
+    def bind_buffers(self) -> None:
+        """Bind the scene's own storage buffers (called once)."""
+
+    def on_params_changed(self, estimator) -> None:
+        """Parameters were replaced from the CPU (upload)."""
+
+    def before_render(self, estimator) -> None:
+        """Per-iteration work before R (e.g. normals of the clean geometry)."""
+
+    def add_regularizers(self, estimator) -> None:
+        """Add analytic regularizer gradients into SSBO_GRAD (after the SGE gradient)."""
+
+    def release(self) -> None:
+        if self.program is not None:
+            self.vao.release()
+            self.program.release()
+            self.program = None
