@@ -11,7 +11,7 @@ import numpy as np
 from .config import JobConfig
 from .gl.context import create_device
 from .optim.schedule import lr_factor
-from .pipeline import Problem
+from .problem import Problem
 
 # name: (triangles, resolution, initial triangle size). The 100K soups use the
 # size that gives ~52x overdraw at init, the setting of the reference figures.

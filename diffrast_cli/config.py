@@ -68,13 +68,70 @@ class SoupInit(Strict):
     color: Range = (0.0, 1.0)
 
 
+class TextureConfig(ParamGroupConfig):
+    """The base-colour texture of a mesh (optimised when the mesh has one, or when a resolution is given)."""
+
+    resolution: Optional[Union[Int, tuple[Int, Int]]] = Field(
+        None, description="texels: int (square) or [w, h]; null = the asset's texture size")
+    init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
+
+    @field_validator("resolution")
+    @classmethod
+    def _texels(cls, v):
+        sizes = (v,) if isinstance(v, int) else (v or ())
+        if any(not 1 <= s <= 16384 for s in sizes):
+            raise ValueError(f"texture sides must be in [1, 16384], got {_show(v)}")
+        return v
+
+
+class ShadingConfig(Strict):
+    model: Literal["unlit", "lambert"] = "lambert"
+    light_dir: Vec3 = Field((0.3, 1.0, 0.6), description="direction towards the light, world space")
+    ambient: Float = Field(0.3, ge=0, le=1)
+    normals: Literal["smooth", "face"] = Field(
+        "smooth", description="smooth: vertex normals of the clean geometry; face: of the perturbed triangles")
+
+
+class LaplacianConfig(Strict):
+    weight: Float = Field(0.0, ge=0, description="Laplacian smoothness weight (0 = off)")
+    weights: Literal["uniform", "cotangent"] = "uniform"
+
+
+class IcosphereConfig(Strict):
+    subdivisions: Int = Field(3, ge=0, le=8)
+    radius: Float = Field(1.0, gt=0)
+    center: Vec3 = (0.0, 0.0, 0.0)
+
+
+SOUP_ONLY = ("triangles", "init", "depths")
+MESH_ONLY = ("mesh", "icosphere", "texture", "shading", "laplacian")
+
+
 class SceneConfig(Strict):
-    kind: Literal["soup"] = "soup"
+    kind: Literal["soup", "mesh"] = "soup"
+    # soup
     triangles: Int = Field(2000, ge=1, le=50_000_000)
     init: SoupInit = SoupInit()
-    positions: ParamGroupConfig = ParamGroupConfig()
     depths: ParamGroupConfig = ParamGroupConfig()
+    # mesh
+    mesh: Optional[str] = Field(None, description="OBJ / glTF / GLB / PLY file, relative to the job file")
+    icosphere: Optional[IcosphereConfig] = None
+    texture: TextureConfig = TextureConfig()
+    shading: ShadingConfig = ShadingConfig()
+    laplacian: LaplacianConfig = LaplacianConfig()
+    # both (mesh: colors are vertex colours)
+    positions: ParamGroupConfig = ParamGroupConfig()
     colors: ParamGroupConfig = ParamGroupConfig()
+
+    @model_validator(mode="after")
+    def _kind_keys(self):
+        other = MESH_ONLY if self.kind == "soup" else SOUP_ONLY
+        wrong = [k for k in other if k in self.model_fields_set]
+        if wrong:
+            raise ValueError(f"{wrong[0]} does not apply to kind: {self.kind}")
+        if self.kind == "mesh" and (self.mesh is None) == (self.icosphere is None):
+            raise ValueError("kind: mesh needs exactly one of mesh (a file) or icosphere")
+        return self
 
 
 class CameraConfig(Strict):
@@ -121,8 +178,44 @@ class RenderConfig(Strict):
         return v
 
 
+class ReferenceConfig(Strict):
+    mesh: str = Field(description="reference asset rendered by diffrast with the job's cameras")
+
+
 class TargetConfig(Strict):
-    image: str
+    """Exactly one of: one image, a list of images (one per orbit camera), a
+    NeRF-synthetic transforms.json, or a reference asset."""
+
+    image: Optional[str] = None
+    images: Optional[list[str]] = None
+    transforms: Optional[str] = None
+    reference: Optional[ReferenceConfig] = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("image", "images", "transforms", "reference") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of image, images, transforms or reference"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        if self.images is not None and not self.images:
+            raise ValueError("images is empty")
+        return self
+
+
+class OrbitConfig(Strict):
+    count: Int = Field(24, ge=1, le=4096)
+    fov_y: Float = Field(40.0, gt=0, lt=180)
+    distance: Float = Field(3.0, gt=0)
+    center: Vec3 = (0.0, 0.0, 0.0)
+    hemisphere: Bool = False
+    jitter: Float = Field(0.0, ge=0, le=1)
+
+
+class CamerasConfig(Strict):
+    orbit: Optional[OrbitConfig] = Field(None, description="an orbit rig (needed by target.images / reference)")
+    holdout: Int = Field(0, ge=0, description="cameras kept out of training and scored at log steps")
+    near: Float = Field(0.05, gt=0)
+    far: Float = Field(100.0, gt=0)
 
 
 class AdamConfig(Strict):
@@ -134,7 +227,8 @@ class AdamConfig(Strict):
 class OptimizeConfig(Strict):
     iterations: Int = Field(1500, ge=1, le=100_000_000)
     estimator: Literal["per_pixel", "full_image"] = "per_pixel"
-    samples: Int = Field(1, ge=1, le=256, description="antithetic sign pairs per iteration")
+    samples: Int = Field(1, ge=1, le=256, description="antithetic sign pairs per view and iteration")
+    views_per_iteration: Int = Field(1, ge=1, le=64, description="cameras rendered per iteration")
     loss: Literal["l2", "l1"] = "l2"
     atomics: Literal["auto", "float", "fixed"] = "auto"
     fixed_point_scale: Float = Field(65536.0, gt=0, le=2**24)
@@ -152,10 +246,23 @@ class JobConfig(Strict):
     name: str = Field("job", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
     seed: Int = Field(0, ge=0, le=2**32 - 1)
     target: TargetConfig
+    cameras: CamerasConfig = CamerasConfig()
     render: RenderConfig = RenderConfig()
     scene: SceneConfig = SceneConfig()
     optimize: OptimizeConfig = OptimizeConfig()
     output: OutputConfig = OutputConfig()
+
+    @model_validator(mode="after")
+    def _views(self):
+        t, orbit = self.target, self.cameras.orbit
+        if (t.images is not None or t.reference is not None) and orbit is None:
+            raise ValueError(f"cameras.orbit: target.{'images' if t.images is not None else 'reference'} "
+                             f"needs an orbit rig of cameras")
+        if t.images is not None and len(t.images) != orbit.count:
+            raise ValueError(f"cameras.orbit.count: {orbit.count} cameras for {len(t.images)} target.images")
+        if (t.transforms is not None or t.image is not None) and orbit is not None:
+            raise ValueError("cameras.orbit: only for target.images or target.reference")
+        return self
 
 
 # ---------------------------------------------------------------------------
@@ -360,7 +467,7 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
     return key
 
 
-PATH_KEYS = ("target.image",)
+PATH_KEYS = ("target.image", "target.images", "target.transforms", "target.reference.mesh", "scene.mesh")
 
 
 def _absolutize(data: dict, key: str, base: Path) -> None:
@@ -369,9 +476,15 @@ def _absolutize(data: dict, key: str, base: Path) -> None:
     node = data
     for part in parents:
         node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict) and isinstance(node.get(leaf), str) and node[leaf]:
-        p = Path(node[leaf]).expanduser()
-        node[leaf] = str((p if p.is_absolute() else base / p).resolve())
+    def absolute(value):
+        if not isinstance(value, str) or not value:
+            return value
+        p = Path(value).expanduser()
+        return str((p if p.is_absolute() else base / p).resolve())
+
+    if isinstance(node, dict) and leaf in node:
+        value = node[leaf]
+        node[leaf] = [absolute(v) for v in value] if isinstance(value, list) else absolute(value)
 
 
 def validate_job(data: dict, path: str | Path = "<job>", overrides: tuple[str, ...] | list[str] = ()) -> JobConfig:
@@ -412,4 +525,9 @@ def resolve_path(base: Path, value: str) -> Path:
 
 
 def dump_job(job: JobConfig) -> str:
-    return yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False)
+    """The resolved job as YAML (loads back to the same job): nulls and the
+    other scene kind's keys are left out."""
+    data = job.model_dump(mode="json", exclude_none=True)
+    for key in MESH_ONLY if job.scene.kind == "soup" else SOUP_ONLY:
+        data["scene"].pop(key, None)
+    return yaml.safe_dump(data, sort_keys=False)

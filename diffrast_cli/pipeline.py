@@ -11,17 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import JobConfig, dump_job, resolve_path
+from .config import JobConfig, dump_job
 from .errors import OutputError
-from .gl.context import create_device
-from .io import export, pictures
-from .io.images import header_size, load_target, target_size
+from .io import pictures
 from .optim.schedule import lr_factor
-from .scene.camera import view_projection
-from .scene.soup import TriangleSoup
-from .sge.estimator import Estimator
-from .sge.targets import tile_layout
-from .sge.views import ViewSet
+from .problem import Problem
 
 OUTPUT_FILES = {
     "final": "final.png",
@@ -42,62 +36,6 @@ def frame_iterations(total: int, frames: int) -> set[int]:
     if frames == 1:
         return {total}
     return {round(i * total / (frames - 1)) for i in range(frames)}
-
-
-class Problem:
-    """A job made concrete: device, scene, target and estimator, ready to loop."""
-
-    def __init__(self, job: JobConfig, base_dir: Path, device=None, device_index=None, target=None,
-                 **estimator_options):
-        self.job = job
-        path = None if target is not None else resolve_path(base_dir, job.target.image)
-        self.owns_device = device is None
-        self.device = device or create_device(device_index, job.optimize.atomics)
-        try:
-            # Check the render size against the device before decoding and resizing the image.
-            probe = target.shape[1::-1] if target is not None else header_size(path)
-            if probe is not None:
-                tile_layout(self.device, target_size(job.render.resolution, probe),
-                            2 * job.optimize.samples, job.render.supersample)
-            if target is None:
-                target = load_target(path, job.render.resolution, job.render.background)
-        except BaseException:
-            self.release()
-            raise
-        self.target = np.asarray(target, dtype=np.float32)
-        h, w = self.target.shape[:2]
-        self.size = (w, h)
-        try:
-            self.scene = TriangleSoup(job.scene, job.render, self.size)
-            opt = job.optimize
-            cam = job.render.camera
-            eye = cam.position if job.render.projection == "perspective" else (0.0, 0.0, -1.0)
-            self.views = ViewSet.single(view_projection(job.render, self.size), self.target, eye)
-            self.eval_cams = self.views.eval_views()
-            self.estimator = Estimator(
-                self.device, self.scene, self.views,
-                seed=job.seed, samples=opt.samples, estimator=opt.estimator, loss=opt.loss,
-                supersample=job.render.supersample, background=job.render.background,
-                fixed_scale=opt.fixed_point_scale, adam_cfg=opt.adam, **estimator_options)
-            self.theta0 = self.scene.initial_params(job.seed)
-            self.estimator.upload(self.theta0)
-        except BaseException:
-            self.release()
-            raise
-
-    def metrics(self, images: bool = False) -> dict:
-        m = self.estimator.evaluate(self.eval_cams, images=images)
-        m["loss"] = m["mae"] if self.job.optimize.loss == "l1" else m["mse"]
-        return m
-
-    def release(self) -> None:
-        est = getattr(self, "estimator", None)
-        if est is not None:
-            est.release()
-            self.estimator = None
-        if self.owns_device and getattr(self, "device", None) is not None:
-            self.device.release()
-            self.device = None
 
 
 def _make_out_dir(out_dir: Path) -> bool:
@@ -182,6 +120,8 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         for key, value in est.flags().items():
             flags[key] = flags[key] or value
         rec = {"iteration": iteration, "loss": m["loss"], "psnr": m["psnr"], "elapsed_s": round(loop_seconds, 4)}
+        if "holdout_psnr" in m:
+            rec["holdout_psnr"] = m["holdout_psnr"]
         records.append(rec)
         metrics_file.write(json.dumps(rec) + "\n")
         metrics_file.flush()
@@ -213,14 +153,17 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
     final = problem.metrics(images=True)
     final_img = final["images"][0]
     theta = est.download()
-    positions, colors = problem.scene.split(theta)
     pictures.save_png(out_dir / OUTPUT_FILES["final"], final_img)
-    pictures.side_by_side(problem.target, final_img, out_dir / OUTPUT_FILES["comparison"])
+    # Up to three evaluation views stacked: target | result | error.
+    shown = range(min(3, len(problem.eval_cams)))
+    stacked_target = np.concatenate([problem.views.targets[problem.eval_cams[i]] for i in shown], axis=0)
+    stacked_result = np.concatenate([final["images"][i] for i in shown], axis=0)
+    pictures.side_by_side(stacked_target, stacked_result, out_dir / OUTPUT_FILES["comparison"])
     if frames:
         pictures.progress_grid(frames, out_dir / OUTPUT_FILES["progress_grid"])
         pictures.progress_gif(frames, out_dir / OUTPUT_FILES["progress_gif"])
     pictures.loss_curve(records, out_dir / OUTPUT_FILES["curve"])
-    assets = export.export_soup(positions, colors, out_dir, stem="soup")
+    assets = problem.scene.export(theta, out_dir)
 
     dev = problem.device
     report = {
@@ -230,7 +173,9 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         "estimator": opt.estimator,
         "loss_kind": opt.loss,
         "scene": job.scene.kind,
-        "triangles": job.scene.triangles,
+        "triangles": problem.scene.primitives,
+        "views": {"cameras": problem.views.count, "train": len(problem.views.train),
+                  "holdout": len(problem.views.holdout), "per_iteration": opt.views_per_iteration},
         "parameters": problem.scene.layout.size,
         "resolution": list(problem.size),
         "supersample": job.render.supersample,
@@ -241,7 +186,7 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         "loop_seconds": round(loop_seconds, 3),
         "it_per_s": round(total / loop_seconds, 2) if loop_seconds > 0 else None,
         "initial": {"loss": initial["loss"], "psnr": initial["psnr"], "mse": initial["mse"]},
-        "final": {"loss": final["loss"], "psnr": final["psnr"], "mse": final["mse"], "mae": final["mae"]},
+        "final": {k: final[k] for k in ("loss", "psnr", "mse", "mae", "holdout_psnr", "train_psnr") if k in final},
         "device": dev.describe(),
         "flags": flags,
         "outputs": sorted([p for k, p in OUTPUT_FILES.items() if (out_dir / p).exists()] + [a.name for a in assets]),

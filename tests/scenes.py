@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffrast_cli.config import JobConfig
-from diffrast_cli.pipeline import Problem
+from diffrast_cli.problem import Problem
 
 
 def gradient_target(w: int, h: int) -> np.ndarray:

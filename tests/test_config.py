@@ -240,7 +240,7 @@ def test_schema_errors_name_file_and_dotted_key(tmp_path, section, leaf, key, ne
 
 def test_missing_target_image(tmp_path):
     msg = _err(_write(tmp_path, "target: {}\n"))
-    assert msg.endswith("job.yaml: target.image: required key is missing")
+    assert msg.endswith("job.yaml: target: give exactly one of image, images, transforms or reference")
 
 
 def test_non_string_keys(tmp_path):

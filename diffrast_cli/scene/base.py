@@ -38,6 +38,10 @@ class SceneKind:
         """Draw every primitive once per copy (instanced); uniforms are set by the caller."""
         self.vao.render(vertices=3 * self.primitives, instances=instances)
 
+    def shading_uniforms(self) -> dict:
+        """Uniforms of the scene's G-side code (set on G and the resolve pass)."""
+        return {}
+
     def bind_buffers(self) -> None:
         """Bind the scene's own storage buffers (called once)."""
 
@@ -49,6 +53,10 @@ class SceneKind:
 
     def add_regularizers(self, estimator) -> None:
         """Add analytic regularizer gradients into SSBO_GRAD (after the SGE gradient)."""
+
+    def export(self, theta, out_dir) -> list:
+        """Write the optimised asset into ``out_dir``; returns the paths."""
+        raise NotImplementedError
 
     def release(self) -> None:
         if self.program is not None:

@@ -86,3 +86,13 @@ class ParamLayout:
             s = slice(g.offset, g.offset + g.count)
             out[s] = np.clip(out[s], g.lo, g.hi)
         return out
+
+
+def group_settings(cfg, default_eps: float, default_lr: float, default_bounds) -> dict:
+    """eps/lr/bounds of a group from its job config (None = the default); frozen if not optimised."""
+    eps = cfg.eps if cfg.eps is not None else default_eps
+    lr = cfg.lr if cfg.lr is not None else default_lr
+    lo, hi = cfg.bounds if cfg.bounds is not None else default_bounds
+    if not cfg.optimize:
+        eps, lr = 0.0, 0.0
+    return dict(eps=float(eps), lr=float(lr), lo=float(lo), hi=float(hi))

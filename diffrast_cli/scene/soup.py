@@ -14,18 +14,9 @@ import math
 import numpy as np
 
 from .base import SceneKind
-from .params import ParamGroup, ParamLayout
+from .params import ParamGroup, ParamLayout, group_settings
 
 PARAMS_PER_TRIANGLE = 12
-
-
-def _group_settings(cfg, default_eps, default_lr, default_bounds):
-    eps = cfg.eps if cfg.eps is not None else default_eps
-    lr = cfg.lr if cfg.lr is not None else default_lr
-    lo, hi = cfg.bounds if cfg.bounds is not None else default_bounds
-    if not cfg.optimize:
-        eps, lr = 0.0, 0.0
-    return dict(eps=float(eps), lr=float(lr), lo=float(lo), hi=float(hi))
 
 
 class TriangleSoup(SceneKind):
@@ -56,9 +47,9 @@ class TriangleSoup(SceneKind):
         n = self.n
         self.layout = ParamLayout([
             # Defaults tuned on configs/quickstart.yaml (CPU renderer, see README "Results").
-            ParamGroup("positions", 6 * n, 6, **_group_settings(scene_cfg.positions, 0.5 * pixel, 0.4 * pixel, pos_bounds)),
-            ParamGroup("depths", 3 * n, 3, **_group_settings(scene_cfg.depths, dep_eps, 0.01, dep_bounds)),
-            ParamGroup("colors", 3 * n, 3, **_group_settings(scene_cfg.colors, 0.05, 0.02, (0.0, 1.0))),
+            ParamGroup("positions", 6 * n, 6, **group_settings(scene_cfg.positions, 0.5 * pixel, 0.4 * pixel, pos_bounds)),
+            ParamGroup("depths", 3 * n, 3, **group_settings(scene_cfg.depths, dep_eps, 0.01, dep_bounds)),
+            ParamGroup("colors", 3 * n, 3, **group_settings(scene_cfg.colors, 0.05, 0.02, (0.0, 1.0))),
         ])
         self.contributors = n
         self.primitives = n
@@ -88,3 +79,8 @@ class TriangleSoup(SceneKind):
         z = theta[self.layout.slice("depths")].reshape(n, 3, 1)
         color = theta[self.layout.slice("colors")].reshape(n, 3)
         return np.concatenate([xy, z], axis=2), color
+
+    def export(self, theta: np.ndarray, out_dir) -> list:
+        from ..io.export import export_soup
+        positions, colors = self.split(theta)
+        return export_soup(positions, colors, out_dir, stem="soup")

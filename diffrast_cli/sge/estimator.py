@@ -108,7 +108,7 @@ class Estimator:
         common = dict(u_seed=self.seed, u_samples=self.samples, u_size=self.size,
                       u_background=tuple(float(c) for c in background), u_contributors=self.contributors, **tiles)
         for prog in (scene.program, self.g_prog, self.resolve_prog):
-            set_uniforms(prog, **common)
+            set_uniforms(prog, **common, **scene.shading_uniforms())
         set_uniforms(self.pg_prog, u_seed=self.seed, u_count=self.count, u_pairs=self.pairs,
                      u_contributors=self.contributors, u_norm=1.0 / (3.0 * w * h))
         self._bind()

@@ -1,0 +1,185 @@
+"""A job made concrete: device, views (cameras + targets), scene and estimator.
+
+Everything that can fail on user input (files, sizes, limits) fails here,
+before the output folder exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .config import JobConfig, SceneConfig, ShadingConfig, resolve_path
+from .errors import ConfigError
+from .gl.context import create_device
+from .io.images import header_size, load_target, target_size
+from .scene import cameras as camlib
+from .scene.camera import view_projection
+from .scene.soup import TriangleSoup
+from .sge.estimator import Estimator
+from .sge.targets import tile_layout
+from .sge.views import ViewSet
+
+
+def _render_size(resolution, aspect_from=None) -> tuple[int, int]:
+    if isinstance(resolution, int):
+        return target_size(resolution, aspect_from) if aspect_from else (resolution, resolution)
+    return int(resolution[0]), int(resolution[1])
+
+
+def _orbit(job: JobConfig, size) -> list:
+    o, c = job.cameras.orbit, job.cameras
+    return camlib.orbit_cameras(o.count, width=size[0], height=size[1], fov_y_deg=o.fov_y, distance=o.distance,
+                                center=o.center, hemisphere=o.hemisphere, jitter=o.jitter, seed=job.seed,
+                                near=c.near, far=c.far)
+
+
+def _viewset(cams: list, targets: np.ndarray, holdout: int) -> ViewSet:
+    if holdout >= len(cams):
+        raise ConfigError(f"cameras.holdout: {holdout} held out of {len(cams)} cameras leaves none to train on")
+    train, held = camlib.split_holdout(cams, holdout) if holdout else (list(range(len(cams))), [])
+    return ViewSet(view_proj=np.stack([c.view_projection() for c in cams]),
+                   eyes=np.stack([c.position for c in cams]), targets=targets,
+                   train=list(train), holdout=list(held), names=[c.name or f"view{i:03d}" for i, c in enumerate(cams)])
+
+
+def _mesh_data(scene_cfg: SceneConfig, base: Path):
+    from .io import meshes
+    if scene_cfg.icosphere is not None:
+        ico = scene_cfg.icosphere
+        mesh = meshes.icosphere(ico.subdivisions, ico.radius)
+        mesh.positions = (mesh.positions + np.asarray(ico.center, np.float32)).astype(np.float32)
+        return mesh
+    need_uvs = scene_cfg.texture.optimize and scene_cfg.texture.resolution is not None
+    return meshes.load_mesh(resolve_path(base, scene_cfg.mesh), need_uvs=need_uvs)
+
+
+def pixel_at_object(views: ViewSet, cams: list | None, center: np.ndarray, size) -> float:
+    """World size of one pixel at the object, median over the training cameras."""
+    if not cams:
+        return 2.0 / max(size)
+    sizes = [np.linalg.norm(cams[i].position - center) / cams[i].fy for i in views.train]
+    return float(np.median(sizes))
+
+
+class Problem:
+    def __init__(self, job: JobConfig, base_dir: Path | None, device=None, device_index=None, target=None,
+                 **estimator_options):
+        self.job = job
+        self.base = base_dir
+        self.owns_device = device is None
+        self.device = device or create_device(device_index, job.optimize.atomics)
+        self.estimator = None
+        try:
+            self._setup(target, estimator_options)
+        except BaseException:
+            self.release()
+            raise
+
+    # -- setup --------------------------------------------------------------
+
+    def _setup(self, target, estimator_options) -> None:
+        job, opt = self.job, self.job.optimize
+        copies = 2 * opt.samples * opt.views_per_iteration
+        self.cams = None
+        mesh = _mesh_data(job.scene, self.base) if job.scene.kind == "mesh" else None
+        t = job.target
+        if target is not None or t.image is not None:
+            path = None if target is not None else resolve_path(self.base, t.image)
+            probe = target.shape[1::-1] if target is not None else header_size(path)
+            if probe is not None:  # check the size against the device before decoding/resizing
+                tile_layout(self.device, target_size(job.render.resolution, probe), copies, job.render.supersample)
+            if target is None:
+                target = load_target(path, job.render.resolution, job.render.background)
+            target = np.asarray(target, np.float32)
+            size = (target.shape[1], target.shape[0])
+            cam = job.render.camera
+            eye = cam.position if job.render.projection == "perspective" else (0.0, 0.0, -1.0)
+            self.views = ViewSet.single(view_projection(job.render, size), target, eye)
+            if opt.views_per_iteration > 1:
+                raise ConfigError("optimize.views_per_iteration: a single target image has one view")
+        else:
+            self.views = self._multi_view(copies)
+        self.size = self.views.size
+        self.target = self.views.targets[self.views.eval_views()[0]]
+        if mesh is not None:
+            from .scene.mesh import TexturedMesh
+            center = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
+            self.scene = TexturedMesh(mesh, job.scene, pixel_at_object(self.views, self.cams, center, self.size))
+        else:
+            self.scene = TriangleSoup(job.scene, job.render, self.size)
+        self.eval_cams = self.views.eval_views()
+        self.estimator = Estimator(
+            self.device, self.scene, self.views, seed=job.seed, samples=opt.samples,
+            views_per_iteration=opt.views_per_iteration, estimator=opt.estimator, loss=opt.loss,
+            supersample=job.render.supersample, background=job.render.background,
+            fixed_scale=opt.fixed_point_scale, adam_cfg=opt.adam, **estimator_options)
+        self.theta0 = self.scene.initial_params(job.seed)
+        self.estimator.upload(self.theta0)
+
+    def _multi_view(self, copies: int) -> ViewSet:
+        job, t = self.job, self.job.target
+        holdout = job.cameras.holdout
+        if t.transforms is not None:
+            path = resolve_path(self.base, t.transforms)
+            cams, _ = camlib.load_transforms(path, load_images=False)
+            size = _render_size(job.render.resolution, (cams[0].width, cams[0].height))
+            tile_layout(self.device, size, copies, job.render.supersample)
+            cams, images = camlib.load_transforms(path, width=size[0], height=size[1],
+                                                  background=job.render.background)
+            self.cams = cams
+            return _viewset(cams, np.stack(images).astype(np.float32), holdout)
+        size = _render_size(job.render.resolution)
+        tile_layout(self.device, size, copies, job.render.supersample)
+        cams = _orbit(job, size)
+        self.cams = cams
+        if t.images is not None:
+            images = [load_target(resolve_path(self.base, p), list(size), job.render.background) for p in t.images]
+            return _viewset(cams, np.stack(images), holdout)
+        return _viewset(cams, self._render_reference(cams, size), holdout)
+
+    def _render_reference(self, cams: list, size) -> np.ndarray:
+        """Targets rendered by diffrast itself: the reference asset, same cameras and settings."""
+        from .io import meshes
+        from .scene.mesh import TexturedMesh
+        job = self.job
+        ref = meshes.load_mesh(resolve_path(self.base, job.target.reference.mesh))
+        frozen = {"optimize": False}
+        shading = job.scene.shading if job.scene.kind == "mesh" else ShadingConfig()
+        cfg = SceneConfig(kind="mesh", mesh="reference", shading=shading, positions=frozen, colors=frozen,
+                          texture=frozen)
+        scene = TexturedMesh(ref, cfg, 1.0)
+        blank = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]),
+                        eyes=np.stack([c.position for c in cams]),
+                        targets=np.zeros((len(cams), size[1], size[0], 3), np.float32))
+        est = Estimator(self.device, scene, blank, views_per_iteration=min(len(cams), 8),
+                        supersample=job.render.supersample, background=job.render.background,
+                        adam_cfg=job.optimize.adam)
+        try:
+            est.upload(scene.initial_params(0))
+            images = est.evaluate(list(range(len(cams))), images=True)["images"]
+        finally:
+            est.release()
+        return np.stack(images).astype(np.float32)
+
+    # -- use ----------------------------------------------------------------
+
+    def metrics(self, images: bool = False) -> dict:
+        m = self.estimator.evaluate(self.eval_cams, images=images)
+        m["loss"] = m["mae"] if self.job.optimize.loss == "l1" else m["mse"]
+        held = set(self.views.holdout)
+        for name, pick in (("holdout", lambda c: c in held), ("train", lambda c: c not in held)):
+            mses = [v["mse"] for c, v in zip(self.eval_cams, m["views"]) if pick(c)]
+            if mses and held:
+                mse = float(np.mean(mses))
+                m[f"{name}_psnr"] = float("inf") if mse <= 0 else float(10 * np.log10(1 / mse))
+        return m
+
+    def release(self) -> None:
+        if self.estimator is not None:
+            self.estimator.release()
+            self.estimator = None
+        if self.owns_device and getattr(self, "device", None) is not None:
+            self.device.release()
+            self.device = None

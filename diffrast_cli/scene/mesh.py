@@ -1,0 +1,257 @@
+"""Indexed triangle meshes with an optional base-colour texture.
+
+Parameter groups (back to back):
+  positions  3 per shared (welded) vertex          -> gathered from the triangles (CSR)
+  colors     3 per vertex (vertex colours, if any)   -> gathered from the triangles
+  texture    3 per texel, row 0 = top of the image   -> the texel is its own contributor
+Contributors: triangles [0, F), then texels [F, F + W*H).
+
+A pixel's contributors are its triangle (geometry and vertex colours) and
+the 4 texels of its bilinear footprint. Accumulating per triangle and
+gathering per vertex keeps G at one atomic per triangle instead of one per
+shared vertex coordinate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..gl import bindings as B
+from ..gl import shaders
+from ..gl.passes import barrier, groups_1d, set_uniforms
+from .base import SceneKind
+from .params import MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
+
+DEFAULT_BASE_COLOR = (0.8, 0.8, 0.8)
+
+
+def vertex_triangles(faces: np.ndarray, vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR vertex -> incident triangles: (start (V+1,), triangle list (3F,))."""
+    flat = faces.reshape(-1).astype(np.int64)
+    order = np.argsort(flat, kind="stable")
+    tris = (order // 3).astype(np.uint32)
+    counts = np.bincount(flat, minlength=vertices)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint32)
+    return start, tris
+
+
+def edge_weights(positions: np.ndarray, faces: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Undirected edges (E,2) and their weights: 1 (uniform) or (cot a + cot b) / 2, clamped >= 0."""
+    p = positions.astype(np.float64)
+    e = np.concatenate([faces[:, [1, 2]], faces[:, [2, 0]], faces[:, [0, 1]]])  # opposite corners 0, 1, 2
+    if kind == "uniform":
+        w = np.ones(len(e))
+    else:
+        opp = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2]])
+        a, b = p[e[:, 0]] - p[opp], p[e[:, 1]] - p[opp]
+        cross = np.linalg.norm(np.cross(a, b), axis=1)
+        w = 0.5 * np.einsum("ij,ij->i", a, b) / np.maximum(cross, 1e-12)
+    key = np.sort(e, axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    weights = np.bincount(inv.reshape(-1), weights=w, minlength=len(uniq))
+    if kind == "uniform":
+        weights = np.ones(len(uniq))
+    return uniq, np.maximum(weights, 0.0)
+
+
+def laplacian_csr(positions: np.ndarray, faces: np.ndarray, kind: str):
+    """CSR of L = I - D^-1 W: per vertex its neighbours with a = w_vk / W_v and b = w_kv / W_k."""
+    n = len(positions)
+    edges, w = edge_weights(positions, faces, kind)
+    src = np.concatenate([edges[:, 0], edges[:, 1]])
+    dst = np.concatenate([edges[:, 1], edges[:, 0]])
+    ww = np.concatenate([w, w])
+    total = np.bincount(src, weights=ww, minlength=n)
+    total[total == 0] = 1.0
+    order = np.lexsort((dst, src))
+    src, dst, ww = src[order], dst[order], ww[order]
+    start = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.uint32)
+    table = np.zeros((len(src), 4), np.float32)
+    table[:, 0] = dst.astype(np.uint32).view(np.float32)
+    table[:, 1] = ww / total[src]
+    table[:, 2] = ww / total[dst]
+    return start, table
+
+
+def laplacian_matrix(start: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Dense L (tests only)."""
+    n = len(start) - 1
+    lap = np.eye(n)
+    idx = table[:, 0].view(np.uint32)
+    for v in range(n):
+        for k in range(start[v], start[v + 1]):
+            lap[v, idx[k]] -= table[k, 1]
+    return lap
+
+
+class TexturedMesh(SceneKind):
+    vertex_shader = "mesh.vert"
+    fragment_shader = "mesh.frag"
+    shade_include = "mesh_shade.glsl"
+    depth_include = "mesh_depth.glsl"
+    extra_attachments = ((2, "f4"),)
+    extra_units = (B.TEX_BARY,)
+    size_keys = "the mesh size or scene.texture.resolution"
+
+    def __init__(self, mesh, cfg, pixel_world: float):
+        """``mesh``: io.meshes.MeshData; ``cfg``: the mesh scene config; ``pixel_world``:
+        the size of a pixel at the object (world units), for default perturbation sizes."""
+        self.mesh = mesh
+        self.cfg = cfg
+        self.vertices = len(mesh.positions)
+        self.faces = np.ascontiguousarray(mesh.faces, dtype=np.uint32)
+        self.primitives = len(self.faces)
+        tex_cfg = cfg.texture
+        self.texture0 = self._initial_texture(mesh, tex_cfg)
+        self.has_texture = self.texture0 is not None
+        colors_wanted = cfg.colors.optimize and not self.has_texture
+        self.has_colors = mesh.vertex_colors is not None or colors_wanted
+        V, F = self.vertices, self.primitives
+        groups = [ParamGroup("positions", 3 * V, 3, **group_settings(cfg.positions, 0.5 * pixel_world, 0.25 * pixel_world,
+                                                                (-1e4, 1e4)), mapping=MAP_GATHER)]
+        if self.has_colors:
+            groups.append(ParamGroup("colors", 3 * V, 3, **group_settings(cfg.colors, 0.05, 0.02, (0.0, 1.0)),
+                                     mapping=MAP_GATHER))
+        if self.has_texture:
+            th, tw = self.texture0.shape[:2]
+            self.tex_size = (tw, th)
+            groups.append(ParamGroup("texture", 3 * tw * th, 3, **group_settings(tex_cfg, 0.05, 0.02, (0.0, 1.0)),
+                                     contrib_base=F, mapping=MAP_DIRECT))
+        self.layout = ParamLayout(groups)
+        self.geometry_contrib = any(g.name in ("positions", "colors") and not g.frozen for g in groups)
+        self.texture_contrib = self.has_texture and not self.layout["texture"].frozen
+        self.contributors = F + (self.tex_size[0] * self.tex_size[1] if self.has_texture else 0)
+        self.optimize_positions = not self.layout["positions"].frozen
+        self.adj_start, self.adj_list = vertex_triangles(self.faces, V)
+        lap = cfg.laplacian
+        self.laplacian = lap.weight > 0 and self.optimize_positions
+        if self.laplacian:
+            self.nbr_start, self.nbr_table = laplacian_csr(mesh.positions, self.faces, lap.weights)
+        self.smooth_normals = cfg.shading.model == "lambert" and cfg.shading.normals == "smooth"
+        self._normals_done = False
+
+    @staticmethod
+    def _initial_texture(mesh, tex_cfg):
+        want = tex_cfg.optimize and tex_cfg.resolution is not None or mesh.texture is not None
+        if not want:
+            return None
+        if mesh.uvs is None:
+            raise ConfigError(f"scene.texture: mesh {mesh.name} has no UV coordinates; a texture needs them")
+        if tex_cfg.init != "asset" or mesh.texture is None:
+            res = tex_cfg.resolution or 256
+            w, h = (res, res) if isinstance(res, int) else res
+            color = DEFAULT_BASE_COLOR if tex_cfg.init == "asset" else tex_cfg.init
+            return np.broadcast_to(np.asarray(color, np.float32), (h, w, 3)).copy()
+        tex = np.asarray(mesh.texture, np.float32)
+        if tex_cfg.resolution is not None:
+            from PIL import Image
+            res = tex_cfg.resolution
+            w, h = (res, res) if isinstance(res, int) else res
+            tex = np.stack([np.asarray(Image.fromarray(tex[:, :, c], mode="F").resize((w, h), Image.Resampling.LANCZOS))
+                            for c in range(3)], axis=2).astype(np.float32)
+        return np.clip(tex, 0.0, 1.0)
+
+    # -- parameters ---------------------------------------------------------
+
+    def initial_params(self, seed: int) -> np.ndarray:
+        parts = [np.asarray(self.mesh.positions, np.float32).reshape(-1)]
+        if self.has_colors:
+            vc = self.mesh.vertex_colors
+            vc = np.broadcast_to(np.float32(DEFAULT_BASE_COLOR), (self.vertices, 3)) if vc is None else vc
+            parts.append(np.asarray(vc, np.float32).reshape(-1))
+        if self.has_texture:
+            parts.append(self.texture0.reshape(-1))
+        return self.layout.clip(np.concatenate(parts).astype(np.float32))
+
+    def mesh_data(self, theta: np.ndarray):
+        """The optimised asset as MeshData (for export)."""
+        from dataclasses import replace
+        out = replace(self.mesh, positions=theta[self.layout.slice("positions")].reshape(-1, 3).copy())
+        if self.has_colors:
+            out = replace(out, vertex_colors=theta[self.layout.slice("colors")].reshape(-1, 3).copy())
+        if self.has_texture:
+            tw, th = self.tex_size
+            out = replace(out, texture=theta[self.layout.slice("texture")].reshape(th, tw, 3).copy())
+        return out
+
+    def export(self, theta: np.ndarray, out_dir) -> list:
+        from ..io.mesh_export import export_mesh
+        return export_mesh(self.mesh_data(theta), out_dir, stem="mesh")
+
+    # -- GL -----------------------------------------------------------------
+
+    def defines(self) -> dict:
+        d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR}
+        shading = self.cfg.shading
+        if shading.model == "lambert":
+            d["LAMBERT"] = 1
+            if shading.normals == "smooth":
+                d["SMOOTH_NORMALS"] = 1
+        if self.has_texture:
+            d.update(HAS_TEXTURE=1, TEX_W=self.tex_size[0], TEX_H=self.tex_size[1])
+        if self.has_colors:
+            d["HAS_VERTEX_COLORS"] = 1
+        if self.geometry_contrib:
+            d["GEOMETRY_CONTRIB"] = 1
+        if self.texture_contrib:
+            d["TEXTURE_CONTRIB"] = 1
+        return d
+
+    def build(self, ctx, defines: dict) -> None:
+        super().build(ctx, defines)
+        self.ctx = ctx
+        shading = self.cfg.shading
+        light = np.asarray(shading.light_dir, np.float64)
+        light = light / max(np.linalg.norm(light), 1e-12)
+        self._uniforms = dict(u_light_dir=tuple(float(x) for x in light), u_ambient=float(shading.ambient))
+        self.buffers = {
+            B.SSBO_FACES: ctx.buffer(self.faces.tobytes()),
+            B.SSBO_ADJ_START: ctx.buffer(self.adj_start.tobytes()),
+            B.SSBO_ADJ_LIST: ctx.buffer(self.adj_list.tobytes()),
+            B.SSBO_NORMALS: ctx.buffer(reserve=16 * self.vertices),
+        }
+        uvs = self.mesh.uvs if self.mesh.uvs is not None else np.zeros((self.primitives, 3, 2), np.float32)
+        self.buffers[B.SSBO_CORNER_UV] = ctx.buffer(np.ascontiguousarray(uvs, np.float32).tobytes())
+        self.normals_prog = shaders.compute(ctx, "vertex_normals.comp", defines)
+        set_uniforms(self.normals_prog, u_vertices=self.vertices)
+        self.vgroups = groups_1d(self.vertices)
+        self.lap_progs = []
+        if self.laplacian:
+            self.buffers[B.SSBO_NBR_START] = ctx.buffer(self.nbr_start.tobytes())
+            self.buffers[B.SSBO_NBR_LIST] = ctx.buffer(self.nbr_table.tobytes())
+            self.buffers[B.SSBO_LAPLACE] = ctx.buffer(reserve=16 * self.vertices)
+            for k in range(2):
+                prog = shaders.compute(ctx, "laplacian.comp", {**defines, "LAPLACE_PASS": k})
+                set_uniforms(prog, u_vertices=self.vertices, u_weight=self.cfg.laplacian.weight / self.vertices)
+                self.lap_progs.append(prog)
+
+    def bind_buffers(self) -> None:
+        for binding, buf in self.buffers.items():
+            buf.bind_to_storage_buffer(binding)
+
+    def shading_uniforms(self) -> dict:
+        return self._uniforms
+
+    def on_params_changed(self, estimator) -> None:
+        self._normals_done = False
+
+    def before_render(self, estimator) -> None:
+        if self.smooth_normals and (self.optimize_positions or not self._normals_done):
+            self.normals_prog.run(*self.vgroups)
+            barrier(self.ctx)
+            self._normals_done = True
+
+    def add_regularizers(self, estimator) -> None:
+        for prog in self.lap_progs:
+            prog.run(*self.vgroups)
+            barrier(self.ctx)
+
+    def release(self) -> None:
+        super().release()
+        for buf in getattr(self, "buffers", {}).values():
+            buf.release()
+        for prog in [getattr(self, "normals_prog", None)] + getattr(self, "lap_progs", []):
+            if prog is not None:
+                prog.release()
+
