@@ -279,6 +279,16 @@ def _show(value) -> str:
     return " ".join(_repr.repr(value).split())
 
 
+def _section(annotation):
+    """The model class of a field that is a section (X or Optional[X]), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+        return args[0]
+    return None
+
+
 def _model_at(parts, schema: type[BaseModel] = None):
     """The model class at a dotted path of the schema, or None if the path is not a section."""
     model = schema or JobConfig
@@ -286,10 +296,9 @@ def _model_at(parts, schema: type[BaseModel] = None):
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None:
             return None
-        ann = field.annotation
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        model = _section(field.annotation)
+        if model is None:
             return None
-        model = ann
     return model
 
 
@@ -447,7 +456,7 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
         if field is None:
             raise ConfigError(f"--set {key}: {_unknown_key(part, model)}")
         leaf = field.annotation
-        model = leaf if isinstance(leaf, type) and issubclass(leaf, BaseModel) else None
+        model = _section(leaf)
     try:
         value = _parse_value(raw)
     except ConfigError as exc:

@@ -191,5 +191,9 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         "flags": flags,
         "outputs": sorted([p for k, p in OUTPUT_FILES.items() if (out_dir / p).exists()] + [a.name for a in assets]),
     }
+    chamfer0 = problem.chamfer(problem.theta0)
+    if chamfer0 is not None:
+        report["initial"]["chamfer"] = chamfer0
+        report["final"]["chamfer"] = problem.chamfer(theta)
     _write_json(out_dir / OUTPUT_FILES["report"], report)
     return report

@@ -65,27 +65,34 @@ def pixel_at_object(views: ViewSet, cams: list | None, center: np.ndarray, size)
 
 class Problem:
     def __init__(self, job: JobConfig, base_dir: Path | None, device=None, device_index=None, target=None,
-                 **estimator_options):
+                 mesh=None, views: ViewSet | None = None, cameras: list | None = None, **estimator_options):
+        """``target`` (an image array), ``mesh`` (MeshData) and ``views`` (with ``cameras``)
+        replace what the job would load from files (tests, bench)."""
         self.job = job
         self.base = base_dir
         self.owns_device = device is None
         self.device = device or create_device(device_index, job.optimize.atomics)
         self.estimator = None
         try:
-            self._setup(target, estimator_options)
+            self._setup(target, mesh, views, cameras, estimator_options)
         except BaseException:
             self.release()
             raise
 
     # -- setup --------------------------------------------------------------
 
-    def _setup(self, target, estimator_options) -> None:
+    def _setup(self, target, mesh, views, cameras, estimator_options) -> None:
         job, opt = self.job, self.job.optimize
         copies = 2 * opt.samples * opt.views_per_iteration
-        self.cams = None
-        mesh = _mesh_data(job.scene, self.base) if job.scene.kind == "mesh" else None
+        self.cams = cameras
+        self.reference = None
+        if mesh is None and job.scene.kind == "mesh":
+            mesh = _mesh_data(job.scene, self.base)
         t = job.target
-        if target is not None or t.image is not None:
+        if views is not None:
+            tile_layout(self.device, views.size, copies, job.render.supersample)
+            self.views = views
+        elif target is not None or t.image is not None:
             path = None if target is not None else resolve_path(self.base, t.image)
             probe = target.shape[1::-1] if target is not None else header_size(path)
             if probe is not None:  # check the size against the device before decoding/resizing
@@ -145,6 +152,7 @@ class Problem:
         from .scene.mesh import TexturedMesh
         job = self.job
         ref = meshes.load_mesh(resolve_path(self.base, job.target.reference.mesh))
+        self.reference = ref
         frozen = {"optimize": False}
         shading = job.scene.shading if job.scene.kind == "mesh" else ShadingConfig()
         cfg = SceneConfig(kind="mesh", mesh="reference", shading=shading, positions=frozen, colors=frozen,
@@ -175,6 +183,14 @@ class Problem:
                 mse = float(np.mean(mses))
                 m[f"{name}_psnr"] = float("inf") if mse <= 0 else float(10 * np.log10(1 / mse))
         return m
+
+    def chamfer(self, theta: np.ndarray) -> float | None:
+        """Chamfer distance of the mesh at ``theta`` to the reference asset (reference targets only)."""
+        if self.reference is None or self.job.scene.kind != "mesh":
+            return None
+        from .scene.geometry_metrics import chamfer_distance
+        pos = theta[self.scene.layout.slice("positions")].reshape(-1, 3)
+        return chamfer_distance(pos, self.scene.faces, self.reference.positions, self.reference.faces)
 
     def release(self) -> None:
         if self.estimator is not None:

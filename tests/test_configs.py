@@ -13,7 +13,7 @@ CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.ya
 
 def test_there_are_configs():
     names = {p.stem for p in CONFIGS}
-    assert {"quickstart", "soup_100k", "soup_full_image"} <= names
+    assert {"quickstart", "soup_100k", "soup_full_image", "texture_recovery", "mesh_shape", "bake_lowpoly"} <= names
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
@@ -23,9 +23,14 @@ def test_config_runs_two_iterations(path, tmp_path):
     assert report["iterations"] == 2
     saved = json.loads((tmp_path / "out" / "report.json").read_text())
     assert saved["final"]["psnr"] == pytest.approx(report["final"]["psnr"])
-    assert saved["parameters"] == 12 * job.scene.triangles
+    if job.scene.kind == "soup":
+        assert saved["parameters"] == 12 * job.scene.triangles
+        assets = ("soup.ply", "soup.obj")
+    else:
+        assert saved["parameters"] > 0
+        assets = ("mesh.obj", "mesh.glb")
     for name in ("final.png", "comparison.png", "progress.png", "progress.gif", "curve.png",
-                 "metrics.jsonl", "job.yaml", "soup.ply", "soup.obj"):
+                 "metrics.jsonl", "job.yaml") + assets:
         assert (tmp_path / "out" / name).is_file(), name
     lines = (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(ln)["iteration"] for ln in lines] == [0, 1, 2]

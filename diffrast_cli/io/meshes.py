@@ -136,6 +136,43 @@ def icosphere(subdivisions: int, radius: float = 1.0) -> MeshData:
                     normals=normals, texture=None, vertex_colors=None, name=f"icosphere{int(subdivisions)}")
 
 
+def lat_long_sphere(n_lat: int, n_lon: int, radius_fn=None, name: str = "lat_long_sphere") -> MeshData:
+    """A sphere r(d) * d sampled on a lat-long grid: rows from the north pole (+y) down,
+    columns eastwards from +z; uv = (j / n_lon, 1 - i / n_lat), pole corners at the middle
+    of their column.  2 * n_lon * (n_lat - 1) triangles, counter-clockwise seen from outside."""
+    theta = np.pi * np.arange(1, n_lat) / n_lat
+    phi = 2.0 * np.pi * np.arange(n_lon) / n_lon
+    th, ph = np.meshgrid(theta, phi, indexing="ij")
+    ring = np.stack([np.sin(th) * np.sin(ph), np.cos(th), np.sin(th) * np.cos(ph)], -1).reshape(-1, 3)
+    dirs = np.concatenate([[[0.0, 1.0, 0.0]], ring, [[0.0, -1.0, 0.0]]])
+    pos = dirs * (radius_fn(dirs)[:, None] if radius_fn is not None else 1.0)
+    south = len(dirs) - 1
+
+    def vid(i, j):          # grid row i (0 = north pole .. n_lat = south pole), column j (wraps)
+        return np.where(i == 0, 0, np.where(i == n_lat, south, 1 + (i - 1) * n_lon + j % n_lon))
+
+    i, j = np.meshgrid(np.arange(n_lat), np.arange(n_lon), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    a, b, c, d = (i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)
+    tris, uvs = [], []
+    for corners, mask in (((a, b, c), i < n_lat - 1), ((a, c, d), i > 0)):   # no degenerate pole halves
+        tris.append(np.stack([vid(ci[mask], cj[mask]) for ci, cj in corners], axis=1))
+        uv = []
+        for ci, cj in corners:
+            ci, cj = ci[mask], cj[mask].astype(np.float64)
+            pole = (ci == 0) | (ci == n_lat)
+            uv.append(np.stack([np.where(pole, j[mask] + 0.5, cj) / n_lon, 1.0 - ci / n_lat], axis=1))
+        uvs.append(np.stack(uv, axis=1))
+    faces = np.concatenate(tris).astype(np.int32)
+    order = np.argsort(np.concatenate([np.flatnonzero(i < n_lat - 1) * 2, np.flatnonzero(i > 0) * 2 + 1]),
+                       kind="stable")                      # interleave the two halves of each quad
+    faces, uvs = faces[order], np.concatenate(uvs)[order]
+    pos = pos.astype(np.float32)
+    normals = compute_vertex_normals(pos, faces)[faces]
+    return MeshData(positions=pos, faces=faces, uvs=uvs.astype(np.float32), normals=normals,
+                    texture=None, vertex_colors=None, name=name)
+
+
 def image_to_rgb(img) -> np.ndarray:
     """A pillow image as (H, W, 3) float32 in [0, 1], row 0 = top; alpha is dropped."""
     mode = img.mode

@@ -167,7 +167,9 @@ class TexturedMesh(SceneKind):
     def mesh_data(self, theta: np.ndarray):
         """The optimised asset as MeshData (for export)."""
         from dataclasses import replace
-        out = replace(self.mesh, positions=theta[self.layout.slice("positions")].reshape(-1, 3).copy())
+        # Normals of the input no longer fit moved vertices: exporters recompute them.
+        out = replace(self.mesh, positions=theta[self.layout.slice("positions")].reshape(-1, 3).copy(),
+                      normals=None if self.optimize_positions else self.mesh.normals)
         if self.has_colors:
             out = replace(out, vertex_colors=theta[self.layout.slice("colors")].reshape(-1, 3).copy())
         if self.has_texture:
