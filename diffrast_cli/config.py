@@ -157,6 +157,8 @@ class RenderConfig(Strict):
     camera: CameraConfig = CameraConfig()
     background: Vec3 = (0.0, 0.0, 0.0)
     supersample: Int = Field(1, ge=1, le=4, description="SS x SS subsamples per pixel (antialiasing)")
+    cull: Literal["auto", "none", "back"] = Field(
+        "auto", description="auto: cull back faces of closed, consistently oriented meshes (exact, faster)")
 
     @field_validator("resolution", mode="before")
     @classmethod

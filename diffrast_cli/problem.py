@@ -113,7 +113,8 @@ class Problem:
         if mesh is not None:
             from .scene.mesh import TexturedMesh
             center = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
-            self.scene = TexturedMesh(mesh, job.scene, pixel_at_object(self.views, self.cams, center, self.size))
+            self.scene = TexturedMesh(mesh, job.scene, pixel_at_object(self.views, self.cams, center, self.size),
+                                      cull=job.render.cull)
         else:
             self.scene = TriangleSoup(job.scene, job.render, self.size)
         self.eval_cams = self.views.eval_views()
@@ -157,7 +158,7 @@ class Problem:
         shading = job.scene.shading if job.scene.kind == "mesh" else ShadingConfig()
         cfg = SceneConfig(kind="mesh", mesh="reference", shading=shading, positions=frozen, colors=frozen,
                           texture=frozen)
-        scene = TexturedMesh(ref, cfg, 1.0)
+        scene = TexturedMesh(ref, cfg, 1.0, cull=job.render.cull)
         blank = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]),
                         eyes=np.stack([c.position for c in cams]),
                         targets=np.zeros((len(cams), size[1], size[0], 3), np.float32))

@@ -32,23 +32,25 @@ void main() {
     int cp = int(2u * pair);
     int cm = cp + 1;
     float diff = 0.0;
+    uint list[MAX_CONTRIB];
+    int n = 0;
+#ifdef FULL_IMAGE
+    const bool collect = false;
+#else
+    const bool collect = true;
+#endif
     if (inside) {
         uint cam = camera_of_pair(pair);
         uint key = pair_key(u_seed, u_iteration, pair);
         vec3 t = texelFetch(u_targets, ivec3(px, int(cam)), 0).rgb;
-        diff = pixel_loss(resolve_pixel(cp, px, cam, key, 1.0), t)
-             - pixel_loss(resolve_pixel(cm, px, cam, key, -1.0), t);
+        diff = pixel_loss(resolve_pixel(cp, px, cam, key, 1.0, collect, list, n), t)
+             - pixel_loss(resolve_pixel(cm, px, cam, key, -1.0, collect, list, n), t);
+        if (diff == 0.0) n = 0;
     }
 #ifdef FULL_IMAGE
     float total = wg_reduce(vec2(diff, 0.0)).x;
     if (gl_LocalInvocationIndex == 0u && total != 0.0) accumulate(pair, 0u, total);
 #else
-    uint list[MAX_CONTRIB];
-    int n = 0;
-    if (inside && diff != 0.0) {
-        collect_contributors(cp, px, list, n);
-        collect_contributors(cm, px, list, n);
-    }
 #ifdef AGGREGATE
     agg_begin();
     for (int j = 0; j < n; ++j) agg_add(pair, list[j], diff);

@@ -2,7 +2,7 @@
 // R for indexed triangle meshes: vertex pulling (faces -> shared vertex
 // positions in the parameter buffer) with the perturbation fused in. A
 // shared vertex gets one perturbation, seen by all its triangles. Writes the
-// triangle id (+1) and its barycentrics.
+// triangle id (+1); G recomputes the barycentrics.
 #define VERTEX_STAGE
 #include "buffers.glsl"
 #include "rng.glsl"
@@ -15,7 +15,6 @@ layout(std430, binding = SSBO_FACES) readonly buffer Faces { uint faces[]; };
 layout(std430, binding = SSBO_ORDER) readonly buffer Order { uint order[]; };
 
 flat out uint v_id;
-out vec2 v_bary;
 
 void main() {
     uint slot = uint(gl_VertexID) / 3u;
@@ -30,5 +29,4 @@ void main() {
                   perturbed(i + 2u, gp.eps, ci.key, ci.sigma));
     gl_Position = to_tile(cameras[ci.cam].view_proj * vec4(p, 1.0), gl_InstanceID);
     v_id = tri + 1u;
-    v_bary = corner == 1u ? vec2(1.0, 0.0) : (corner == 2u ? vec2(0.0, 1.0) : vec2(0.0));
 }

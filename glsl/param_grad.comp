@@ -15,11 +15,11 @@ layout(local_size_x = WG_1D) in;
 layout(std430, binding = SSBO_GRAD) buffer Grad { float grad[]; };
 layout(std430, binding = SSBO_ADJ_START) readonly buffer AdjStart { uint adj_start[]; };
 layout(std430, binding = SSBO_ADJ_LIST) readonly buffer AdjList { uint adj_list[]; };
+// pair_key(u_seed, u_iteration, pair) of every pair, computed once per iteration.
+layout(std430, binding = SSBO_KEYS) readonly buffer Keys { uint pair_keys[]; };
 
 uniform uint u_count;
 uniform uint u_pairs;
-uniform uint u_seed;
-uniform uint u_iteration;
 uniform float u_norm;
 
 float accumulated(Group g, uint i, uint pair) {
@@ -41,7 +41,7 @@ void main() {
     if (g.eps == 0.0) { grad[i] = 0.0; return; }
     float sum = 0.0;
     for (uint pair = 0u; pair < u_pairs; ++pair) {
-        sum += param_sign(i, pair_key(u_seed, u_iteration, pair)) * accumulated(g, i, pair);
+        sum += param_sign(i, pair_keys[pair]) * accumulated(g, i, pair);
     }
     grad[i] = sum * u_norm / (2.0 * g.eps * float(u_pairs));
 }

@@ -3,15 +3,14 @@
 
 #define SCENE_MAX_CONTRIB 1
 
-vec3 scene_shade(uint id, ivec2 texel, uint cam, uint key, float sigma) {
+// Colour of the sample at `texel` showing primitive `id` (> 0) in a copy
+// (camera, pair key, sign), and its contributors c[0..m).
+vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma, out uint c[SCENE_MAX_CONTRIB], out int m) {
     Group gc = groups[GROUP_COLORS];
     uint i = gc.offset + (id - 1u) * 3u;
+    c[0] = id - 1u;
+    m = 1;
     return vec3(perturbed(i, gc.eps, key, sigma),
                 perturbed(i + 1u, gc.eps, key, sigma),
                 perturbed(i + 2u, gc.eps, key, sigma));
-}
-
-int scene_contributors(uint id, ivec2 texel, out uint c[SCENE_MAX_CONTRIB]) {
-    c[0] = id - 1u;
-    return 1;
 }

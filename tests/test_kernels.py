@@ -85,3 +85,10 @@ def test_adam_skips_nonfinite_gradients_and_flags_them(device):
         assert est.flags()["nonfinite"] is False  # cleared by the read
     finally:
         problem.release()
+
+
+def test_pair_keys_bytes_matches_the_vector_mirror():
+    for seed, iteration in ((0, 0), (7, 123456), (2**32 - 1, 2**31 + 5)):
+        got = np.frombuffer(rng.pair_keys_bytes(seed, iteration, 9), dtype=np.uint32)
+        want = rng.pair_key(seed, iteration, np.arange(9)).astype(np.uint32)
+        np.testing.assert_array_equal(got, want)

@@ -129,3 +129,28 @@ def test_cotangent_weights_of_a_regular_grid():
     diagonal = lengths > 1.2 * lengths.min()
     assert np.allclose(w[diagonal], 0.0, atol=1e-6)
     assert np.all(w[~diagonal] > 0.4)
+
+
+def test_closed_mesh_orientation_and_culling_change_no_image(device, tmp_path):
+    from diffrast_cli.io.meshes import icosphere
+    from diffrast_cli.scene.mesh import closed_orientation
+    sphere = icosphere(2, 0.9)
+    outward, inward = sphere.faces, sphere.faces[:, ::-1].copy()
+    assert closed_orientation(sphere.positions, outward) == 1
+    assert closed_orientation(sphere.positions, inward) == -1
+    assert closed_orientation(sphere.positions, outward[:-1]) == 0      # a hole
+    grid = grid_mesh()
+    assert closed_orientation(grid.positions, grid.faces) == 0          # open
+    images = []
+    for cull, faces, expected in (("none", outward, None), ("auto", outward, "back"), ("auto", inward, "front")):
+        sphere.faces = faces
+        problem = mesh_problem(device, tmp_path, sphere, gradient_target(40, 40), extra={"render.cull": cull})
+        try:
+            assert problem.scene.cull == expected
+            images.append(problem.estimator.color())
+        finally:
+            problem.release()
+    assert (images[0].sum(axis=2) > 0).mean() > 0.2     # the sphere is in view
+    np.testing.assert_array_equal(images[1], images[0])
+    # reversed corners interpolate in another order: equal up to float rounding
+    np.testing.assert_allclose(images[2], images[0], atol=1e-5)

@@ -25,12 +25,12 @@ SSBO_NORMALS = 16      # mesh: per-vertex normals of the clean geometry
 SSBO_NBR_START = 17    # vertex -> neighbour vertices (CSR offsets), for the Laplacian
 SSBO_NBR_LIST = 18     # vertex -> neighbour vertices (CSR entries: index, weight of L, weight of L^T)
 SSBO_LAPLACE = 19      # Laplacian of the current positions (delta = L v)
+SSBO_KEYS = 20         # pair keys of the current iteration (written per iteration, read by the gradient pass)
 
 # Texture / image units.
 TEX_IDS = 0            # R32UI id buffer of all copies (tiled), read by G
 TEX_TARGET = 1         # target images, one layer per camera (RGBA16F array)
 IMG_COLOR = 2          # resolved colour images of the clean shading pass (RGBA32F array)
-TEX_BARY = 3           # mesh: barycentrics (RG32F) beside the ids
 
 # Work-group sizes.
 WG_1D = 256            # per-parameter passes (P, gradient, Adam)

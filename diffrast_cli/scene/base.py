@@ -21,8 +21,10 @@ class SceneKind:
     extra_units: tuple = ()         # texture units G reads them from
     layout = None                   # ParamLayout
     contributors: int = 0           # accumulator slots per pair
+    shared_contributors: int = 0    # contributors [0, this) are shared by neighbouring pixels (primitives)
     primitives: int = 0             # what R draws (and the sort orders)
     size_keys: str = "the scene size"  # the job keys to lower when it does not fit
+    cull: str | None = None         # face culling R may use without changing any image: "back", "front" or None
     program = None
     vao = None
 

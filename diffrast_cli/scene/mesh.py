@@ -55,6 +55,23 @@ def edge_weights(positions: np.ndarray, faces: np.ndarray, kind: str) -> tuple[n
     return uniq, np.maximum(weights, 0.0)
 
 
+def closed_orientation(positions: np.ndarray, faces: np.ndarray) -> int:
+    """+1 if the mesh is closed with consistently oriented, outward (counter-clockwise) faces,
+    -1 if closed and inward, 0 if it is open or inconsistently oriented."""
+    f = faces.astype(np.int64)
+    directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    n = int(f.max()) + 1 if len(f) else 0
+    code = directed[:, 0] * n + directed[:, 1]
+    reverse = directed[:, 1] * n + directed[:, 0]
+    if len(np.unique(code)) != len(code):      # an edge used twice in one direction
+        return 0
+    if not np.all(np.isin(reverse, code)):      # a boundary edge (or a flipped neighbour)
+        return 0
+    p = positions.astype(np.float64)[f]
+    volume = np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0
+    return 1 if volume > 0 else (-1 if volume < 0 else 0)
+
+
 def laplacian_csr(positions: np.ndarray, faces: np.ndarray, kind: str):
     """CSR of L = I - D^-1 W: per vertex its neighbours with a = w_vk / W_v and b = w_kv / W_k."""
     n = len(positions)
@@ -87,14 +104,12 @@ def laplacian_matrix(start: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 class TexturedMesh(SceneKind):
     vertex_shader = "mesh.vert"
-    fragment_shader = "mesh.frag"
+    fragment_shader = "id.frag"
     shade_include = "mesh_shade.glsl"
     depth_include = "mesh_depth.glsl"
-    extra_attachments = ((2, "f4"),)
-    extra_units = (B.TEX_BARY,)
     size_keys = "the mesh size or scene.texture.resolution"
 
-    def __init__(self, mesh, cfg, pixel_world: float):
+    def __init__(self, mesh, cfg, pixel_world: float, cull: str = "auto"):
         """``mesh``: io.meshes.MeshData; ``cfg``: the mesh scene config; ``pixel_world``:
         the size of a pixel at the object (world units), for default perturbation sizes."""
         self.mesh = mesh
@@ -121,6 +136,7 @@ class TexturedMesh(SceneKind):
         self.layout = ParamLayout(groups)
         self.geometry_contrib = any(g.name in ("positions", "colors") and not g.frozen for g in groups)
         self.texture_contrib = self.has_texture and not self.layout["texture"].frozen
+        self.shared_contributors = F
         self.contributors = F + (self.tex_size[0] * self.tex_size[1] if self.has_texture else 0)
         self.optimize_positions = not self.layout["positions"].frozen
         self.adj_start, self.adj_list = vertex_triangles(self.faces, V)
@@ -128,6 +144,10 @@ class TexturedMesh(SceneKind):
         self.laplacian = lap.weight > 0 and self.optimize_positions
         if self.laplacian:
             self.nbr_start, self.nbr_table = laplacian_csr(mesh.positions, self.faces, lap.weights)
+        orientation = closed_orientation(mesh.positions, self.faces) if cull == "auto" else 1
+        # Back faces of a closed mesh are always hidden by front faces: culling them changes no
+        # image (also under perturbation) and saves raster work.
+        self.cull = None if cull == "none" or orientation == 0 else ("back" if orientation > 0 else "front")
         self.smooth_normals = cfg.shading.model == "lambert" and cfg.shading.normals == "smooth"
         self._normals_done = False
 

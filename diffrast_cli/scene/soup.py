@@ -52,6 +52,7 @@ class TriangleSoup(SceneKind):
             ParamGroup("colors", 3 * n, 3, **group_settings(scene_cfg.colors, 0.05, 0.02, (0.0, 1.0))),
         ])
         self.contributors = n
+        self.shared_contributors = n
         self.primitives = n
         self.program = None
 

@@ -19,6 +19,7 @@ from ..gl import shaders
 from ..gl.context import FLOAT_ATOMICS_EXT
 from ..gl.passes import barrier, groups_1d, set_uniforms
 from ..optim.adam import AdamPass
+from . import rng
 from .ordering import DepthOrder
 from .targets import TiledIdTarget
 
@@ -69,6 +70,7 @@ class Estimator:
         self.aggregate = (not device.is_software) if aggregate is None else bool(aggregate)
         if self.aggregate:
             defines["AGGREGATE"] = 1
+            defines["AGG_SHARED_BELOW"] = scene.shared_contributors
         aliases = {"scene": scene.shade_include}
         self._defines = defines
         self._perturb = None
@@ -95,6 +97,7 @@ class Estimator:
         self.copies = 2 * self.pairs
         self.target_ids = TiledIdTarget(device, self.size, self.copies, supersample, scene.extra_attachments)
         self.view_slots = ctx.buffer(reserve=4 * max(self.copies, self.views_per_iteration))
+        self.pair_keys = ctx.buffer(reserve=4 * self.pairs)
         self._slots = None
         self.wg = ((w + B.WG_2D_X - 1) // B.WG_2D_X, (h + B.WG_2D_Y - 1) // B.WG_2D_Y)
         self.partials = ctx.buffer(reserve=8 * self.wg[0] * self.wg[1] * self.copies)
@@ -109,7 +112,7 @@ class Estimator:
                       u_background=tuple(float(c) for c in background), u_contributors=self.contributors, **tiles)
         for prog in (scene.program, self.g_prog, self.resolve_prog):
             set_uniforms(prog, **common, **scene.shading_uniforms())
-        set_uniforms(self.pg_prog, u_seed=self.seed, u_count=self.count, u_pairs=self.pairs,
+        set_uniforms(self.pg_prog, u_count=self.count, u_pairs=self.pairs,
                      u_contributors=self.contributors, u_norm=1.0 / (3.0 * w * h))
         self._bind()
 
@@ -136,6 +139,7 @@ class Estimator:
         self.partials.bind_to_storage_buffer(B.SSBO_PARTIALS)
         self.cameras.bind_to_storage_buffer(B.SSBO_CAMERAS)
         self.view_slots.bind_to_storage_buffer(B.SSBO_VIEWS)
+        self.pair_keys.bind_to_storage_buffer(B.SSBO_KEYS)
         # Bindings only some scene kinds use get a small placeholder; the scene rebinds its own.
         self._placeholder = self.ctx.buffer(reserve=64)
         self._placeholder.clear()
@@ -149,7 +153,11 @@ class Estimator:
         self.targets.use(location=B.TEX_TARGET)
         self.colors.bind_to_image(B.IMG_COLOR, read=False, write=True)
         ctx = self.ctx
-        ctx.enable_only(moderngl.DEPTH_TEST)
+        if self.scene.cull:
+            ctx.enable_only(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+            ctx.cull_face = self.scene.cull
+        else:
+            ctx.enable_only(moderngl.DEPTH_TEST)
         ctx.depth_func = "<"
         for i in range(4):
             ctx.enable_direct(GL_CLIP_DISTANCE0 + i)
@@ -194,7 +202,7 @@ class Estimator:
             self.g_prog.run(self.wg[0], self.wg[1], self.pairs)
             barrier(ctx)
         with t("grad"):
-            set_uniforms(self.pg_prog, u_iteration=iteration)
+            self.pair_keys.write(rng.pair_keys_bytes(self.seed, iteration, self.pairs))
             self.pg_prog.run(*self.pg_groups)
             barrier(ctx)
             self.scene.add_regularizers(self)
@@ -275,7 +283,7 @@ class Estimator:
             self._perturb.release()
             self._scratch.release()
         for obj in (self.params, self.groups, self.accum, self.grad, self.stats, self.partials, self.cameras,
-                    self.view_slots, self.targets, self.colors, self._placeholder, self.g_prog, self.pg_prog, self.resolve_prog):
+                    self.view_slots, self.pair_keys, self.targets, self.colors, self._placeholder, self.g_prog, self.pg_prog, self.resolve_prog):
             obj.release()
         self.adam.release()
         self.order.release()

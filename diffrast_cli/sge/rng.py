@@ -27,3 +27,17 @@ def param_signs(count: int, key) -> np.ndarray:
     """s_i in {-1, +1} for i in [0, count) under a pair key."""
     h = pcg_hash(np.arange(count, dtype=np.uint64) ^ _u32(key))
     return np.where(h & np.uint64(0x80000000), -1.0, 1.0).astype(np.float32)
+
+
+def _pcg_int(v: int) -> int:
+    state = (v * 747796405 + 2891336453) & 0xFFFFFFFF
+    word = (((state >> ((state >> 28) + 4)) ^ state) * 277803737) & 0xFFFFFFFF
+    return (word >> 22) ^ word
+
+
+def pair_keys_bytes(seed: int, iteration: int, pairs: int) -> bytes:
+    """pair_key(seed, iteration, p) for p < pairs as uint32 bytes (plain ints: cheaper
+    than numpy for the few pairs of an iteration)."""
+    inner = _pcg_int(_pcg_int(seed & 0xFFFFFFFF) ^ (iteration & 0xFFFFFFFF))
+    keys = [_pcg_int((inner + p * 0x9E3779B9) & 0xFFFFFFFF) for p in range(pairs)]
+    return np.asarray(keys, dtype=np.uint32).tobytes()

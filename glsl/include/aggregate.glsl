@@ -26,8 +26,15 @@ void agg_begin() {
     barrier();
 }
 
-// Add v to contributor c.
+// Add v to contributor c. Only contributors below AGG_SHARED_BELOW (the
+// scene's primitives, which neighbouring pixels share) go through the table;
+// others (texels: a pixel's footprint is mostly its own) go straight to
+// global memory, where they rarely collide and would only fill the table.
 void agg_add(uint pair, uint c, float v) {
+    if (c >= uint(AGG_SHARED_BELOW)) {
+        accumulate(pair, c, v);
+        return;
+    }
     uint id = c + 1u;  // 0 marks an empty slot
     uint slot = (id * 2654435761u) >> 24;  // top 8 bits: AGG_SLOTS = 256
     for (uint probe = 0u; probe < AGG_PROBES; ++probe) {
