@@ -62,17 +62,17 @@ class PassTimer:
             self.ms[name].append(self.queries[name].elapsed / 1e6)
 
 
-def _soup_problem(device, name: str, spec: dict, iterations: int, samples: int) -> Problem:
+def _soup_problem(device, name: str, spec: dict, iterations: int, samples: int, **estimator_options) -> Problem:
     res = spec["resolution"]
     job = JobConfig.model_validate({
         "name": name, "target": {"image": "<synthetic>"}, "render": {"resolution": res},
         "scene": {"triangles": spec["triangles"], "init": {"size": spec["size"]}},
         "optimize": {"iterations": iterations, "samples": samples},
     })
-    return Problem(job, None, device=device, target=synthetic_target(res))
+    return Problem(job, None, device=device, target=synthetic_target(res), **estimator_options)
 
 
-def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int) -> Problem:
+def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int, **estimator_options) -> Problem:
     from .io.meshes import lat_long_sphere
     from .scene.cameras import orbit_cameras
     from .sge.views import ViewSet
@@ -88,7 +88,7 @@ def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int) 
         "scene": {"kind": "mesh", "mesh": "<generated>"},
         "optimize": {"iterations": iterations, "samples": samples, "views_per_iteration": spec["views"]},
     })
-    return Problem(job, None, device=device, mesh=mesh, views=views, cameras=cams)
+    return Problem(job, None, device=device, mesh=mesh, views=views, cameras=cams, **estimator_options)
 
 
 def bench_problem(device, name: str, iterations: int, warmup: int, samples: int) -> dict:
@@ -126,7 +126,7 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int)
         "views_per_iteration": job.optimize.views_per_iteration, "parameters": problem.scene.layout.size,
         "samples": samples, "iterations": iterations, "seconds": round(seconds, 4),
         "it_per_s": round(iterations / seconds, 2), "ms_per_it": round(1000 * seconds / iterations, 3),
-        "pass_ms": {k: round(v, 4) for k, v in passes.items()},
+        "pass_ms": {k: round(v, 4) for k, v in passes.items()}, "aggregation": est.aggregation,
         "raster_floor_ms": round(float(np.median(floor.ms["R"])), 4),
         "pass_timing": "wall clock between glFinish" if device.is_software else "GL timer queries", "psnr": round(quality["psnr"], 3),
     }
@@ -141,13 +141,14 @@ def run_bench(names, iterations: int, warmup: int, samples: int, device_index, a
         if progress:
             click.echo(f"device {info['index']}: {info['renderer']} | GL {info['version']} | atomics {info['atomics']}")
             click.echo(f"{'problem':<26}{'params':>10}{'it/s':>10}{'ms/it':>9}" + "".join(f"{p + ' ms':>10}" for p in PASSES)
-                       + f"{'R floor':>10}")
+                       + f"{'R floor':>10}  G aggregation")
         for name in names:
             r = bench_problem(device, name, iterations, warmup, samples)
             results.append(r)
             if progress:
                 click.echo(f"{name:<26}{r['parameters']:>10}{r['it_per_s']:>10.1f}{r['ms_per_it']:>9.2f}"
-                           + "".join(f"{r['pass_ms'][p]:>10.3f}" for p in PASSES) + f"{r['raster_floor_ms']:>10.3f}")
+                           + "".join(f"{r['pass_ms'][p]:>10.3f}" for p in PASSES) + f"{r['raster_floor_ms']:>10.3f}"
+                           + f"  {r['aggregation']}")
     finally:
         device.release()
     return {"device": info, "results": results}

@@ -187,7 +187,7 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         "it_per_s": round(total / loop_seconds, 2) if loop_seconds > 0 else None,
         "initial": {"loss": initial["loss"], "psnr": initial["psnr"], "mse": initial["mse"]},
         "final": {k: final[k] for k in ("loss", "psnr", "mse", "mae", "holdout_psnr", "train_psnr") if k in final},
-        "device": dev.describe(),
+        "device": {**dev.describe(), "aggregation": est.aggregation},
         "flags": flags,
         "outputs": sorted([p for k, p in OUTPUT_FILES.items() if (out_dir / p).exists()] + [a.name for a in assets]),
     }

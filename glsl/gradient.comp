@@ -19,6 +19,9 @@ layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
 #ifdef AGGREGATE
 #include "aggregate.glsl"
 #endif
+#ifdef SUBGROUP_AGGREGATE
+#include "subgroup_aggregate.glsl"
+#endif
 
 layout(binding = TEX_TARGET) uniform sampler2DArray u_targets;
 uniform ivec2 u_size;
@@ -50,6 +53,8 @@ void main() {
 #ifdef FULL_IMAGE
     float total = wg_reduce(vec2(diff, 0.0)).x;
     if (gl_LocalInvocationIndex == 0u && total != 0.0) accumulate(pair, 0u, total);
+#elif defined(SUBGROUP_AGGREGATE)
+    sg_add_list(pair, list, n, diff);
 #else
 #ifdef AGGREGATE
     agg_begin();

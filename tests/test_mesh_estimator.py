@@ -19,7 +19,15 @@ def device():
     dev.release()
 
 
-@pytest.mark.parametrize("aggregate", [False, True], ids=["direct", "aggregated"])
+def _modes():
+    from diffrast_cli.sge.estimator import SUBGROUP_EXTENSIONS
+    dev = create_device()
+    have = all(e in dev.extensions for e in SUBGROUP_EXTENSIONS)
+    dev.release()
+    return ["direct", "shared"] + (["subgroup"] if have else [])
+
+
+@pytest.mark.parametrize("aggregate", _modes())
 @pytest.mark.parametrize("group", ["positions", "texture"])
 def test_mesh_sge_mean_matches_finite_differences(device, tmp_path, aggregate, group):
     """One group perturbed at a time: with several, each group's estimate is the gradient of

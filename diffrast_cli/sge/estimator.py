@@ -13,7 +13,7 @@ import contextlib
 import moderngl
 import numpy as np
 
-from ..errors import LimitError
+from ..errors import GLError, LimitError
 from ..gl import bindings as B
 from ..gl import shaders
 from ..gl.context import FLOAT_ATOMICS_EXT
@@ -26,8 +26,35 @@ from .targets import TiledIdTarget
 GL_CLIP_DISTANCE0 = 0x3000
 
 
+SUBGROUP_EXTENSIONS = ("GL_KHR_shader_subgroup", "GL_NV_shader_subgroup_partitioned")
+SUBGROUP_GLSL_EXTENSIONS = ("GL_KHR_shader_subgroup_basic", "GL_KHR_shader_subgroup_ballot",
+                            "GL_KHR_shader_subgroup_arithmetic", "GL_NV_shader_subgroup_partitioned")
+
+
 def _no_timer(name):
     return contextlib.nullcontext()
+
+
+def choose_aggregation(device, aggregate=None) -> str:
+    """How G merges additions to the same contributor before its global atomics.
+
+    direct: none (CPU renderers: their shared atomics and barriers cost more than
+    they save); subgroup: within a warp, by partitioning lanes on the contributor
+    (GPUs with GL_NV_shader_subgroup_partitioned); shared: per work group, in a
+    shared-memory hash table of primitives (other GPUs). ``aggregate``: None for
+    this automatic choice, True for shared, False for direct, or a mode name.
+    """
+    if aggregate is None:
+        if device.is_software:
+            return "direct"
+        return "subgroup" if all(e in device.extensions for e in SUBGROUP_EXTENSIONS) else "shared"
+    if isinstance(aggregate, bool):
+        return "shared" if aggregate else "direct"
+    if aggregate not in ("direct", "shared", "subgroup"):
+        raise ValueError(f"unknown aggregation {aggregate!r}")
+    if aggregate == "subgroup" and not all(e in device.extensions for e in SUBGROUP_EXTENSIONS):
+        raise GLError(f"subgroup aggregation needs {' and '.join(SUBGROUP_EXTENSIONS)}")
+    return aggregate
 
 
 class Estimator:
@@ -65,19 +92,21 @@ class Estimator:
             defines["FULL_IMAGE"] = 1
         if loss == "l1":
             defines["LOSS_L1"] = 1
-        # Work-group aggregation of G's atomics pays on GPUs (contended atomics)
-        # and costs on CPU renderers (slow shared atomics and barriers).
-        self.aggregate = (not device.is_software) if aggregate is None else bool(aggregate)
-        if self.aggregate:
+        self.aggregation = choose_aggregation(device, aggregate)
+        g_extensions = extensions
+        if self.aggregation == "shared":
             defines["AGGREGATE"] = 1
             defines["AGG_SHARED_BELOW"] = scene.shared_contributors
+        elif self.aggregation == "subgroup":
+            defines["SUBGROUP_AGGREGATE"] = 1
+            g_extensions = extensions + SUBGROUP_GLSL_EXTENSIONS
         aliases = {"scene": scene.shade_include}
         self._defines = defines
         self._perturb = None
 
         # Programs.
         scene.build(ctx, defines)
-        self.g_prog = shaders.compute(ctx, "gradient.comp", defines, aliases, extensions)
+        self.g_prog = shaders.compute(ctx, "gradient.comp", defines, aliases, g_extensions)
         self.pg_prog = shaders.compute(ctx, "param_grad.comp", defines, aliases, extensions)
         self.resolve_prog = shaders.compute(ctx, "resolve.comp", defines, aliases, extensions)
 
