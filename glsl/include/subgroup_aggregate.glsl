@@ -9,10 +9,10 @@
 void sg_add_list(uint pair, uint list[MAX_CONTRIB], int n, float v) {
     int n_max = subgroupMax(n);
     for (int j = 0; j < n_max; ++j) {
-        bool active = j < n;
-        uint c = active ? list[j] : 0xFFFFFFFFu;
+        bool live = j < n;
+        uint c = live ? list[j] : 0xFFFFFFFFu;
         uvec4 part = subgroupPartitionNV(c);
-        float sum = subgroupPartitionedAddNV(active ? v : 0.0, part);
-        if (active && subgroupBallotFindLSB(part) == gl_SubgroupInvocationID) accumulate(pair, c, sum);
+        float sum = subgroupPartitionedAddNV(live ? v : 0.0, part);
+        if (live && subgroupBallotFindLSB(part) == gl_SubgroupInvocationID) accumulate(pair, c, sum);
     }
 }
