@@ -100,20 +100,41 @@ def main():
               help="Override a job key, e.g. --set optimize.iterations=500 (repeatable).")
 @device_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; one summary line at the end.")
-def optimize(job_file, out_dir, overrides, device, quiet):
-    """Optimise the scene of JOB_FILE to match its target."""
+@click.option("--resume", "resume_dir", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
+              help="Continue the run in RUN_DIR from its checkpoint.")
+@click.option("--force", is_flag=True, help="With --resume: continue even if the job changed.")
+def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force):
+    """Optimise the scene of JOB_FILE to match its target.
+
+    Ctrl-C (or SIGTERM) stops after the current iteration, writes a checkpoint
+    and the outputs so far, and exits with 130 (143); a second one exits at once.
+    """
     from .config import load_job
     from .pipeline import run_job
 
+    if resume_dir is not None and out_dir is not None and Path(out_dir).resolve() != Path(resume_dir).resolve():
+        raise click.UsageError("--resume RUN_DIR writes into RUN_DIR; leave out --out or give the same folder")
+    if force and resume_dir is None:
+        raise click.UsageError("--force only applies with --resume")
     job, base = load_job(job_file, overrides)
-    report = run_job(job, base, out_dir, device_index=device, quiet=quiet, config_path=job_file)
+    report = run_job(job, base, resume_dir or out_dir, device_index=device, quiet=quiet, config_path=job_file,
+                     resume=resume_dir is not None, force=force)
+    if report["interrupted"]:
+        cmd = f"diffrast optimize {job_file} --resume {report['out_dir']}"
+        click.echo(f"diffrast: {report['interrupted']}: stopped at iteration {report['iterations']} of "
+                   f"{report['iterations_planned']}; checkpoint and outputs so far in {report['out_dir']}. "
+                   f"Resume with: {cmd}", err=True)
+        sys.exit(report["exit_code"])
     f = report["final"]
     click.echo(f"{report['job']}: PSNR {report['initial']['psnr']:.2f} -> {f['psnr']:.2f} dB, "
                f"loss {f['loss']:.6f}, {report['iterations']} iterations at {report['it_per_s']} it/s "
                f"on {report['device']['renderer']} -> {report['out_dir']}")
-    for key, value in report["flags"].items():
-        if value:
-            click.echo(f"diffrast: warning: {key} was flagged during the run (see report.json)", err=True)
+    if report["flags"].get("overflow"):
+        click.echo("diffrast: warning: a fixed-point accumulator overflowed (lower optimize.fixed_point_scale; "
+                   "see report.json)", err=True)
+    if report["flags"].get("nonfinite"):
+        click.echo("diffrast: warning: non-finite values were skipped (optimize.on_nonfinite: skip; "
+                   "see report.json)", err=True)
 
 
 @main.command()

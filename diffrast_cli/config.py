@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
+import os
 import reprlib
+import sys
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
@@ -175,7 +178,7 @@ class RenderConfig(Strict):
         if any(s < 1 for s in sizes):
             raise ValueError(f"must be positive, got {_show(list(v) if isinstance(v, tuple) else v)}")
         if any(s > MAX_RESOLUTION for s in sizes):
-            raise ValueError(f"{max(sizes)} is larger than {MAX_RESOLUTION}, the largest texture side any "
+            raise ValueError(f"{_show(max(sizes))} is larger than {MAX_RESOLUTION}, the largest texture side any "
                              f"OpenGL driver allows")
         return v
 
@@ -232,7 +235,10 @@ class OptimizeConfig(Strict):
     samples: Int = Field(1, ge=1, le=256, description="antithetic sign pairs per view and iteration")
     views_per_iteration: Int = Field(1, ge=1, le=64, description="cameras rendered per iteration")
     loss: Literal["l2", "l1"] = "l2"
-    atomics: Literal["auto", "float", "fixed"] = "auto"
+    atomics: Literal["auto", "float", "fixed"] = Field(
+        "auto", description="auto = fixed: integer atomics, bit-reproducible; float: GL_NV_shader_atomic_float")
+    on_nonfinite: Literal["stop", "skip"] = Field(
+        "stop", description="a non-finite gradient/parameter: stop (keep the last good checkpoint) or skip the update")
     fixed_point_scale: Float = Field(65536.0, gt=0, le=2**24)
     lr_schedule: Literal["constant", "cosine", "step"] = "cosine"
     lr_final: Float = Field(0.1, gt=0, le=1, description="final learning-rate factor of the schedule")
@@ -241,6 +247,8 @@ class OptimizeConfig(Strict):
 
 class OutputConfig(Strict):
     log_every: Int = Field(25, ge=1)
+    checkpoint_every: Int = Field(500, ge=0, description="iterations between checkpoints (rounded to log_every); "
+                                                          "0 = only at the end and on interruption")
     frames: Int = Field(10, ge=0, le=200, description="progress frames kept for the grid and GIF")
 
 
@@ -269,16 +277,56 @@ class JobConfig(Strict):
 
 # ---------------------------------------------------------------------------
 
-_repr = reprlib.Repr()
+class _ShortRepr(reprlib.Repr):
+    def repr_int(self, x, level):
+        # str() of an int over sys.get_int_max_str_digits() digits raises ValueError
+        if x.bit_length() > 13_000:                  # ~3,900 digits
+            return f"<an integer of about {int(x.bit_length() * 0.30103) + 1} digits>"
+        return super().repr_int(x, level)
+
+
+_repr = _ShortRepr()
 _repr.maxstring = 40
 _repr.maxother = 40
-_repr.maxlist = _repr.maxtuple = _repr.maxdict = 4
+_repr.maxlong = 40
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = _repr.maxfrozenset = 4
 _repr.maxlevel = 2
 
 
 def _show(value) -> str:
     """A short, one-line rendering of a (possibly huge or cyclic) user value."""
-    return " ".join(_repr.repr(value).split())
+    try:
+        text = _repr.repr(value)
+    except Exception:                                # a value whose repr fails: name its type
+        text = f"<{type(value).__name__}>"
+    return " ".join(text.split())
+
+
+def _short(key) -> str:
+    """A dotted key as shown in a message: very long keys are cut in the middle."""
+    key = str(key)
+    return key if len(key) <= 80 else f"{key[:60]}...{key[-16:]} ({len(key)} characters)"
+
+
+# Every character str.splitlines() breaks at: a message must stay on one line, even when a
+# file name or a key contains one of them.
+_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def _one_line_errors(fn):
+    """ConfigError messages of ``fn`` are kept on one line (line breaks are shown escaped)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            msg = exc.message.translate(_LINE_BREAKS)
+            if msg == exc.message:
+                raise
+            raise ConfigError(msg) from None
+
+    return wrapper
 
 
 def _section(annotation):
@@ -322,6 +370,8 @@ def _format_error(path: str, err: dict, overrides=()) -> str:
     """One ValidationError entry as '<file or --set>: <dotted.key>: <what is wrong>'."""
     loc = tuple(p for p in err.get("loc", ()) if not str(p).startswith("function-"))
     key = ".".join(str(p) for p in loc)
+    full_key = key
+    key = _short(key)
     kind = err.get("type", "")
     msg = str(err.get("msg", "invalid"))
     for prefix in _MSG_PREFIXES:
@@ -330,7 +380,7 @@ def _format_error(path: str, err: dict, overrides=()) -> str:
     if kind == "extra_forbidden":
         msg = _unknown_key(loc[-1] if loc else "", _model_at(loc[:-1]))
     elif kind == "missing" and loc and isinstance(loc[-1], int):   # a short list for a tuple
-        key = ".".join(str(p) for p in loc[:-1])
+        key = full_key = ".".join(str(p) for p in loc[:-1])
         msg = f"too few values (no item {loc[-1]}), got {_show(err.get('input'))}"
     elif kind == "missing":
         msg = "required key is missing"
@@ -343,7 +393,7 @@ def _format_error(path: str, err: dict, overrides=()) -> str:
     # A key that came from --set is reported as such, not as the job file's.
     where = path
     for okey in overrides:
-        if key and (key == okey or key.startswith(okey + ".") or okey.startswith(key + ".")):
+        if full_key and (full_key == okey or full_key.startswith(okey + ".") or okey.startswith(full_key + ".")):
             where = "--set"
             break
     msg = " ".join(msg.split())
@@ -373,23 +423,57 @@ def _expanded_nodes(node, memo: dict, active: set) -> int:
     return total
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader whose constructors report a value they cannot build (a 5,000-digit
+    integer, the date 2001-13-45, ``!!int abc``, ``!!bool maybe``) as a YAML error at its
+    line, instead of raising ValueError, KeyError or AttributeError."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            raise
+        except Exception as exc:
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            value = node.value if isinstance(node, yaml.ScalarNode) else None
+            if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+                problem = (f"integer {_show(value)} has more than {sys.get_int_max_str_digits()} digits")
+            else:
+                problem = f"cannot read {_show(value) + ' ' if value is not None else ''}as {tag}"
+                detail = " ".join(str(exc).split())
+                if detail:
+                    problem += f": {detail}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
 def _safe_yaml(text: str):
     """yaml.safe_load, refusing alias bombs and recursive aliases (ConfigError without a location)."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
         _expanded_nodes(node, {}, set())
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except (yaml.YAMLError, RecursionError, MemoryError, ConfigError):
+            raise
+        except Exception as exc:                   # a safety net: any other constructor failure
+            raise yaml.constructor.ConstructorError(None, None, " ".join(str(exc).split()) or
+                                                    exc.__class__.__name__, None) from None
     finally:
         loader.dispose()
 
 
 def _read_yaml(path: Path) -> dict:
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:           # a name too long, ...
+        raise ConfigError(f"{path}: cannot read job file "
+                          f"({getattr(exc, 'strerror', None) or ' '.join(str(exc).split())})")
+    if not exists:
         raise ConfigError(f"{path}: job file not found")
-    if not path.is_file():
+    if not is_file:
         raise ConfigError(f"{path}: not a file")
     try:
         size = path.stat().st_size
@@ -408,6 +492,10 @@ def _read_yaml(path: Path) -> dict:
         data = _safe_yaml(text)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}")
+    except yaml.reader.ReaderError as exc:          # a control character, e.g. a NUL byte
+        line = text.count("\n", 0, max(0, exc.position)) + 1
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        raise ConfigError(f"{path}:{line}: invalid YAML (character {char!r} is not allowed in YAML text)")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -433,15 +521,17 @@ def _parse_value(text: str):
 
 def _split_override(assignment: str) -> tuple[str, list[str], str]:
     if "=" not in assignment:
-        raise ConfigError(f"--set {assignment.strip()}: expected KEY=VALUE, e.g. --set optimize.iterations=500")
+        raise ConfigError(f"--set {_short(assignment.strip())}: expected KEY=VALUE, e.g. --set optimize.iterations=500")
     key, _, raw = assignment.partition("=")
     key = key.strip()
     parts = key.split(".")
     if not key or not all(p.strip() == p and p for p in parts):
-        raise ConfigError(f"--set {key or assignment!r}: expected a dotted key such as optimize.iterations")
+        raise ConfigError(f"--set {_short(key) if key else _show(assignment)}: expected a dotted key such as "
+                          f"optimize.iterations")
     return key, parts, raw
 
 
+@_one_line_errors
 def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None = None) -> str:
     """Apply one ``dotted.key=value`` (value parsed as YAML) to a raw job mapping; returns the key.
 
@@ -453,16 +543,16 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
     leaf = None
     for i, part in enumerate(parts):
         if model is None:
-            raise ConfigError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a section with keys")
+            raise ConfigError(f"--set {_short(key)}: {'.'.join(parts[:i])} is a value, not a section with keys")
         field = model.model_fields.get(part)
         if field is None:
-            raise ConfigError(f"--set {key}: {_unknown_key(part, model)}")
+            raise ConfigError(f"--set {_short(key)}: {_unknown_key(part, model)}")
         leaf = field.annotation
         model = _section(leaf)
     try:
         value = _parse_value(raw)
     except ConfigError as exc:
-        raise ConfigError(f"--set {key}: {exc}")
+        raise ConfigError(f"--set {_short(key)}: {exc}")
     if leaf is str and not isinstance(value, str):
         value = raw.strip()  # a string key keeps the text as typed: name=007, image=123
     node = data
@@ -471,7 +561,7 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
         if child is None:
             child = node[part] = {}
         elif not isinstance(child, dict):
-            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a mapping "
+            raise ConfigError(f"--set {_short(key)}: {'.'.join(parts[: i + 1])} is not a mapping "
                               f"(it is {_show(child)} in the job file)")
         node = child
     node[parts[-1]] = value
@@ -481,23 +571,38 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
 PATH_KEYS = ("target.image", "target.images", "target.transforms", "target.reference.mesh", "scene.mesh")
 
 
-def _absolutize(data: dict, key: str, base: Path) -> None:
-    """Make a path key absolute (relative paths are taken from ``base``), so job.yaml works anywhere."""
+def _absolutize(data: dict, key: str, base: Path, where: str) -> None:
+    """Make a path key absolute (relative paths are taken from ``base``), so job.yaml works anywhere.
+
+    ``where`` names the source in messages: the job file, or "--set"."""
     *parents, leaf = key.split(".")
     node = data
     for part in parents:
         node = node.get(part) if isinstance(node, dict) else None
+    who = f"--set {key}" if where == "--set" else f"{where}: {key}"
+
     def absolute(value):
         if not isinstance(value, str) or not value:
             return value
-        p = Path(value).expanduser()
-        return str((p if p.is_absolute() else base / p).resolve())
+        if "\0" in value:
+            raise ConfigError(f"{who}: {_show(value)} is not a valid path (it contains a NUL character)")
+        try:
+            p = Path(value).expanduser()
+        except (RuntimeError, KeyError, OSError):          # ~nosuchuser, or no home folder at all
+            raise ConfigError(f"{who}: cannot expand {_show(value.split('/', 1)[0])} in {_show(value)} "
+                              f"(no such user or no home folder)") from None
+        p = p if p.is_absolute() else base / p
+        try:
+            return str(p.resolve())
+        except (OSError, RuntimeError, ValueError):        # a symlink loop: the loader reports the file
+            return os.path.abspath(p)
 
     if isinstance(node, dict) and leaf in node:
         value = node[leaf]
         node[leaf] = [absolute(v) for v in value] if isinstance(value, list) else absolute(value)
 
 
+@_one_line_errors
 def validate_job(data: dict, path: str | Path = "<job>", overrides: tuple[str, ...] | list[str] = ()) -> JobConfig:
     """Validate a raw job mapping; ConfigError names the file (or --set) and the dotted key."""
     try:
@@ -512,6 +617,7 @@ def validate_job(data: dict, path: str | Path = "<job>", overrides: tuple[str, .
         raise ConfigError(f"{path}: values nested too deeply")
 
 
+@_one_line_errors
 def load_job(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> tuple[JobConfig, Path]:
     """Load, override and validate a job file. Returns the config and the job file's folder."""
     path = Path(path)
@@ -521,10 +627,10 @@ def load_job(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> t
         key = apply_override(data, assignment)
         keys.append(key)
         if key in PATH_KEYS:  # paths given on the command line are relative to the working directory
-            _absolutize(data, key, Path.cwd())
+            _absolutize(data, key, Path.cwd(), "--set")
     for key in PATH_KEYS:   # paths in the job file are relative to its folder
         if key not in keys:
-            _absolutize(data, key, path.resolve().parent)
+            _absolutize(data, key, path.resolve().parent, str(path))
     job = validate_job(data, path, keys)
     return job, path.resolve().parent
 

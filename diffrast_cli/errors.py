@@ -42,3 +42,9 @@ class OutputError(DiffrastError):
     """The output folder cannot be created or written."""
 
     kind = "output error"
+
+
+class NumericalError(DiffrastError):
+    """The optimisation produced non-finite values (the run stops, keeping its last good checkpoint)."""
+
+    kind = "numerical error"

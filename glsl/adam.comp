@@ -1,6 +1,8 @@
 #version 430
 // Adam with bias correction, per-group learning rate, bounds after the step.
-// A non-finite gradient skips the update and raises stats[STAT_NONFINITE].
+// A non-finite gradient, or a step that would make the parameter non-finite,
+// skips the update and sets the group's bit in stats[STAT_NONFINITE] or
+// stats[STAT_NONFINITE_PARAM], and the step number in stats[STAT_FIRST_BAD].
 layout(local_size_x = WG_1D) in;
 
 #include "buffers.glsl"
@@ -17,21 +19,38 @@ uniform float u_adam_eps;
 uniform float u_bias1;     // 1 - beta1^t
 uniform float u_bias2;     // 1 - beta2^t
 uniform float u_lr_scale;  // schedule factor
+uniform uint u_step;       // 1-based Adam step
+
+void flag(uint slot, uint group) {
+    atomicOr(stats[slot], 1u << min(group, 31u));
+    atomicCompSwap(stats[STAT_FIRST_BAD], 0u, u_step);
+}
 
 void main() {
     uint i = global_index_1d();
     if (i >= u_count) return;
-    Group g = groups[group_of(i)];
+    uint gi = group_of(i);
+    Group g = groups[gi];
     if (g.lr == 0.0) return;
+    float old = params[i];
+    if (isnan(old) || isinf(old)) {  // already broken (by a bad upload or a bug): report, leave it
+        flag(STAT_NONFINITE_PARAM, gi);
+        return;
+    }
     float gr = grad[i];
     if (isnan(gr) || isinf(gr)) {
-        atomicOr(stats[STAT_NONFINITE], 1u);
+        flag(STAT_NONFINITE, gi);
         return;
     }
     vec2 mv = moments[i];
     mv.x = u_beta1 * mv.x + (1.0 - u_beta1) * gr;
     mv.y = u_beta2 * mv.y + (1.0 - u_beta2) * gr * gr;
-    moments[i] = mv;
     float step = g.lr * u_lr_scale * (mv.x / u_bias1) / (sqrt(mv.y / u_bias2) + u_adam_eps);
-    params[i] = clamp(params[i] - step, g.lo, g.hi);
+    float p = clamp(old - step, g.lo, g.hi);
+    if (isnan(p) || isinf(p)) {
+        flag(STAT_NONFINITE_PARAM, gi);
+        return;
+    }
+    moments[i] = mv;
+    params[i] = p;
 }

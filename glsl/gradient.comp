@@ -48,6 +48,11 @@ void main() {
         vec3 t = texelFetch(u_targets, ivec3(px, int(cam)), 0).rgb;
         diff = pixel_loss(resolve_pixel(cp, px, cam, key, 1.0, collect, list, n), t)
              - pixel_loss(resolve_pixel(cm, px, cam, key, -1.0, collect, list, n), t);
+        if (isnan(diff) || isinf(diff)) {  // e.g. a non-finite parameter: skip the pixel, raise the flag
+            atomicOr(stats[STAT_NONFINITE_LOSS], 1u);
+            atomicCompSwap(stats[STAT_FIRST_BAD], 0u, u_iteration + 1u);
+            diff = 0.0;
+        }
         if (diff == 0.0) n = 0;
     }
 #ifdef FULL_IMAGE

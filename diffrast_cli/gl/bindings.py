@@ -46,8 +46,11 @@ FIXED_SCALE_DEFAULT = 65536.0
 
 # Flag slots of the SSBO_STATS buffer (uint), read back at log intervals.
 STAT_OVERFLOW = 0      # set when a fixed-point accumulator overflowed
-STAT_NONFINITE = 1     # set when a non-finite gradient was seen (update skipped)
-STAT_COUNT = 4
+STAT_NONFINITE = 1     # bit g set: a non-finite gradient in group g (that update skipped)
+STAT_NONFINITE_PARAM = 2  # bit g set: a parameter of group g became non-finite (kept at its old value)
+STAT_NONFINITE_LOSS = 3   # set when a pixel's f+ - f- was not finite (pixel skipped)
+STAT_FIRST_BAD = 4     # the first Adam step (1-based) that saw a non-finite value (0: none)
+STAT_COUNT = 8
 
 
 def defines() -> dict[str, str]:

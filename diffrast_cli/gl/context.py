@@ -66,6 +66,12 @@ class GLDevice:
         r = self.renderer.lower()
         return "llvmpipe" in r or "softpipe" in r or "swrast" in r
 
+    def available_memory(self) -> int | None:
+        """Bytes this device can still allocate, or None when the driver does not say."""
+        from ..resources import available_memory  # lazy: resources imports the GL layer
+
+        return available_memory(self)
+
     def describe(self) -> dict:
         return {
             "index": self.index,
@@ -103,7 +109,9 @@ def _choose_atomics(extensions: set, atomics: str | None) -> str:
     if atomics == "float" and not have_float:
         raise GLError(f"atomics: float needs {FLOAT_ATOMICS_EXT}, which this driver lacks; use 'fixed' or 'auto'")
     if atomics == "auto":
-        return "float" if have_float else "fixed"
+        # Integer (fixed-point) atomics add in any order to the same sum, so a run is
+        # bit-reproducible on its device; float atomics are not (and only a few % faster).
+        return "fixed"
     return atomics
 
 
@@ -111,7 +119,7 @@ def create_device(device: int | str | None = None, atomics: str | None = None) -
     """Create a headless GL >= 4.3 core context on EGL device ``device``.
 
     ``device`` defaults to ``$DIFFRAST_DEVICE`` or 0. ``atomics`` is ``auto``
-    (float atomics where the driver has them), ``float`` or ``fixed``.
+    (= fixed, reproducible), ``float`` (GL_NV_shader_atomic_float) or ``fixed``.
     """
     index = _device_index(device)
     try:

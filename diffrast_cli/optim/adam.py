@@ -26,7 +26,7 @@ class AdamPass:
     def step(self, t: int, lr_scale: float) -> None:
         """Adam step number ``t`` (1-based) with the schedule factor ``lr_scale``."""
         b1, b2 = self.cfg.beta1, self.cfg.beta2
-        set_uniforms(self.program, u_bias1=1.0 - b1 ** t, u_bias2=1.0 - b2 ** t, u_lr_scale=lr_scale)
+        set_uniforms(self.program, u_bias1=1.0 - b1 ** t, u_bias2=1.0 - b2 ** t, u_lr_scale=lr_scale, u_step=t)
         self.program.run(*self.groups)
         barrier(self.ctx)
 

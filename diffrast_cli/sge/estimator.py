@@ -206,6 +206,25 @@ class Estimator:
     def download(self) -> np.ndarray:
         return np.frombuffer(self.params.read(), dtype=np.float32).copy()
 
+    def state(self) -> dict:
+        """Everything the loop carries between iterations (for checkpoints)."""
+        return {"params": self.download(),
+                "moments": np.frombuffer(self.adam.moments.read(), dtype=np.float32).copy(),
+                "order": np.frombuffer(self.order.order.read(), dtype=np.uint32).copy()}
+
+    def restore(self, state: dict) -> None:
+        """Continue from :meth:`state` (shapes are checked)."""
+        expected = {"params": (self.count, np.float32), "moments": (2 * self.count, np.float32),
+                    "order": (self.scene.primitives, np.uint32)}
+        for name, (size, dtype) in expected.items():
+            value = state.get(name)
+            if value is None or value.size != size:
+                raise ValueError(f"checkpoint {name}: expected {size} values, got "
+                                 f"{None if value is None else value.size}")
+        self.upload(state["params"])
+        self.adam.moments.write(np.ascontiguousarray(state["moments"], dtype=np.float32).tobytes())
+        self.order.order.write(np.ascontiguousarray(state["order"], dtype=np.uint32).tobytes())
+
     # -- the loop -----------------------------------------------------------
 
     def render(self, iteration: int, copies: int, clean: bool) -> None:
@@ -279,9 +298,21 @@ class Estimator:
         return self.evaluate([cam], images=True)["images"][0]
 
     def flags(self, clear: bool = True) -> dict:
-        """GPU-side flags (fixed-point overflow, non-finite gradients), optionally cleared."""
+        """GPU-side flags since the last clear: fixed-point overflow, and the groups (by
+        name) with non-finite gradients or parameters, non-finite pixel losses, and the
+        first Adam step that saw one."""
         v = np.frombuffer(self.stats.read(), dtype=np.uint32)
-        out = {"overflow": bool(v[B.STAT_OVERFLOW]), "nonfinite": bool(v[B.STAT_NONFINITE])}
+        names = [g.name for g in self.layout.groups]
+
+        def groups(mask):
+            return [n for i, n in enumerate(names) if mask >> min(i, 31) & 1]
+
+        out = {"overflow": bool(v[B.STAT_OVERFLOW]),
+               "nonfinite": bool(v[B.STAT_NONFINITE] or v[B.STAT_NONFINITE_PARAM] or v[B.STAT_NONFINITE_LOSS]),
+               "nonfinite_gradient": groups(int(v[B.STAT_NONFINITE])),
+               "nonfinite_parameter": groups(int(v[B.STAT_NONFINITE_PARAM])),
+               "nonfinite_loss": bool(v[B.STAT_NONFINITE_LOSS]),
+               "first_bad_step": int(v[B.STAT_FIRST_BAD]) or None}
         if clear and v.any():
             self.stats.clear()
         return out

@@ -1,0 +1,116 @@
+"""Checkpoints: everything a run needs to continue bit-identically.
+
+A checkpoint holds the parameters, the Adam moments, the draw order, the
+iteration, the seed, the resolved job (and its hash), the metrics and
+progress frames so far and the loop time. It is written atomically
+(temporary file, fsync, rename); the one before it is kept as
+checkpoint.prev.npz, and loading falls back to it if the newest is damaged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, OutputError
+
+CHECKPOINT = "checkpoint.npz"
+PREVIOUS = "checkpoint.prev.npz"
+FORMAT = 1
+
+
+def job_dict(job) -> dict:
+    return job.model_dump(mode="json")
+
+
+def job_hash(job) -> str:
+    return hashlib.sha256(json.dumps(job_dict(job), sort_keys=True).encode()).hexdigest()
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def job_differences(old: dict, new: dict) -> list[str]:
+    """Dotted keys whose values differ, as 'key (old -> new)'."""
+    a, b = _flatten(old), _flatten(new)
+    return [f"{k} ({a.get(k)!r} -> {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+@dataclass
+class Checkpoint:
+    iteration: int
+    seed: int
+    job: dict
+    state: dict                                   # name -> np.ndarray (estimator state)
+    records: list = field(default_factory=list)   # metrics.jsonl lines so far
+    frames: list = field(default_factory=list)    # (iteration, HxWx3 image)
+    loop_seconds: float = 0.0
+    flags: dict = field(default_factory=dict)
+
+    def save(self, run_dir: Path) -> Path:
+        run_dir = Path(run_dir)
+        meta = {"format": FORMAT, "iteration": self.iteration, "seed": self.seed, "job": self.job,
+                "job_hash": hashlib.sha256(json.dumps(self.job, sort_keys=True).encode()).hexdigest(),
+                "records": self.records, "frame_iterations": [f[0] for f in self.frames],
+                "loop_seconds": self.loop_seconds, "flags": self.flags}
+        arrays = {f"state_{k}": v for k, v in self.state.items()}
+        if self.frames:
+            arrays["frames"] = np.stack([f[1] for f in self.frames]).astype(np.float16)
+        tmp = run_dir / f".{CHECKPOINT}.tmp-{os.getpid()}"
+        target = run_dir / CHECKPOINT
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if target.exists():
+                os.replace(target, run_dir / PREVIOUS)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            reason = "disk full" if getattr(exc, "errno", None) == 28 else (exc.strerror or str(exc))
+            raise OutputError(f"{target}: cannot write the checkpoint ({reason}); the previous one is intact")
+        return target
+
+
+def _read(path: Path) -> Checkpoint:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(bytes(data["meta"]).decode())
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"unknown checkpoint format {meta.get('format')!r}")
+        state = {k[len("state_"):]: data[k].copy() for k in data.files if k.startswith("state_")}
+        frames = list(zip(meta["frame_iterations"], data["frames"].astype(np.float32))) if "frames" in data.files else []
+    return Checkpoint(iteration=int(meta["iteration"]), seed=int(meta["seed"]), job=meta["job"], state=state,
+                      records=meta["records"], frames=frames, loop_seconds=float(meta["loop_seconds"]),
+                      flags=meta.get("flags", {}))
+
+
+def load_checkpoint(run_dir: Path) -> tuple[Checkpoint, Path]:
+    """The newest readable checkpoint of a run folder (falls back to the previous one)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(f"--resume {run_dir}: no such run folder")
+    problems = []
+    for name in (CHECKPOINT, PREVIOUS):
+        path = run_dir / name
+        if not path.exists():
+            continue
+        try:
+            return _read(path), path
+        except Exception as exc:  # damaged or foreign file: try the older one
+            problems.append(f"{name}: {' '.join(str(exc).split()) or exc.__class__.__name__}")
+    detail = f" ({'; '.join(problems)})" if problems else ""
+    raise ConfigError(f"--resume {run_dir}: no usable checkpoint{detail}")
