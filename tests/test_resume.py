@@ -220,3 +220,25 @@ def test_degenerate_triangles_and_zero_area_uv_charts_give_no_nonfinite(tmp_path
                 problem.release()
     finally:
         dev.release()
+
+
+def test_same_job_same_numbers(tmp_path):
+    """Fixed-point atomics (the default) make a run reproducible on its device."""
+    job, base = _job("optimize.iterations=40")
+    a = run_job(job, base, tmp_path / "a", quiet=True)
+    b = run_job(job, base, tmp_path / "b", quiet=True)
+    assert a["device"]["atomics"] == "fixed"
+    assert a["final"] == b["final"] and a["initial"] == b["initial"]
+    assert (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()[-1].split('"elapsed_s"')[0] == \
+        (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()[-1].split('"elapsed_s"')[0]
+    assert (tmp_path / "a" / "soup.ply").read_bytes() == (tmp_path / "b" / "soup.ply").read_bytes()
+
+
+def test_resume_usage_errors(run_cli, tmp_path):
+    job = str(ROOT / "configs" / "quickstart.yaml")
+    code, _, err = run_cli("optimize", job, "--resume", str(tmp_path / "a"), "--out", str(tmp_path / "b"))
+    assert code == 2 and "--resume" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("optimize", job, "--force", "--out", str(tmp_path / "b"))
+    assert code == 2 and "--force" in err
+    code, _, err = run_cli("optimize", job, "--resume", str(tmp_path / "missing"))
+    assert code == 2 and "no such run folder" in err and "Traceback" not in err
