@@ -10,6 +10,7 @@ checkpoint.prev.npz, and loading falls back to it if the newest is damaged.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, OutputError
+from .resources import atomic_path
 
 CHECKPOINT = "checkpoint.npz"
 PREVIOUS = "checkpoint.prev.npz"
@@ -69,20 +71,18 @@ class Checkpoint:
         arrays = {f"state_{k}": v for k, v in self.state.items()}
         if self.frames:
             arrays["frames"] = np.stack([f[1] for f in self.frames]).astype(np.float16)
-        tmp = run_dir / f".{CHECKPOINT}.tmp-{os.getpid()}"
         target = run_dir / CHECKPOINT
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        with atomic_path(run_dir / f".{CHECKPOINT}.new") as tmp:   # complete and synced before it counts
+            tmp.write_bytes(buf.getvalue())
         try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
             if target.exists():
                 os.replace(target, run_dir / PREVIOUS)
-            os.replace(tmp, target)
+            os.replace(run_dir / f".{CHECKPOINT}.new", target)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            reason = "disk full" if getattr(exc, "errno", None) == 28 else (exc.strerror or str(exc))
-            raise OutputError(f"{target}: cannot write the checkpoint ({reason}); the previous one is intact")
+            raise OutputError(f"{target}: cannot store the checkpoint ({exc.strerror or exc}); "
+                              f"the previous one is intact")
         return target
 
 

@@ -20,6 +20,7 @@ from .errors import ConfigError, NumericalError, OutputError
 from .io import pictures
 from .optim.schedule import lr_factor
 from .problem import Problem
+from .resources import atomic_write_bytes
 
 OUTPUT_FILES = {
     "checkpoint": CHECKPOINT,
@@ -59,9 +60,7 @@ def _make_out_dir(out_dir: Path) -> bool:
 
 
 def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n")
-    tmp.replace(path)
+    atomic_write_bytes(path, (json.dumps(data, indent=2, allow_nan=True) + "\n").encode())
 
 
 class _Progress:
@@ -173,7 +172,7 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
     if ckpt is not None:
         flags.update({k: v for k, v in ckpt.flags.items() if k in flags})
     loop_seconds = ckpt.loop_seconds if ckpt is not None else 0.0
-    (out_dir / OUTPUT_FILES["config"]).write_text(dump_job(job))
+    atomic_write_bytes(out_dir / OUTPUT_FILES["config"], dump_job(job).encode())
     metrics_file = open(out_dir / OUTPUT_FILES["metrics"], "w")
     for rec in records:
         metrics_file.write(json.dumps(rec) + "\n")

@@ -107,18 +107,19 @@ def test_export_is_atomic_and_leaves_no_temp_files(tmp_path):
 
 
 def test_atomic_write_failure_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
+    from diffrast_cli.errors import OutputError
+    from diffrast_cli.resources import atomic_write_bytes
     target = tmp_path / "soup.ply"
     target.write_bytes(b"previous")
 
     def boom(src, dst):
         raise OSError("simulated failure")
 
-    monkeypatch.setattr(E.os, "replace", boom)
-    with pytest.raises(OSError):
-        E._atomic_write(target, b"new data")
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OutputError, match="simulated failure"):
+        atomic_write_bytes(target, b"new data")
     assert target.read_bytes() == b"previous"
     assert os.listdir(tmp_path) == ["soup.ply"]
-
 
 def test_export_creates_missing_directory(tmp_path):
     pos, col = _soup(2)

@@ -8,12 +8,12 @@ colours exactly.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import trimesh
+
+from ..resources import atomic_write_bytes, ensure_folder
 
 
 def _check_soup(positions, colors) -> tuple[np.ndarray, np.ndarray]:
@@ -64,33 +64,16 @@ def _obj_text(mesh: trimesh.Trimesh) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file next to ``path``, then os.replace() it in."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; use ordinary file permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def export_soup(positions, colors, out_dir, stem: str = "soup") -> list[Path]:
     """Write ``<stem>.ply`` (binary, face colours) and ``<stem>.obj`` (vertex colours).
 
-    Returns the two paths, PLY first.  ``out_dir`` is created if missing.
+    Returns the two paths, PLY first.  ``out_dir`` is created if missing.  Each
+    file is replaced atomically; a failed write raises OutputError and leaves
+    the previous file intact.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_folder(out_dir)
     mesh = soup_to_trimesh(positions, colors)
     ply_path, obj_path = out / f"{stem}.ply", out / f"{stem}.obj"
-    _atomic_write(ply_path, mesh.export(file_type="ply", encoding="binary"))
-    _atomic_write(obj_path, _obj_text(mesh).encode("ascii"))
+    atomic_write_bytes(ply_path, mesh.export(file_type="ply", encoding="binary"))
+    atomic_write_bytes(obj_path, _obj_text(mesh).encode("ascii"))
     return [ply_path, obj_path]

@@ -11,43 +11,12 @@ file that is not there yet.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import OutputError
+from ..resources import atomic_write_bytes, ensure_folder
 from .meshes import MeshData
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file next to ``path``, then os.replace() it in; OutputError on failure."""
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})")
-
-
-def _out_dir(out_dir) -> Path:
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc.__class__.__name__})")
-    return out
 
 
 def _check(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
@@ -105,16 +74,16 @@ def export_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     written, OBJ first.  ``out_dir`` is created if missing.
     """
     pos, tri = _check(mesh)
-    out = _out_dir(out_dir)
+    out = ensure_folder(out_dir)
     n = len(tri)
     has_tex = mesh.texture is not None and mesh.uvs is not None
     lines = [f"# diffrast mesh {mesh.name}: {len(pos)} vertices, {n} triangles"]
     written = []
     if has_tex:
         png, mtl = out / f"{stem}.png", out / f"{stem}.mtl"
-        _atomic_write(png, texture_png(mesh.texture))
-        _atomic_write(mtl, (f"# diffrast material\nnewmtl material_0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\n"
-                            f"d 1\nillum 1\nmap_Kd {png.name}\n").encode("utf-8"))
+        atomic_write_bytes(png, texture_png(mesh.texture))
+        atomic_write_bytes(mtl, (f"# diffrast material\nnewmtl material_0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\n"
+                                 f"d 1\nillum 1\nmap_Kd {png.name}\n").encode("utf-8"))
         written = [mtl, png]
         lines.append(f"mtllib {mtl.name}")
     if mesh.vertex_colors is not None and not has_tex:
@@ -140,7 +109,7 @@ def export_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     face = "f " + " ".join([pattern] * 3)
     lines += [face % tuple(r) for r in c.tolist()]
     obj = out / f"{stem}.obj"
-    _atomic_write(obj, ("\n".join(lines) + "\n").encode("utf-8"))
+    atomic_write_bytes(obj, ("\n".join(lines) + "\n").encode("utf-8"))
     return [obj] + written
 
 
@@ -194,12 +163,12 @@ def export_glb(mesh: MeshData, out_dir, stem: str = "mesh") -> Path:
     per-vertex COLOR_0 when the mesh has vertex colours.  Returns the path."""
     import trimesh
 
-    out = _out_dir(out_dir)
+    out = ensure_folder(out_dir)
     scene = trimesh.Scene()
     scene.add_geometry(_to_trimesh(mesh), geom_name=mesh.name or stem, node_name=mesh.name or stem)
     data = trimesh.exchange.gltf.export_glb(scene, include_normals=mesh.normals is not None)
     path = out / f"{stem}.glb"
-    _atomic_write(path, data)
+    atomic_write_bytes(path, data)
     return path
 
 

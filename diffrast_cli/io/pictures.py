@@ -2,7 +2,8 @@
 
 Images are float32 numpy arrays of shape (H, W, 3) with values in [0, 1] and
 row 0 at the top.  Every writer expects the parent directory of ``path`` to
-exist already.
+exist already, and replaces ``path`` atomically (``resources.atomic_path``):
+a failed write raises OutputError and leaves the previous file intact.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from ..resources import atomic_path
 
 ERROR_FULL_SCALE = 0.25  # mean abs error mapped to the top of the colour ramp
 LABEL_H = 18  # height of the caption strip in side_by_side / progress_grid
@@ -47,8 +50,14 @@ def to_uint8(img) -> np.ndarray:
     return np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def _save(im: Image.Image, path, **options) -> None:
+    """``im.save(path, **options)`` through a temporary file that replaces ``path`` on success."""
+    with atomic_path(path) as tmp:
+        im.save(tmp, **options)
+
+
 def save_png(path, img) -> None:
-    Image.fromarray(to_uint8(img), "RGB").save(path, format="PNG")
+    _save(Image.fromarray(to_uint8(img), "RGB"), path, format="PNG")
 
 
 def error_colormap(err) -> np.ndarray:
@@ -85,7 +94,7 @@ def side_by_side(target, result, path) -> None:
         x0 = SEP + i * (pw + SEP)
         canvas.paste(panel, (x0, LABEL_H))
         _caption(draw, name, x0, 0, pw, font)
-    canvas.save(path, format="PNG")
+    _save(canvas, path, format="PNG")
 
 
 def _frame_images(frames, min_h: int, labels=None):
@@ -114,7 +123,7 @@ def progress_grid(frames, path, labels=None, max_cols: int = 5) -> None:
         y0 = SEP + (i // cols) * cell_h
         canvas.paste(im, (x0, y0))
         _caption(draw, str(text), x0, y0 + th, tw, font)
-    canvas.save(path, format="PNG")
+    _save(canvas, path, format="PNG")
 
 
 def progress_gif(frames, path, duration_ms: int = 120) -> None:
@@ -136,8 +145,8 @@ def progress_gif(frames, path, duration_ms: int = 120) -> None:
         out.append(im)
     durations = [int(duration_ms)] * len(out)
     durations[-1] = max(1000, 8 * int(duration_ms))
-    out[0].save(path, format="GIF", save_all=True, append_images=out[1:],
-                duration=durations, loop=0, optimize=False)
+    _save(out[0], path, format="GIF", save_all=True, append_images=out[1:],
+          duration=durations, loop=0, optimize=False)
 
 
 # ----------------------------------------------------------------------------
@@ -244,4 +253,4 @@ def loss_curve(records, path, size=(800, 400)) -> None:
                 (200, 70, 40), lambda v: f"{v:.4g}")
     _plot_panel(draw, (w // 2, 0, w, h), its, col("psnr"), "PSNR (dB)", False, font, scale,
                 (40, 90, 190), lambda v: f"{v:.2f} dB")
-    canvas.resize(size, Image.LANCZOS).save(path, format="PNG")
+    _save(canvas.resize(size, Image.LANCZOS), path, format="PNG")

@@ -40,6 +40,10 @@ class SceneKind:
         """Draw every primitive once per copy (instanced); uniforms are set by the caller."""
         self.vao.render(vertices=3 * self.primitives, instances=instances)
 
+    def buffer_bytes(self) -> int:
+        """GPU memory of the scene's own buffers (for the memory estimate)."""
+        return 0
+
     def shading_uniforms(self) -> dict:
         """Uniforms of the scene's G-side code (set on G and the resolve pass)."""
         return {}

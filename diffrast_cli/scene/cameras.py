@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, InputError, OutputError
+from ..errors import ConfigError, InputError
 from .camera import look_at as _look_at
 
 IMAGE_SUFFIXES = ("", ".png", ".jpg", ".jpeg")
@@ -412,12 +412,10 @@ def save_transforms(path, cameras, image_names) -> None:
             frame.update(intr(c))
         frames.append(frame)
     data["frames"] = frames
+    from ..resources import atomic_write_bytes, ensure_folder
     dst = Path(path)
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"{dst}: cannot write ({exc.strerror or exc.__class__.__name__})")
+    ensure_folder(dst.parent)
+    atomic_write_bytes(dst, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def split_holdout(cameras, holdout: int) -> tuple[list[int], list[int]]:

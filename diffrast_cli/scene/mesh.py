@@ -203,6 +203,13 @@ class TexturedMesh(SceneKind):
 
     # -- GL -----------------------------------------------------------------
 
+    def buffer_bytes(self) -> int:
+        n = self.faces.nbytes + self.adj_start.nbytes + self.adj_list.nbytes + 16 * self.vertices
+        n += 24 * self.primitives                                     # corner UVs
+        if self.laplacian:
+            n += self.nbr_start.nbytes + self.nbr_table.nbytes + 16 * self.vertices
+        return n
+
     def defines(self) -> dict:
         d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR}
         shading = self.cfg.shading

@@ -21,7 +21,8 @@ from ..gl.passes import barrier, groups_1d, set_uniforms
 from ..optim.adam import AdamPass
 from . import rng
 from .ordering import DepthOrder
-from .targets import TiledIdTarget
+from ..resources import check_memory, estimate_job_memory
+from .targets import TiledIdTarget, tile_layout
 
 GL_CLIP_DISTANCE0 = 0x3000
 
@@ -79,6 +80,12 @@ class Estimator:
         self.count = self.layout.size
         self.contributors = 1 if self.full_image else scene.contributors
         self._check_limits()
+        cols, rows = tile_layout(device, self.size, 2 * self.pairs, supersample)
+        self.memory = estimate_job_memory(
+            parameters=self.count, pairs=self.pairs, contributors=self.contributors, views=views.count,
+            width=w, height=h, supersample=int(supersample), copies=2 * self.pairs, tile_cols=cols, tile_rows=rows,
+            primitives=scene.primitives, extra_bytes=scene.buffer_bytes())
+        check_memory(device, self.memory, size_keys=scene.size_keys)
 
         defines = dict(self.layout.defines())
         defines.update(scene.defines())
