@@ -1,4 +1,22 @@
-"""Target images: load any image pillow reads, composite alpha, resize."""
+"""Target images: load any image pillow reads, composite alpha, resize.
+
+What a target image becomes (HxWx3 float32 in [0, 1], row 0 = top):
+
+* 8-bit data / 255; 16-bit data (16-bit PNG, PGM/PPM, TIFF) / 65535; a 32-bit integer
+  image (mode I) has no agreed white, so it is divided by the smallest of 255, 65535 and
+  2^32 - 1 that holds its largest value (negative values become 0).  Pillow reads 16-bit
+  RGB(A) PNGs as 8-bit: the scale is right, the low byte is lost.
+* Float images (mode F, e.g. a float TIFF) are taken as [0, 1] (clipped); NaN or infinite
+  pixels are refused.
+* Alpha (RGBA, LA, PA, a palette or colour with PNG/GIF transparency) is composited over
+  render.background; CMYK, YCbCr, LAB and HSV are converted to RGB by pillow.
+* The EXIF orientation tag is applied (as photo viewers and browsers do): a portrait
+  photo stored sideways with orientation 6 is used upright.  :func:`header_size` reports
+  the upright size too.  Textures of meshes (:func:`open_image` alone) are not rotated.
+* Animated or multi-page files: the first frame.
+* Files that are not images, truncated or corrupt, or over MAX_IMAGE_PIXELS are refused
+  with an InputError naming the file (pillow's own errors are never let through).
+"""
 
 from __future__ import annotations
 
@@ -28,16 +46,45 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or exc.__class__.__name__
 
 
+EXIF_ORIENTATION = 0x0112
+
+
+def exif_orientation(img) -> int:
+    """The EXIF orientation (1..8) of an opened image; 1 when there is none or it cannot be read
+    (bad metadata does not make the pixels unusable)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = img.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:
+        return 1
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _upright(img):
+    """The image as it is meant to be seen: its EXIF orientation applied."""
+    from PIL import Image
+
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}.get(exif_orientation(img))
+    return img if method is None else img.transpose(method)
+
+
 def header_size(path: Path) -> tuple[int, int] | None:
-    """(w, h) from the image header without decoding, or None if it cannot be read
-    (then :func:`load_target` reports the problem)."""
+    """Upright (w, h) from the image header (EXIF orientation applied) without decoding,
+    or None if it cannot be read (then :func:`load_target` reports the problem)."""
     from PIL import Image
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
-                return img.size
+                w, h = img.size
+                return (h, w) if exif_orientation(img) >= 5 else (w, h)
     except Exception:
         return None
 
@@ -77,25 +124,50 @@ def open_image(path: Path):
         raise InputError(f"{path}: not enough memory to decode the image")
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error) as exc:
         raise InputError(f"{path}: corrupt or truncated image ({_one_line(exc)})")
+    except Exception as exc:             # any other failure of a pillow decoder on a bad file
+        raise InputError(f"{path}: corrupt or truncated image ({exc.__class__.__name__}: {_one_line(exc)})")
     return img
 
 
+def _integer_scale(img, a: np.ndarray) -> float:
+    """The value of white of an integer-valued (mode I or I;16*) image."""
+    if img.mode.startswith("I;16") or img.format in ("PNG", "PPM"):    # 16-bit data (PGM: scaled to 65535)
+        return 65535.0
+    if img.format == "TIFF":
+        bits = getattr(img, "tag_v2", {}).get(258)                      # BitsPerSample
+        bits = bits[0] if isinstance(bits, (tuple, list)) and bits else bits
+        if bits in (8, 16):
+            return float(2 ** bits - 1)
+    top = float(a.max(initial=0.0))
+    return 255.0 if top <= 255 else 65535.0 if top <= 65535 else float(2 ** 32 - 1)
+
+
 def to_rgb_float(img, background=(0.0, 0.0, 0.0)) -> np.ndarray:
-    """HxWx3 float32 in [0, 1]; alpha is composited over ``background``."""
+    """HxWx3 float32 in [0, 1]; alpha is composited over ``background`` (see the module notes)."""
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I"):
-        a = np.asarray(img, dtype=np.float64)
-        a = a / (65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0)
-        return np.repeat(a[:, :, None], 3, axis=2).astype(np.float32)
-    if mode == "F":
-        a = np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0)
-        return np.repeat(a[:, :, None], 3, axis=2).astype(np.float32)
-    has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
-    rgba = np.asarray(img.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
+    bg = np.asarray(background, dtype=np.float64)
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        raw = np.asarray(img)
+        a = raw.astype(np.float64)
+        if mode == "F":
+            if not np.isfinite(a).all():
+                raise ValueError(f"{int((~np.isfinite(a)).sum())} NaN or infinite pixels in a float image")
+        else:
+            a = a / _integer_scale(img, a)
+        gray = np.clip(a, 0.0, 1.0)[:, :, None]
+        t = img.info.get("transparency")
+        if mode != "F" and isinstance(t, int) and not isinstance(t, bool):   # PNG tRNS of a 16-bit gray image
+            alpha = (raw != t)[:, :, None].astype(np.float64)
+            return (gray * alpha + bg * (1.0 - alpha)).astype(np.float32)
+        return np.repeat(gray, 3, axis=2).astype(np.float32)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if mode == "La":
+        img = img.convert("LA")
+    rgba = np.asarray(img.convert("RGBA" if has_alpha else "RGB"), dtype=np.float64) / 255.0
     if not has_alpha:
-        return rgba
+        return rgba.astype(np.float32)
     rgb, alpha = rgba[:, :, :3], rgba[:, :, 3:4]
-    return (rgb * alpha + np.asarray(background, dtype=np.float32) * (1.0 - alpha)).astype(np.float32)
+    return (rgb * alpha + bg * (1.0 - alpha)).astype(np.float32)
 
 
 def load_target(path: Path, resolution, background=(0.0, 0.0, 0.0)) -> np.ndarray:
@@ -103,6 +175,10 @@ def load_target(path: Path, resolution, background=(0.0, 0.0, 0.0)) -> np.ndarra
     from PIL import Image
 
     img = open_image(path)
+    try:
+        img = _upright(img)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot apply the EXIF orientation ({_one_line(exc)})")
     w, h = target_size(resolution, img.size)
     if w * h > MAX_TARGET_PIXELS:
         raise LimitError(f"render.resolution: a {w}x{h} target ({w * h} pixels) is more than the "
@@ -115,6 +191,8 @@ def load_target(path: Path, resolution, background=(0.0, 0.0, 0.0)) -> np.ndarra
                 channels = [Image.fromarray(rgb[:, :, c], mode="F").resize((w, h), Image.Resampling.LANCZOS)
                             for c in range(3)]
                 rgb = np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=2)
-    except (OSError, ValueError) as exc:
+    except MemoryError:
+        raise InputError(f"{path}: not enough memory to convert the image")
+    except Exception as exc:
         raise InputError(f"{path}: cannot convert the {img.mode} image to RGB ({_one_line(exc)})")
     return np.clip(rgb, 0.0, 1.0).astype(np.float32)
