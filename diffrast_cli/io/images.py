@@ -20,7 +20,11 @@ What a target image becomes (HxWx3 float32 in [0, 1], row 0 = top):
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -89,14 +93,47 @@ def header_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
+@contextlib.contextmanager
+def _c_stderr_into(caught: list):
+    """C libraries under pillow (libtiff) print their warnings and errors straight to file
+    descriptor 2, which would add lines to the CLI's one-line error: send fd 2 to a temporary
+    file meanwhile and append what was printed to ``caught`` (filled on exit)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                tmp.seek(0)
+                caught.extend(line for line in tmp.read(16384).decode("utf-8", "replace").splitlines()
+                              if line.strip())
+    finally:
+        os.close(saved)
+
+
+def _decoder_said(caught: list) -> str:
+    return f"; {_one_line(caught[0])[:200]}" if caught else ""
+
+
 def open_image(path: Path):
     """Open and fully decode an image, or raise InputError naming the file."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:             # a name too long, ...
+        raise InputError(f"{path}: cannot read image ({getattr(exc, 'strerror', None) or _one_line(exc)})")
+    if not exists:
         raise InputError(f"{path}: image not found")
-    if not path.is_file():
+    if not is_file:
         raise InputError(f"{path}: not a file")
     # Pillow's own bomb check only warns between 1x and 2x its limit: the size is checked here instead.
     Image.MAX_IMAGE_PIXELS = 2 * MAX_IMAGE_PIXELS
@@ -104,8 +141,9 @@ def open_image(path: Path):
         f = open(path, "rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read image ({exc.strerror or exc.__class__.__name__})")
+    caught: list = []
     try:
-        with f, warnings.catch_warnings():
+        with f, _c_stderr_into(caught), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img = Image.open(f)
             if img.width < 1 or img.height < 1:
@@ -123,9 +161,10 @@ def open_image(path: Path):
     except MemoryError:
         raise InputError(f"{path}: not enough memory to decode the image")
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error) as exc:
-        raise InputError(f"{path}: corrupt or truncated image ({_one_line(exc)})")
+        raise InputError(f"{path}: corrupt or truncated image ({_one_line(exc)}{_decoder_said(caught)})")
     except Exception as exc:             # any other failure of a pillow decoder on a bad file
-        raise InputError(f"{path}: corrupt or truncated image ({exc.__class__.__name__}: {_one_line(exc)})")
+        raise InputError(f"{path}: corrupt or truncated image ({exc.__class__.__name__}: {_one_line(exc)}"
+                         f"{_decoder_said(caught)})")
     return img
 
 

@@ -26,8 +26,9 @@ def tile_layout(device, size: tuple[int, int], copies: int, supersample: int = 1
     cols = max(1, min(math.ceil(math.sqrt(copies)), limit // tw))
     rows = math.ceil(copies / cols)
     if rows * th > limit:
-        raise LimitError(f"{copies} copies of {tw}x{th} do not fit a {limit}x{limit} target; "
-                         f"lower optimize.samples or render.resolution")
+        raise LimitError(f"render.resolution {w}x{h}: its {copies} copies ({tw}x{th} each) do not fit one "
+                         f"target; this device allows {limit}x{limit} (lower render.resolution, optimize.samples "
+                         f"or optimize.views_per_iteration)")
     return cols, rows
 
 
