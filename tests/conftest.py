@@ -59,3 +59,12 @@ def job_file(tmp_path) -> Path:
     path = tmp_path / "job.yaml"
     path.write_text(TINY_JOB)
     return path
+
+
+@pytest.fixture(scope="module")
+def device():
+    """A GL device on the default EGL device (the CPU renderer in CI), shared by a test module."""
+    from diffrast_cli.gl.context import create_device
+    dev = create_device()
+    yield dev
+    dev.release()

@@ -8,6 +8,7 @@ from diffrast_cli.config import JobConfig
 from diffrast_cli.io.meshes import MeshData
 from diffrast_cli.io.mesh_export import export_obj
 from diffrast_cli.problem import Problem
+from tests.scenes import set_dotted
 
 
 def grid_mesh(n: int = 3, size: float = 0.8, texture: int = 4, bump: float = 0.15, seed: int = 0) -> MeshData:
@@ -40,10 +41,5 @@ def mesh_problem(device, tmp_path, mesh: MeshData, target, *, extra=None, **esti
         "scene": {"kind": "mesh", "mesh": str(tmp_path / "m.obj"),
                   "shading": {"model": "lambert", "normals": "face", "light_dir": [0.3, 0.5, 1.0]}},
     }
-    for key, value in (extra or {}).items():
-        node = cfg
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
+    set_dotted(cfg, extra)
     return Problem(JobConfig.model_validate(cfg), tmp_path, device=device, target=target, **estimator_options)

@@ -35,10 +35,47 @@ def make_problem(device, target, *, triangles=8, seed=0, samples=1, estimator="p
         "scene": {"triangles": triangles},
         "optimize": {"samples": samples, "estimator": estimator},
     }
-    for key, value in (extra or {}).items():
+    set_dotted(cfg, extra)
+    return Problem(JobConfig.model_validate(cfg), None, device=device, target=target, **estimator_options)
+
+
+def set_dotted(cfg: dict, values: dict | None) -> dict:
+    """Set {"a.b.c": v} entries into a nested job mapping."""
+    for key, value in (values or {}).items():
         node = cfg
         *parents, leaf = key.split(".")
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
-    return Problem(JobConfig.model_validate(cfg), None, device=device, target=target, **estimator_options)
+    return cfg
+
+
+def check_sge_against_fd(problem, theta, groups, estimates=32, rel_tol=0.15):
+    """Central finite differences of the rendered loss (step eps_i) against the mean of
+    ``estimates`` SGE estimates, for the named groups: each parameter within 4 standard
+    errors + 10% of the group's largest derivative, and a small relative error overall."""
+    est, layout = problem.estimator, problem.scene.layout
+    eps = np.concatenate([np.full(g.count, 0.0 if g.frozen else g.eps, np.float32) for g in layout.groups])
+
+    def loss(th):
+        est.upload(th)
+        return est.evaluate()["mse"]
+
+    fd = np.zeros_like(theta)
+    for i in np.flatnonzero(eps):
+        e = np.zeros_like(theta)
+        e[i] = eps[i]
+        fd[i] = (loss(theta + e) - loss(theta - e)) / (2 * eps[i])
+    est.upload(theta)
+    samples = np.array([est.estimate_gradient(k) for k in range(estimates)])
+    mean = samples.mean(axis=0)
+    stderr = samples.std(axis=0) / np.sqrt(len(samples))
+    for name in groups:
+        s = layout.slice(name)
+        assert np.abs(fd[s]).max() > 1e-3, f"{name}: finite differences are all ~0; the test is vacuous"
+        slack = 4.0 * stderr[s] + 0.1 * np.abs(fd[s]).max()
+        bad = np.flatnonzero(np.abs(mean[s] - fd[s]) > slack)
+        assert bad.size == 0, f"{name}: SGE mean off FD at {bad}: {mean[s][bad]} vs {fd[s][bad]}"
+        rel = np.linalg.norm(mean[s] - fd[s]) / np.linalg.norm(fd[s])
+        assert rel < rel_tol, f"{name}: relative error {rel:.3f}"
+    return mean

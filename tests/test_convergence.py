@@ -2,20 +2,12 @@
 per-pixel estimator beats the full-image one at an equal budget."""
 
 import numpy as np
-import pytest
 
 from diffrast_cli.gl.context import create_device
 from diffrast_cli.optim.schedule import lr_factor
 from tests.scenes import make_problem, shapes_target
 
 ITERATIONS = 300
-
-
-@pytest.fixture(scope="module")
-def device():
-    dev = create_device()
-    yield dev
-    dev.release()
 
 
 def _fit(device, estimator, **kw):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from diffrast_cli.gl.context import FLOAT_ATOMICS_EXT, create_device
-from tests.scenes import gradient_target, make_problem
+from tests.scenes import check_sge_against_fd, gradient_target, make_problem
 
 W = 48
 CENTERS = np.array([[-0.5, -0.5], [0.5, -0.45], [-0.45, 0.5], [0.5, 0.5]])
@@ -41,31 +41,8 @@ def device(request):
 def test_sge_mean_matches_finite_differences(device, aggregate):
     problem = _problem(device, aggregate=aggregate)
     try:
-        est, layout = problem.estimator, problem.scene.layout
-        theta = _scene_theta()
-        eps = np.concatenate([np.full(g.count, 0.0 if g.frozen else g.eps, np.float32) for g in layout.groups])
-
-        def loss(th):
-            est.upload(th)
-            return est.evaluate()["mse"]
-
-        fd = np.zeros_like(theta)
-        for i in np.flatnonzero(eps):
-            e = np.zeros_like(theta)
-            e[i] = eps[i]
-            fd[i] = (loss(theta + e) - loss(theta - e)) / (2 * eps[i])
-        est.upload(theta)
-        estimates = np.array([est.estimate_gradient(k) for k in range(32)])  # 32 x 64 sign pairs
-        mean = estimates.mean(axis=0)
-        stderr = estimates.std(axis=0) / np.sqrt(len(estimates))
-        for name in ("positions", "colors"):
-            s = layout.slice(name)
-            assert np.abs(fd[s]).max() > 1e-3, f"{name}: finite differences are all ~0; the test is vacuous"
-            slack = 4.0 * stderr[s] + 0.1 * np.abs(fd[s]).max()
-            bad = np.flatnonzero(np.abs(mean[s] - fd[s]) > slack)
-            assert bad.size == 0, f"{name}: SGE mean off FD at {bad}: {mean[s][bad]} vs {fd[s][bad]}"
-            rel = np.linalg.norm(mean[s] - fd[s]) / np.linalg.norm(fd[s])
-            assert rel < 0.15, f"{name}: relative error {rel:.3f}"
+        layout = problem.scene.layout
+        mean = check_sge_against_fd(problem, _scene_theta(), ("positions", "colors"))
         # Frozen depths get no gradient at all.
         assert not mean[layout.slice("depths")].any()
     finally:

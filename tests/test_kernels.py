@@ -1,18 +1,9 @@
 """GPU passes against numpy references: the hash, P (perturb) and Adam."""
 
 import numpy as np
-import pytest
 
-from diffrast_cli.gl.context import create_device
 from diffrast_cli.sge import rng
 from tests.scenes import gradient_target, make_problem
-
-
-@pytest.fixture(scope="module")
-def device():
-    dev = create_device()
-    yield dev
-    dev.release()
 
 
 def test_signs_are_balanced_and_decorrelated():

@@ -3,8 +3,6 @@ views, a sphere deformed into a target shape, and a transforms.json target."""
 
 import json
 
-import numpy as np
-import pytest
 
 from diffrast_cli.config import load_job
 from diffrast_cli.pipeline import run_job

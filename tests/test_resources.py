@@ -20,13 +20,6 @@ from diffrast_cli.io import pictures as P
 GL_MAX_TEXTURE_SIZE = 0x0D33
 
 
-@pytest.fixture(scope="module")
-def device():
-    dev = create_device()
-    yield dev
-    dev.release()
-
-
 # -- memory estimate -----------------------------------------------------------
 
 SMALL = dict(parameters=100, pairs=2, contributors=50, views=3, width=20, height=10, supersample=2, copies=4,
