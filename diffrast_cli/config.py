@@ -90,6 +90,14 @@ class TextureConfig(ParamGroupConfig):
 class ShadingConfig(Strict):
     model: Literal["unlit", "lambert"] = "lambert"
     light_dir: Vec3 = Field((0.3, 1.0, 0.6), description="direction towards the light, world space")
+
+    @field_validator("light_dir")
+    @classmethod
+    def _direction(cls, v):
+        n2 = sum(c * c for c in v)          # as the renderer normalises it: no overflow, no underflow
+        if not 1e-30 < n2 < 1e300:
+            raise ValueError(f"must be a direction (a non-zero vector of moderate length), got {_show(list(v))}")
+        return v
     ambient: Float = Field(0.3, ge=0, le=1)
     normals: Literal["smooth", "face"] = Field(
         "smooth", description="smooth: vertex normals of the clean geometry; face: of the perturbed triangles")
@@ -158,10 +166,17 @@ class RenderConfig(Strict):
     resolution: Union[int, tuple[int, int]] = Field(256, description="int: longer side, aspect from the target; or [w, h]")
     projection: Literal["orthographic", "perspective"] = "orthographic"
     camera: CameraConfig = CameraConfig()
-    background: Vec3 = (0.0, 0.0, 0.0)
+    background: Vec3 = Field((0.0, 0.0, 0.0), description="RGB in [0, 1] (targets are in [0, 1])")
     supersample: Int = Field(1, ge=1, le=4, description="SS x SS subsamples per pixel (antialiasing)")
     cull: Literal["auto", "none", "back"] = Field(
         "auto", description="auto: cull back faces of closed, consistently oriented meshes (exact, faster)")
+
+    @field_validator("background")
+    @classmethod
+    def _background(cls, v):
+        if not all(0.0 <= c <= 1.0 for c in v):
+            raise ValueError(f"each colour component must be in [0, 1], got {_show(list(v))}")
+        return v
 
     @field_validator("resolution", mode="before")
     @classmethod

@@ -67,15 +67,13 @@ def exif_orientation(img) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _upright(img):
-    """The image as it is meant to be seen: its EXIF orientation applied."""
-    from PIL import Image
-
-    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}.get(exif_orientation(img))
-    return img if method is None else img.transpose(method)
+def _upright(a: np.ndarray, orientation: int) -> np.ndarray:
+    """An HxWxC array of the stored image as it is meant to be seen (EXIF orientation 1..8).
+    Done on the array, so the image keeps its format and tags (which set the scale of 16-bit data)."""
+    flips = {1: lambda x: x, 2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+             5: lambda x: x.transpose(1, 0, 2), 6: lambda x: np.rot90(x, -1),
+             7: lambda x: x[::-1, ::-1].transpose(1, 0, 2), 8: lambda x: np.rot90(x, 1)}
+    return np.ascontiguousarray(flips.get(orientation, flips[1])(a))
 
 
 def header_size(path: Path) -> tuple[int, int] | None:
@@ -84,7 +82,7 @@ def header_size(path: Path) -> tuple[int, int] | None:
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():
+        with _c_stderr_into([]), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 w, h = img.size
@@ -214,19 +212,18 @@ def load_target(path: Path, resolution, background=(0.0, 0.0, 0.0)) -> np.ndarra
     from PIL import Image
 
     img = open_image(path)
-    try:
-        img = _upright(img)
-    except Exception as exc:
-        raise InputError(f"{path}: cannot apply the EXIF orientation ({_one_line(exc)})")
-    w, h = target_size(resolution, img.size)
+    orientation = exif_orientation(img)
+    iw, ih = img.size
+    size = (ih, iw) if orientation >= 5 else (iw, ih)       # upright
+    w, h = target_size(resolution, size)
     if w * h > MAX_TARGET_PIXELS:
         raise LimitError(f"render.resolution: a {w}x{h} target ({w * h} pixels) is more than the "
                          f"{MAX_TARGET_PIXELS} pixels allowed (8192x8192); lower render.resolution")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rgb = to_rgb_float(img, background)
-            if (w, h) != img.size:
+            rgb = _upright(to_rgb_float(img, background), orientation)
+            if (w, h) != size:
                 channels = [Image.fromarray(rgb[:, :, c], mode="F").resize((w, h), Image.Resampling.LANCZOS)
                             for c in range(3)]
                 rgb = np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=2)

@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .images import MAX_IMAGE_PIXELS, _one_line, open_image
+from .images import MAX_IMAGE_PIXELS, _c_stderr_into, _one_line, open_image
 
 MAX_FACES = 20_000_000
 MAX_VERTICES = 3 * MAX_FACES
+F32_MAX = float(np.finfo(np.float32).max)                # positions are float32 on the GPU
 EXTENSIONS = (".obj", ".gltf", ".glb", ".ply")
 
 
@@ -52,6 +53,28 @@ class MeshData:
 
 
 # --------------------------------------------------------------------------- geometry helpers
+_WELD_EXACT_ABOVE = float(2 ** 61)   # |x| / tol beyond this: compare coordinates exactly (int64 keys)
+
+
+def _weld_keys(pos: np.ndarray, tol: float) -> np.ndarray:
+    """Integer keys (N, 3): equal keys = the same welded position.
+
+    |x| <= 2^61 tol: round(x / tol) (so |key| <= 2^61); beyond, the bits of the float itself
+    (exact comparison; |key| > 2^62 for such magnitudes, so the two kinds never collide).  A
+    mesh spanning 1e30 therefore still keeps its unit-sized triangles apart."""
+    if tol <= 0:
+        keys = np.ascontiguousarray(pos).view(np.int64).copy()   # exact: compare the bits
+        keys[pos == 0] = 0                                        # ... with -0.0 == 0.0
+        return keys
+    scaled = pos / tol
+    small = np.abs(scaled) <= _WELD_EXACT_ABOVE
+    keys = np.round(np.where(small, scaled, 0.0)).astype(np.int64)
+    if not small.all():
+        bits = np.ascontiguousarray(np.abs(pos)).view(np.int64)
+        keys = np.where(small, keys, np.where(pos < 0, -bits, bits))
+    return keys
+
+
 def _weld_map(positions, faces, tol: float = 1e-7):
     """Merge positions closer than ``tol`` (same cell of a ``tol`` grid) and drop unreferenced ones.
 
@@ -62,13 +85,7 @@ def _weld_map(positions, faces, tol: float = 1e-7):
     tri = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
     used = np.zeros(len(pos), dtype=bool)
     used[tri.ravel()] = True
-    if tol > 0 and len(pos):
-        span = float(np.abs(pos[used]).max(initial=0.0))
-        step = max(float(tol), span / 2.0 ** 60)          # keep the grid keys inside int64
-        keys = np.round(pos / step).astype(np.int64)
-    else:
-        keys = np.ascontiguousarray(pos).view(np.int64).copy()   # exact: compare the bits
-        keys[pos == 0] = 0                                # ... with -0.0 == 0.0
+    keys = _weld_keys(pos, float(tol))
     keys = keys[used]
     idx_used = np.flatnonzero(used)
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
@@ -91,10 +108,16 @@ def weld(positions, faces, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
 
 def compute_vertex_normals(positions, faces) -> np.ndarray:
     """Area-weighted unit vertex normals (P, 3) float32; (0, 0, 1) where undefined."""
-    pos = np.asarray(positions, dtype=np.float64)
+    pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     tri = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    finite = np.isfinite(pos)
+    scale = float(np.abs(pos[finite]).max(initial=0.0))
+    if scale > 0:                                          # normals do not depend on the scale: avoid
+        pos = pos / scale                                  # overflow (1e200) and underflow (1e-200)
     p = pos[tri]
-    fn = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])      # length = 2 x area
+    with np.errstate(all="ignore"):
+        fn = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])  # length = 2 x area
+    fn[~np.isfinite(fn).all(axis=1)] = 0.0                 # a face with a NaN/inf corner counts for nothing
     acc = np.zeros((len(pos), 3))
     for c in range(3):
         acc[:, c] = np.bincount(tri.ravel(), weights=np.repeat(fn[:, c], 3), minlength=len(pos))
@@ -103,9 +126,10 @@ def compute_vertex_normals(positions, faces) -> np.ndarray:
 
 def _unit(v, fallback) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    ok = np.isfinite(n) & (n > 1e-30)
-    out = np.where(ok, v / np.where(ok, n, 1.0), fallback)
+    with np.errstate(all="ignore"):
+        n = np.linalg.norm(v, axis=-1, keepdims=True)
+        ok = np.isfinite(n) & (n > 1e-30)
+        out = np.where(ok, v / np.where(ok, n, 1.0), fallback)
     return out
 
 
@@ -249,6 +273,8 @@ def _gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
         tree = json.loads(js.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a valid glTF file ({_one_line(exc)})")
+    except RecursionError:
+        raise InputError(f"{path}: not a valid glTF file (JSON nested too deeply)")
     if not isinstance(tree, dict):
         raise InputError(f"{path}: not a valid glTF file (the JSON is not an object)")
     return tree, binary
@@ -319,7 +345,8 @@ def _check_gltf(path: Path, data: bytes) -> bool:
             _check_image_bytes(path, blob, f"embedded texture image {src}")
     except InputError:
         raise
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError, struct.error) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, RecursionError,
+            struct.error) as exc:
         raise InputError(f"{path}: malformed glTF ({exc.__class__.__name__}: {_one_line(exc)})")
     return textured
 
@@ -335,7 +362,7 @@ def _check_image_bytes(path: Path, blob: bytes, what: str) -> None:
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _c_stderr_into([]):
             warnings.simplefilter("ignore")
             img = Image.open(io.BytesIO(blob))
             if img.width * img.height > MAX_IMAGE_PIXELS:
@@ -365,8 +392,8 @@ def _quiet():
     log = logging.getLogger("trimesh")
     level = log.level
     log.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+    try:       # C decoders (libtiff for a texture) print to fd 2: keep the CLI's error on one line
+        with warnings.catch_warnings(), np.errstate(all="ignore"), _c_stderr_into([]):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -403,9 +430,13 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
     suffix = path.suffix.lower()
     if suffix not in EXTENSIONS:
         raise InputError(f"{path}: unsupported mesh format '{path.suffix}' (use {', '.join(EXTENSIONS)})")
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:                   # a name too long, ...
+        raise InputError(f"{path}: cannot read mesh ({getattr(exc, 'strerror', None) or _one_line(exc)})")
+    if not exists:
         raise InputError(f"{path}: mesh not found")
-    if not path.is_file():
+    if not is_file:
         raise InputError(f"{path}: not a file")
     try:
         data = path.read_bytes()
@@ -442,17 +473,27 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
         raise InputError(f"{path}: cannot read the mesh: malformed or truncated {suffix[1:].upper()} file "
                          f"({exc.__class__.__name__}: {_one_line(exc)})")
 
-    objs = []
-    for matrix, gname in parts:
-        geom = scene.geometry.get(gname)
-        if not isinstance(geom, trimesh.Trimesh) or len(geom.faces) == 0:
-            continue
-        objs.append(_object(path, geom, gname, np.asarray(matrix, dtype=np.float64), materials))
-    if not objs:
-        raise InputError(f"{path}: no triangles in the mesh")
-    if textured and all(o["texture"] is None for o in objs):   # a safety net: trimesh drops them silently
-        raise InputError(f"{path}: the base-colour texture could not be loaded")
-    return _assemble(path, objs, need_uvs)
+    try:
+        with _quiet():
+            objs = []
+            for matrix, gname in parts:
+                geom = scene.geometry.get(gname)
+                if not isinstance(geom, trimesh.Trimesh) or len(geom.faces) == 0:
+                    continue
+                objs.append(_object(path, geom, gname, np.asarray(matrix, dtype=np.float64), materials))
+            if not objs:
+                raise InputError(f"{path}: no triangles in the mesh")
+            if textured and all(o["texture"] is None for o in objs):   # a safety net: trimesh drops them silently
+                raise InputError(f"{path}: the base-colour texture could not be loaded")
+            return _assemble(path, objs, need_uvs)
+    except InputError:
+        raise
+    except MemoryError:
+        raise InputError(f"{path}: not enough memory to load the mesh")
+    except (ValueError, IndexError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        # a safety net: trimesh can hand back odd arrays (shapes, dtypes) for a malformed file
+        raise InputError(f"{path}: cannot read the mesh: malformed {suffix[1:].upper()} file "
+                         f"({exc.__class__.__name__}: {_one_line(exc)})")
 
 
 def _object(path: Path, geom, gname: str, matrix: np.ndarray, materials: dict | None) -> dict:
@@ -473,6 +514,9 @@ def _object(path: Path, geom, gname: str, matrix: np.ndarray, materials: dict | 
     pos = v @ lin.T + shift
     if not np.isfinite(pos).all():
         raise InputError(f"{path}: object {gname} has vertex coordinates that overflow after its transform")
+    if np.abs(pos).max(initial=0.0) > F32_MAX:
+        raise InputError(f"{path}: object {gname} has vertex coordinates beyond the 32-bit float range "
+                         f"(|x| up to {np.abs(pos).max():.3g}, at most {F32_MAX:.3g})")
     obj = {"pos": pos, "faces": f, "uv": None, "normal": None, "color": None, "texture": None, "name": gname}
     vis = geom.visual
     uv = getattr(vis, "uv", None)
@@ -480,6 +524,8 @@ def _object(path: Path, geom, gname: str, matrix: np.ndarray, materials: dict | 
         uv = np.asarray(uv, dtype=np.float64)[:, :2]
         if not np.isfinite(uv).all():
             raise InputError(f"{path}: object {gname} has NaN or infinite UV coordinates")
+        if np.abs(uv).max(initial=0.0) > F32_MAX:
+            raise InputError(f"{path}: object {gname} has UV coordinates beyond the 32-bit float range")
         obj["uv"] = uv[f]
     vn = getattr(geom, "_cache", None)
     vn = vn.cache.get("vertex_normals") if vn is not None and hasattr(vn, "cache") else None
@@ -562,7 +608,7 @@ def _assemble(path: Path, objs: list[dict], need_uvs: bool) -> MeshData:
     positions, wfaces, _ = _weld_map(pos, faces)
     keep = (wfaces[:, 0] != wfaces[:, 1]) & (wfaces[:, 1] != wfaces[:, 2]) & (wfaces[:, 2] != wfaces[:, 0])
     if not keep.any():
-        raise InputError(f"{path}: every triangle is degenerate (repeated vertices)")
+        raise InputError(f"{path}: every triangle is degenerate (a corner repeated, or corners closer than 1e-7)")
 
     def corners(key, fill):                                # per-corner (F, 3, 3), ``fill`` where missing
         if all(o[key] is None for o in objs):
