@@ -141,14 +141,12 @@ def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force):
 @click.argument("job_file", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a job key.")
 def validate(job_file, overrides):
-    """Check a job file (schema and target image) without running it."""
-    from .config import load_job, resolve_path
-    from .io.images import load_target
+    """Check a job file (schema, images, meshes) without running it."""
+    from .config import load_job
+    from .problem import check_inputs
 
     job, base = load_job(job_file, overrides)
-    target = load_target(resolve_path(base, job.target.image), job.render.resolution, job.render.background)
-    click.echo(f"{job_file}: ok ({job.name}: {job.scene.triangles} triangles, "
-               f"{target.shape[1]}x{target.shape[0]}, {job.optimize.iterations} iterations)")
+    click.echo(f"{job_file}: ok ({job.name}: {check_inputs(job, base)}, {job.optimize.iterations} iterations)")
 
 
 @main.command()

@@ -55,6 +55,33 @@ def _mesh_data(scene_cfg: SceneConfig, base: Path):
     return meshes.load_mesh(resolve_path(base, scene_cfg.mesh), need_uvs=need_uvs)
 
 
+def check_inputs(job: JobConfig, base: Path) -> str:
+    """Load every input file a job names (images, transforms, meshes) without GL;
+    returns a one-line summary. Errors are the same one-line errors a run gives."""
+    from .io import meshes
+    t, parts = job.target, []
+    if t.image is not None:
+        img = load_target(resolve_path(base, t.image), job.render.resolution, job.render.background)
+        parts.append(f"target {img.shape[1]}x{img.shape[0]}")
+    elif t.images is not None:
+        size = _render_size(job.render.resolution)
+        for p in t.images:
+            load_target(resolve_path(base, p), list(size), job.render.background)
+        parts.append(f"{len(t.images)} target images at {size[0]}x{size[1]}")
+    elif t.transforms is not None:
+        cams, _ = camlib.load_transforms(resolve_path(base, t.transforms), load_images=True)
+        parts.append(f"{len(cams)} views from {Path(t.transforms).name}")
+    else:
+        ref = meshes.load_mesh(resolve_path(base, t.reference.mesh))
+        parts.append(f"reference {len(ref.faces)} triangles, {job.cameras.orbit.count} orbit views")
+    if job.scene.kind == "mesh":
+        mesh = _mesh_data(job.scene, base)
+        parts.append(f"mesh {len(mesh.faces)} triangles" + (", textured" if mesh.texture is not None else ""))
+    else:
+        parts.append(f"soup {job.scene.triangles} triangles")
+    return ", ".join(parts)
+
+
 def pixel_at_object(views: ViewSet, cams: list | None, center: np.ndarray, size) -> float:
     """World size of one pixel at the object, median over the training cameras."""
     if not cams:

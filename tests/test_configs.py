@@ -34,3 +34,10 @@ def test_config_runs_two_iterations(path, tmp_path):
         assert (tmp_path / "out" / name).is_file(), name
     lines = (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(ln)["iteration"] for ln in lines] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_validate_every_config(path, run_cli):
+    code, out, err = run_cli("validate", path)
+    assert code == 0, err
+    assert out.startswith(f"{path}: ok") and "iterations" in out
