@@ -13,6 +13,7 @@ layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
 #include "views.glsl"
 #include "loss.glsl"
 #include "accumulate.glsl"
+#include "contributors.glsl"
 #include <scene>
 #include "resolve.glsl"
 #include "reduce.glsl"
@@ -35,38 +36,37 @@ void main() {
     int cp = int(2u * pair);
     int cm = cp + 1;
     float diff = 0.0;
-    uint list[MAX_CONTRIB];
-    int n = 0;
+    g_ncontrib = 0;
 #ifdef FULL_IMAGE
-    const bool collect = false;
+    g_collect = false;
 #else
-    const bool collect = true;
+    g_collect = true;
 #endif
     if (inside) {
         uint cam = camera_of_pair(pair);
         uint key = pair_key(u_seed, u_iteration, pair);
         vec3 t = texelFetch(u_targets, ivec3(px, int(cam)), 0).rgb;
-        diff = pixel_loss(resolve_pixel(cp, px, cam, key, 1.0, collect, list, n), t)
-             - pixel_loss(resolve_pixel(cm, px, cam, key, -1.0, collect, list, n), t);
+        diff = pixel_loss(resolve_pixel(cp, px, cam, key, 1.0), t)
+             - pixel_loss(resolve_pixel(cm, px, cam, key, -1.0), t);
         if (isnan(diff) || isinf(diff)) {  // e.g. a non-finite parameter: skip the pixel, raise the flag
             atomicOr(stats[STAT_NONFINITE_LOSS], 1u);
             atomicCompSwap(stats[STAT_FIRST_BAD], 0u, u_iteration + 1u);
             diff = 0.0;
         }
-        if (diff == 0.0) n = 0;
+        if (diff == 0.0) g_ncontrib = 0;
     }
 #ifdef FULL_IMAGE
     float total = wg_reduce(vec2(diff, 0.0)).x;
     if (gl_LocalInvocationIndex == 0u && total != 0.0) accumulate(pair, 0u, total);
 #elif defined(SUBGROUP_AGGREGATE)
-    sg_add_list(pair, list, n, diff);
+    sg_add_list(pair, diff);
 #else
 #ifdef AGGREGATE
     agg_begin();
-    for (int j = 0; j < n; ++j) agg_add(pair, list[j], diff);
+    for (int j = 0; j < g_ncontrib; ++j) agg_add(pair, g_contrib[j], diff);
     agg_flush(pair);
 #else
-    for (int j = 0; j < n; ++j) accumulate(pair, list[j], diff);
+    for (int j = 0; j < g_ncontrib; ++j) accumulate(pair, g_contrib[j], diff);
 #endif
 #endif
 }

@@ -6,11 +6,10 @@
 // constant; unlit or Lambert (directional light + ambient, two-sided).
 // Contributors of a sample: its triangle (when geometry or vertex colours
 // are optimised) and the 4 texels of its bilinear footprint (when the
-// texture is optimised). Needs resolve.glsl's texel_ndc (declared below).
+// texture is optimised). Needs contributors.glsl, and resolve.glsl's
+// texel_ndc (declared below).
 
 #include "mesh_common.glsl"
-
-#define SCENE_MAX_CONTRIB 5
 
 layout(std430, binding = SSBO_CORNER_UV) readonly buffer CornerUV { vec2 corner_uv[]; };
 layout(std430, binding = SSBO_NORMALS) readonly buffer Normals { vec4 normals[]; };
@@ -69,16 +68,15 @@ vec3 vertex_color(uint v, uint key, float sigma) {
 }
 #endif
 
-vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma, out uint c[SCENE_MAX_CONTRIB], out int m) {
+vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     uint tri = id - 1u;
     uint v0 = faces[tri * 3u], v1 = faces[tri * 3u + 1u], v2 = faces[tri * 3u + 2u];
     vec3 p0 = perturbed_position(v0, key, sigma);
     vec3 p1 = perturbed_position(v1, key, sigma);
     vec3 p2 = perturbed_position(v2, key, sigma);
     vec3 w = barycentrics(cameras[cam].view_proj, p0, p1, p2, texel_ndc(texel));
-    m = 0;
 #ifdef GEOMETRY_CONTRIB
-    c[m++] = tri;
+    add_contributor(tri);
 #endif
 #if defined(HAS_TEXTURE)
     vec2 f = texel_position(tri, w);
@@ -88,10 +86,10 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma, out uin
                     mix(texel_color(i0 + ivec2(0, 1), key, sigma), texel_color(i0 + ivec2(1, 1), key, sigma), fr.x),
                     fr.y);
 #ifdef TEXTURE_CONTRIB
-    c[m++] = uint(TRI_COUNT) + texel_index(i0);
-    c[m++] = uint(TRI_COUNT) + texel_index(i0 + ivec2(1, 0));
-    c[m++] = uint(TRI_COUNT) + texel_index(i0 + ivec2(0, 1));
-    c[m++] = uint(TRI_COUNT) + texel_index(i0 + ivec2(1, 1));
+    add_contributor(uint(TRI_COUNT) + texel_index(i0));
+    add_contributor(uint(TRI_COUNT) + texel_index(i0 + ivec2(1, 0)));
+    add_contributor(uint(TRI_COUNT) + texel_index(i0 + ivec2(0, 1)));
+    add_contributor(uint(TRI_COUNT) + texel_index(i0 + ivec2(1, 1)));
 #endif
 #elif defined(HAS_VERTEX_COLORS)
     vec3 base = w.x * vertex_color(v0, key, sigma) + w.y * vertex_color(v1, key, sigma)

@@ -9,6 +9,7 @@ layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
 #include "perturb.glsl"
 #include "tiles.glsl"
 #include "views.glsl"
+#include "contributors.glsl"
 #include <scene>
 #include "resolve.glsl"
 #include "reduce.glsl"
@@ -25,9 +26,9 @@ void main() {
     vec2 err = vec2(0.0);
     if (inside) {
         uint cam = view_cams[copy];
-        uint list[MAX_CONTRIB];
-        int n = 0;
-        vec3 c = resolve_pixel(copy, px, cam, 0u, 0.0, false, list, n);
+        g_collect = false;
+        g_ncontrib = 0;
+        vec3 c = resolve_pixel(copy, px, cam, 0u, 0.0);
         imageStore(u_color, ivec3(px, copy), vec4(c, 1.0));
         vec3 d = c - texelFetch(u_targets, ivec3(px, int(cam)), 0).rgb;
         err = vec2(dot(d, d), abs(d.r) + abs(d.g) + abs(d.b));

@@ -1,9 +1,11 @@
 """What every scene kind provides to the estimator (the plug-in interface).
 
 A scene kind owns its parameter layout, the R program (vertex pulling with
-the perturbation fused in), the G-side GLSL (`scene_shade`,
-`scene_contributors` in ``shade_include``; `scene_depth` in
-``depth_include``) and any buffers those read. The estimator and the loop
+the perturbation fused in), the G-side GLSL (``shade_include`` defines
+`vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma)`,
+which shades a sample and calls `add_contributor(c)` for each parameter
+owner it depends on; ``depth_include`` defines `scene_depth` for the
+front-to-back sort) and any buffers those read. The estimator and the loop
 call only what is here.
 """
 
@@ -29,8 +31,9 @@ class SceneKind:
     vao = None
 
     def defines(self) -> dict:
-        """Extra GLSL defines of this scene kind."""
-        return {}
+        """Extra GLSL defines of this scene kind; SCENE_MAX_CONTRIB (contributors of one
+        sample) is required."""
+        return {"SCENE_MAX_CONTRIB": 1}
 
     def build(self, ctx, defines: dict) -> None:
         self.program = shaders.program(ctx, self.vertex_shader, self.fragment_shader, defines=defines)

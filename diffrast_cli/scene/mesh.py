@@ -211,7 +211,8 @@ class TexturedMesh(SceneKind):
         return n
 
     def defines(self) -> dict:
-        d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR}
+        d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR,
+             "SCENE_MAX_CONTRIB": 5}   # its triangle + the 4 texels of its bilinear footprint
         shading = self.cfg.shading
         if shading.model == "lambert":
             d["LAMBERT"] = 1

@@ -58,6 +58,9 @@ class TriangleSoup(SceneKind):
 
     # -- parameters ---------------------------------------------------------
 
+    def defines(self) -> dict:
+        return {"SCENE_MAX_CONTRIB": 1}
+
     def initial_params(self, seed: int) -> np.ndarray:
         """Random soup: centres uniform in centre +- extent, corners +- size around them."""
         init = self.cfg.init
