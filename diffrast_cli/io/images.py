@@ -120,19 +120,26 @@ def _decoder_said(caught: list) -> str:
     return f"; {_one_line(caught[0])[:200]}" if caught else ""
 
 
-def open_image(path: Path):
-    """Open and fully decode an image, or raise InputError naming the file."""
-    from PIL import Image, UnidentifiedImageError
-
+def check_input_file(path, what: str) -> Path:
+    """``path`` as a Path if it names an existing regular file, else InputError
+    ('<path>: <what> not found', 'not a file', 'cannot read <what> (...)')."""
     path = Path(path)
     try:
         exists, is_file = path.exists(), path.is_file()
     except (OSError, ValueError) as exc:             # a name too long, ...
-        raise InputError(f"{path}: cannot read image ({getattr(exc, 'strerror', None) or _one_line(exc)})")
+        raise InputError(f"{path}: cannot read {what} ({getattr(exc, 'strerror', None) or _one_line(exc)})")
     if not exists:
-        raise InputError(f"{path}: image not found")
+        raise InputError(f"{path}: {what} not found")
     if not is_file:
         raise InputError(f"{path}: not a file")
+    return path
+
+
+def open_image(path: Path):
+    """Open and fully decode an image, or raise InputError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = check_input_file(path, "image")
     # Pillow's own bomb check only warns between 1x and 2x its limit: the size is checked here instead.
     Image.MAX_IMAGE_PIXELS = 2 * MAX_IMAGE_PIXELS
     try:

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .images import MAX_IMAGE_PIXELS, _c_stderr_into, _one_line, open_image
+from .images import MAX_IMAGE_PIXELS, _c_stderr_into, _one_line, check_input_file, open_image
 
 MAX_FACES = 20_000_000
 MAX_VERTICES = 3 * MAX_FACES
@@ -430,14 +430,7 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
     suffix = path.suffix.lower()
     if suffix not in EXTENSIONS:
         raise InputError(f"{path}: unsupported mesh format '{path.suffix}' (use {', '.join(EXTENSIONS)})")
-    try:
-        exists, is_file = path.exists(), path.is_file()
-    except (OSError, ValueError) as exc:                   # a name too long, ...
-        raise InputError(f"{path}: cannot read mesh ({getattr(exc, 'strerror', None) or _one_line(exc)})")
-    if not exists:
-        raise InputError(f"{path}: mesh not found")
-    if not is_file:
-        raise InputError(f"{path}: not a file")
+    check_input_file(path, "mesh")
     try:
         data = path.read_bytes()
     except OSError as exc:
