@@ -19,8 +19,6 @@ class SceneKind:
     fragment_shader: str = "id.frag"
     shade_include: str = ""
     depth_include: str = ""
-    extra_attachments: tuple = ()   # (components, dtype) render targets beside the ids
-    extra_units: tuple = ()         # texture units G reads them from
     layout = None                   # ParamLayout
     contributors: int = 0           # accumulator slots per pair
     shared_contributors: int = 0    # contributors [0, this) are shared by neighbouring pixels (primitives)

@@ -136,7 +136,7 @@ class Estimator:
         self.sort_every = auto_sort if sort_every is None else int(sort_every)
         self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include)
         self.copies = 2 * self.pairs
-        self.target_ids = TiledIdTarget(device, self.size, self.copies, supersample, scene.extra_attachments)
+        self.target_ids = TiledIdTarget(device, self.size, self.copies, supersample)
         self.view_slots = ctx.buffer(reserve=4 * max(self.copies, self.views_per_iteration))
         self.pair_keys = ctx.buffer(reserve=4 * self.pairs)
         self._slots = None
@@ -189,8 +189,6 @@ class Estimator:
             self._placeholder.bind_to_storage_buffer(binding)
         self.scene.bind_buffers()
         self.target_ids.texture.use(location=B.TEX_IDS)
-        for unit, tex in zip(self.scene.extra_units, self.target_ids.extras):
-            tex.use(location=unit)
         self.targets.use(location=B.TEX_TARGET)
         self.colors.bind_to_image(B.IMG_COLOR, read=False, write=True)
         ctx = self.ctx

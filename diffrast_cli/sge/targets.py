@@ -33,10 +33,10 @@ def tile_layout(device, size: tuple[int, int], copies: int, supersample: int = 1
 
 
 class TiledIdTarget:
-    """The id buffer (R32UI) of every copy, plus the scene's extra attachments
-    (e.g. barycentrics), and a depth buffer."""
+    """The id buffer (R32UI) of every copy and a depth buffer. Scenes write only
+    ids; G recomputes everything else from them (visibility buffer)."""
 
-    def __init__(self, device, size: tuple[int, int], copies: int, supersample: int = 1, extras=()):
+    def __init__(self, device, size: tuple[int, int], copies: int, supersample: int = 1):
         ctx = device.ctx
         w, h = size
         self.size = (w, h)
@@ -49,12 +49,7 @@ class TiledIdTarget:
         self.texture = ctx.texture((cols * tw, rows * th), 1, dtype="u4")
         self.texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.depth = ctx.depth_renderbuffer((cols * tw, rows * th))
-        self.extras = []
-        for components, dtype in extras:
-            tex = ctx.texture((cols * tw, rows * th), components, dtype=dtype)
-            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            self.extras.append(tex)
-        self.fbo = ctx.framebuffer(color_attachments=[self.texture] + self.extras, depth_attachment=self.depth)
+        self.fbo = ctx.framebuffer(color_attachments=[self.texture], depth_attachment=self.depth)
 
     def uniforms(self) -> dict:
         return {"u_cols": self.cols, "u_rows": self.rows, "u_tile_size": self.tile}
@@ -64,5 +59,5 @@ class TiledIdTarget:
         self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
 
     def release(self) -> None:
-        for obj in [self.fbo, self.texture, self.depth] + self.extras:
+        for obj in (self.fbo, self.texture, self.depth):
             obj.release()
