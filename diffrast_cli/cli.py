@@ -109,7 +109,7 @@ def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force):
     Ctrl-C (or SIGTERM) stops after the current iteration, writes a checkpoint
     and the outputs so far, and exits with 130 (143); a second one exits at once.
     """
-    from .config import load_job
+    from .jobfile import load_job
     from .pipeline import run_job
 
     if resume_dir is not None and out_dir is not None and Path(out_dir).resolve() != Path(resume_dir).resolve():
@@ -142,7 +142,7 @@ def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a job key.")
 def validate(job_file, overrides):
     """Check a job file (schema, images, meshes) without running it."""
-    from .config import load_job
+    from .jobfile import load_job
     from .problem import check_inputs
 
     job, base = load_job(job_file, overrides)

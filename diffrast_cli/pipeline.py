@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CHECKPOINT, Checkpoint, job_dict, job_differences, load_checkpoint
-from .config import JobConfig, dump_job
+from .config import JobConfig
+from .jobfile import dump_job
 from .errors import ConfigError, NumericalError, OutputError
 from .io import pictures
 from .optim.schedule import lr_factor

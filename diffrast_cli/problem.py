@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import JobConfig, SceneConfig, ShadingConfig, resolve_path
+from .config import JobConfig, SceneConfig, ShadingConfig
+from .jobfile import resolve_path
 from .errors import ConfigError
 from .gl.context import create_device
 from .io.images import header_size, load_target, target_size

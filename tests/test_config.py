@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel
 
 from diffrast_cli import config as C
+from diffrast_cli import jobfile as J
 from diffrast_cli.errors import ConfigError
 from tests.conftest import REPO, TINY_JOB
 
@@ -315,7 +316,7 @@ def test_bad_overrides_name_the_key(job_file, assignment, needles):
 
 def test_override_under_a_scalar_in_the_file(tmp_path):
     p = _write(tmp_path, TINY_JOB + "extra_section: 3\n")
-    data = C._read_yaml(p)
+    data = J._read_yaml(p)
     C.apply_override(data, "render.camera.fov_y=10")
     assert data["render"]["camera"] == {"fov_y": 10}
     data["render"] = 5

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from diffrast_cli import config as C
+from diffrast_cli import jobfile as J
 from diffrast_cli.errors import ConfigError
 from tests.conftest import TINY_JOB, write_target
 
@@ -46,7 +47,7 @@ def check_message(exc: ConfigError, where: str | None = None, max_len: int = 200
     assert not any(c in msg for c in LINE_BREAKS) and len(msg.splitlines()) == 1, repr(msg)
     assert len(msg) < max_len, msg[:300]
     if where is not None:
-        where = where.translate(C._LINE_BREAKS)             # a line break in a file name is shown escaped
+        where = where.translate(J._LINE_BREAKS)             # a line break in a file name is shown escaped
         assert msg.startswith(where) or msg.startswith("--set "), msg[:300]
     return msg
 
@@ -64,7 +65,7 @@ def _schema_paths(model=C.JobConfig, prefix=()):
     for name, field in model.model_fields.items():
         path = prefix + (name,)
         yield ".".join(path)
-        sub = C._section(field.annotation)
+        sub = J._section(field.annotation)
         if sub is not None:
             yield from _schema_paths(sub, path)
 
