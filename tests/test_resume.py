@@ -242,3 +242,23 @@ def test_resume_usage_errors(run_cli, tmp_path):
     assert code == 2 and "--force" in err
     code, _, err = run_cli("optimize", job, "--resume", str(tmp_path / "missing"))
     assert code == 2 and "no such run folder" in err and "Traceback" not in err
+
+
+def test_atomics_environment_variable_sets_what_auto_means(monkeypatch):
+    from diffrast_cli.gl.context import FLOAT_ATOMICS_EXT, create_device
+    monkeypatch.setenv("DIFFRAST_ATOMICS", "float")
+    dev = create_device(atomics="auto")
+    try:
+        expected = "float" if FLOAT_ATOMICS_EXT in dev.extensions else None
+    finally:
+        dev.release()
+    if expected is None:        # a driver without float atomics: auto=float is a clear error
+        with pytest.raises(Exception, match="float"):
+            create_device(atomics="auto")
+        return
+    dev = create_device(atomics="auto")
+    assert dev.atomics == "float"
+    dev.release()
+    dev = create_device(atomics="fixed")     # an explicit choice wins
+    assert dev.atomics == "fixed"
+    dev.release()

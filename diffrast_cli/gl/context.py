@@ -102,7 +102,9 @@ def _device_index(device: int | str | None) -> int:
 
 
 def _choose_atomics(extensions: set, atomics: str | None) -> str:
-    atomics = (atomics or os.environ.get(ATOMICS_ENV) or "auto").lower()
+    if atomics in (None, "auto"):  # $DIFFRAST_ATOMICS decides what "auto" means
+        atomics = os.environ.get(ATOMICS_ENV) or "auto"
+    atomics = atomics.lower()
     if atomics not in ("auto", "float", "fixed"):
         raise GLError(f"atomics must be auto, float or fixed, got {atomics!r}")
     have_float = FLOAT_ATOMICS_EXT in extensions
