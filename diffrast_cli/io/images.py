@@ -135,6 +135,22 @@ def check_input_file(path, what: str) -> Path:
     return path
 
 
+def decode_checked(source, path, what: str):
+    """Open ``source`` (a file object) with pillow, refuse empty or over-large
+    images from the header (InputError naming ``path`` and ``what``), then decode.
+    The caller handles pillow's own exceptions and warnings."""
+    from PIL import Image
+
+    img = Image.open(source)
+    if img.width < 1 or img.height < 1:
+        raise InputError(f"{path}: empty {what} ({img.width}x{img.height})")
+    if img.width * img.height > MAX_IMAGE_PIXELS:
+        raise InputError(f"{path}: {what} is {img.width}x{img.height}, more than the "
+                         f"{MAX_IMAGE_PIXELS} pixels allowed")
+    img.load()
+    return img
+
+
 def open_image(path: Path):
     """Open and fully decode an image, or raise InputError naming the file."""
     from PIL import Image, UnidentifiedImageError
@@ -150,13 +166,7 @@ def open_image(path: Path):
     try:
         with f, _c_stderr_into(caught), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = Image.open(f)
-            if img.width < 1 or img.height < 1:
-                raise InputError(f"{path}: empty image ({img.width}x{img.height})")
-            if img.width * img.height > MAX_IMAGE_PIXELS:
-                raise InputError(f"{path}: image is {img.width}x{img.height}, more than the "
-                                 f"{MAX_IMAGE_PIXELS} pixels allowed")
-            img.load()
+            img = decode_checked(f, path, "image")
     except InputError:
         raise
     except UnidentifiedImageError:

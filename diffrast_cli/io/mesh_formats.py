@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .images import MAX_IMAGE_PIXELS, _c_stderr_into, _one_line, open_image
+from .images import _c_stderr_into, _one_line, decode_checked, open_image
 
 def image_to_rgb(img) -> np.ndarray:
     """A pillow image as (H, W, 3) float32 in [0, 1], row 0 = top; alpha is dropped."""
@@ -182,16 +182,10 @@ def _open_texture(path: Path, file: Path):
 
 
 def _check_image_bytes(path: Path, blob: bytes, what: str) -> None:
-    from PIL import Image
-
     try:
         with warnings.catch_warnings(), _c_stderr_into([]):
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(blob))
-            if img.width * img.height > MAX_IMAGE_PIXELS:
-                raise InputError(f"{path}: {what} is {img.width}x{img.height}, more than the "
-                                 f"{MAX_IMAGE_PIXELS} pixels allowed")
-            img.load()
+            decode_checked(io.BytesIO(blob), path, what)
     except InputError:
         raise
     except Exception as exc:
