@@ -48,34 +48,3 @@ def set_dotted(cfg: dict, values: dict | None) -> dict:
             node = node.setdefault(p, {})
         node[leaf] = value
     return cfg
-
-
-def check_sge_against_fd(problem, theta, groups, estimates=32, rel_tol=0.15):
-    """Central finite differences of the rendered loss (step eps_i) against the mean of
-    ``estimates`` SGE estimates, for the named groups: each parameter within 4 standard
-    errors + 10% of the group's largest derivative, and a small relative error overall."""
-    est, layout = problem.estimator, problem.scene.layout
-    eps = np.concatenate([np.full(g.count, 0.0 if g.frozen else g.eps, np.float32) for g in layout.groups])
-
-    def loss(th):
-        est.upload(th)
-        return est.evaluate()["mse"]
-
-    fd = np.zeros_like(theta)
-    for i in np.flatnonzero(eps):
-        e = np.zeros_like(theta)
-        e[i] = eps[i]
-        fd[i] = (loss(theta + e) - loss(theta - e)) / (2 * eps[i])
-    est.upload(theta)
-    samples = np.array([est.estimate_gradient(k) for k in range(estimates)])
-    mean = samples.mean(axis=0)
-    stderr = samples.std(axis=0) / np.sqrt(len(samples))
-    for name in groups:
-        s = layout.slice(name)
-        assert np.abs(fd[s]).max() > 1e-3, f"{name}: finite differences are all ~0; the test is vacuous"
-        slack = 4.0 * stderr[s] + 0.1 * np.abs(fd[s]).max()
-        bad = np.flatnonzero(np.abs(mean[s] - fd[s]) > slack)
-        assert bad.size == 0, f"{name}: SGE mean off FD at {bad}: {mean[s][bad]} vs {fd[s][bad]}"
-        rel = np.linalg.norm(mean[s] - fd[s]) / np.linalg.norm(fd[s])
-        assert rel < rel_tol, f"{name}: relative error {rel:.3f}"
-    return mean

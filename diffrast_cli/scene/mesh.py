@@ -91,17 +91,6 @@ def laplacian_csr(positions: np.ndarray, faces: np.ndarray, kind: str):
     return start, table
 
 
-def laplacian_matrix(start: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Dense L (tests only)."""
-    n = len(start) - 1
-    lap = np.eye(n)
-    idx = table[:, 0].view(np.uint32)
-    for v in range(n):
-        for k in range(start[v], start[v + 1]):
-            lap[v, idx[k]] -= table[k, 1]
-    return lap
-
-
 class TexturedMesh(SceneKind):
     vertex_shader = "mesh.vert"
     fragment_shader = "id.frag"
