@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import CHECKPOINT, Checkpoint, job_dict, job_differences, load_checkpoint
+from .checkpoint import CHECKPOINT, PREVIOUS, Checkpoint, job_dict, job_differences, load_checkpoint
 from .config import JobConfig
 from .jobfile import dump_job
 from .errors import ConfigError, NumericalError, OutputError
 from .io import pictures
 from .optim.schedule import lr_factor
 from .problem import Problem
-from .resources import atomic_write_bytes
+from .resources import atomic_write_bytes, output_error
 
 OUTPUT_FILES = {
     "checkpoint": CHECKPOINT,
@@ -150,7 +150,7 @@ def run_job(job: JobConfig, base_dir: Path, out_dir: Path | None = None, *, devi
         report = _optimize(problem, out_dir, quiet, wall0, config_path, ckpt)
     except BaseException:
         # Never leave a half-written output folder behind (a run with a checkpoint keeps it).
-        if created and not (out_dir / CHECKPOINT).exists():
+        if created and not any((out_dir / name).exists() for name in (CHECKPOINT, PREVIOUS)):
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
     finally:
@@ -174,9 +174,8 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         flags.update({k: v for k, v in ckpt.flags.items() if k in flags})
     loop_seconds = ckpt.loop_seconds if ckpt is not None else 0.0
     atomic_write_bytes(out_dir / OUTPUT_FILES["config"], dump_job(job).encode())
-    metrics_file = open(out_dir / OUTPUT_FILES["metrics"], "w")
-    for rec in records:
-        metrics_file.write(json.dumps(rec) + "\n")
+    metrics_path = out_dir / OUTPUT_FILES["metrics"]
+    atomic_write_bytes(metrics_path, "".join(json.dumps(rec) + "\n" for rec in records).encode())
     last_checkpoint = start if ckpt is not None else None
 
     def checkpoint(iteration: int) -> None:
@@ -198,8 +197,7 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         if "holdout_psnr" in m:
             rec["holdout_psnr"] = m["holdout_psnr"]
         records.append(rec)
-        metrics_file.write(json.dumps(rec) + "\n")
-        metrics_file.flush()
+        _append_line(metrics_path, json.dumps(rec) + "\n")
         return m
 
     progress = _Progress(total, quiet, job.name)
@@ -231,7 +229,6 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
                     checkpoint(it)
     finally:
         progress.close()
-        metrics_file.close()
     if last_checkpoint != it:
         checkpoint(it)
 
@@ -279,7 +276,8 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         "device": {**dev.describe(), "aggregation": est.aggregation},
         "flags": flags,
         "checkpoint": CHECKPOINT,
-        "outputs": sorted([p for k, p in OUTPUT_FILES.items() if (out_dir / p).exists()] + [a.name for a in assets]),
+        "outputs": sorted([p for k, p in OUTPUT_FILES.items() if k == "report" or (out_dir / p).exists()]
+                          + [a.name for a in assets]),
     }
     chamfer0 = problem.chamfer(problem.theta0)
     if chamfer0 is not None:
@@ -289,12 +287,30 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
     return report
 
 
+def _append_line(path: Path, line: str) -> None:
+    """Append a line to ``path``; a failed write (a full disk) is an OutputError and leaves
+    the file as it was (no half line)."""
+    data = line.encode()
+    try:
+        with open(path, "ab", buffering=0) as fh:
+            size = fh.tell()
+            try:
+                while data:
+                    data = data[fh.write(data):]
+            except OSError:
+                fh.truncate(size)
+                raise
+    except OSError as exc:
+        raise output_error(path, exc, existed=True) from exc
+
+
 def _initial_from(records: list, problem: Problem) -> dict:
     """The iteration-0 metrics of a resumed run (from its records)."""
     first = records[0] if records and records[0]["iteration"] == 0 else None
     if first is None:
         return problem.metrics()
-    return {"loss": first["loss"], "psnr": first["psnr"], "mse": None}
+    mse = first["loss"] if problem.job.optimize.loss == "l2" else None     # the l2 loss is the MSE
+    return {"loss": first["loss"], "psnr": first["psnr"], "mse": mse}
 
 
 def _nonfinite_message(seen: dict, iteration: int, log_every: int, out_dir: Path, last_checkpoint) -> str:

@@ -91,7 +91,12 @@ def test_obj_lines_have_vertex_colours(tmp_path):
     assert len(v) == 12 and all(len(x) == 7 for x in v)
     assert len(f) == 4 and f[0] == ["f", "1", "2", "3"]
     rgb = np.array([[float(c) for c in x[4:]] for x in v])
-    assert np.all((rgb >= 0) & (rgb <= 1))
+    # each corner carries its triangle's colour (8-bit, as in the PLY), the corners their positions
+    np.testing.assert_allclose(rgb, np.repeat(np.rint(col * 255) / 255, 3, axis=0), atol=1e-6)
+    xyz = np.array([[float(c) for c in x[1:4]] for x in v])
+    np.testing.assert_allclose(xyz, pos.reshape(-1, 3), atol=1e-6)
+    faces = np.array([[int(c) for c in x[1:]] for x in f])
+    assert faces.tolist() == (np.arange(12).reshape(4, 3) + 1).tolist()
 
 
 def test_export_is_atomic_and_leaves_no_temp_files(tmp_path):
@@ -100,10 +105,13 @@ def test_export_is_atomic_and_leaves_no_temp_files(tmp_path):
     out.mkdir()
     (out / "soup.ply").write_bytes(b"old contents")
     paths = E.export_soup(pos, col, out)
-    paths = E.export_soup(pos, col, out)  # overwriting works too
+    first = {p.name: p.read_bytes() for p in paths}
+    paths = E.export_soup(pos + 1, col, out)  # overwriting works too
     assert sorted(os.listdir(out)) == ["soup.obj", "soup.ply"]
-    assert all(p.stat().st_size > 0 for p in paths)
     assert (out / "soup.ply").read_bytes()[:3] == b"ply"
+    m = trimesh.load(out / "soup.ply", process=False)
+    assert np.allclose(m.vertices[m.faces], pos + 1, atol=1e-6)      # the new soup, whole
+    assert all(p.read_bytes() != first[p.name] for p in paths)
 
 
 def test_atomic_write_failure_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
@@ -124,4 +132,7 @@ def test_atomic_write_failure_keeps_old_file_and_cleans_up(tmp_path, monkeypatch
 def test_export_creates_missing_directory(tmp_path):
     pos, col = _soup(2)
     paths = E.export_soup(pos, col, tmp_path / "a" / "b", stem="s")
-    assert all(p.exists() for p in paths)
+    assert [p.name for p in paths] == ["s.ply", "s.obj"] and all(p.parent == tmp_path / "a" / "b" for p in paths)
+    for p in paths:
+        m = trimesh.load(p, process=False)
+        assert np.allclose(m.vertices[m.faces], pos, atol=1e-6)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
+import io
 import json
 import os
 import stat
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from diffrast_cli.errors import OutputError
 from diffrast_cli.io.mesh_export import export_glb, export_mesh, export_obj
@@ -33,6 +36,10 @@ def blob() -> MeshData:
     tex[: h // 4, :, 2] = 1.0                              # a blue band at the top of the image
     mesh.texture = tex
     return mesh
+
+
+def texture_png_u8(tex: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(tex, 0, 1) * 255).astype(np.uint8)
 
 
 def sample(tex: np.ndarray, uv) -> np.ndarray:
@@ -64,9 +71,47 @@ def assert_same_mesh(a: MeshData, b: MeshData, tex_atol=1 / 255 + 1e-6):
 
 
 def glb_json(path: Path) -> dict:
+    return glb_parts(path)[0]
+
+
+def glb_parts(path: Path) -> tuple[dict, bytes]:
+    """(JSON chunk, BIN chunk) of a GLB file, read by hand (not through trimesh)."""
     data = path.read_bytes()
-    (n,) = struct.unpack_from("<I", data, 12)
-    return json.loads(data[20:20 + n])
+    magic, version, length = struct.unpack_from("<4sII", data, 0)
+    assert magic == b"glTF" and version == 2 and length == len(data)
+    n, kind = struct.unpack_from("<I4s", data, 12)
+    assert kind == b"JSON"
+    tree = json.loads(data[20:20 + n])
+    m, kind = struct.unpack_from("<I4s", data, 20 + n)
+    assert kind == b"BIN\0"
+    return tree, data[28 + n:28 + n + m]
+
+
+def glb_view(tree: dict, blob: bytes, index: int) -> bytes:
+    view = tree["bufferViews"][index]
+    start = view.get("byteOffset", 0)
+    return blob[start:start + view["byteLength"]]
+
+
+def glb_accessor(tree: dict, blob: bytes, index: int) -> np.ndarray:
+    acc = tree["accessors"][index]
+    dtype = np.dtype({5126: "<f4", 5125: "<u4", 5123: "<u2", 5121: "u1"}[acc["componentType"]])
+    width = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}[acc["type"]]
+    view = tree["bufferViews"][acc["bufferView"]]
+    assert view.get("byteStride", dtype.itemsize * width) == dtype.itemsize * width    # tightly packed
+    data = glb_view(tree, blob, acc["bufferView"])
+    return np.frombuffer(data, dtype, count=acc["count"] * width, offset=acc.get("byteOffset", 0)) \
+        .reshape(acc["count"], width)
+
+
+def obj_corners(text: str, key: str, width: int) -> np.ndarray:
+    """The ``key`` (vt or vn) value of every face corner of an OBJ text, (F, 3, width)."""
+    values = np.array([[float(x) for x in line.split()[1:1 + width]] for line in text.splitlines()
+                       if line.startswith(key + " ")])
+    slot = {"vt": 1, "vn": 2}[key]
+    idx = np.array([[int(c.split("/")[slot]) - 1 for c in line.split()[1:]] for line in text.splitlines()
+                    if line.startswith("f ")])
+    return values[idx]
 
 
 def test_obj_round_trip_and_v_convention(tmp_path, blob):
@@ -74,10 +119,12 @@ def test_obj_round_trip_and_v_convention(tmp_path, blob):
     assert [p.name for p in paths] == ["blob.obj", "blob.mtl", "blob.png"]
     back = load_mesh(paths[0], need_uvs=True)
     assert_same_mesh(blob, back)
-    # OBJ vt carries MeshData's v unchanged (both OpenGL): the north pole corners have v = 1
+    # OBJ vt carries MeshData's uv unchanged (both OpenGL, v = 0 at the bottom), corner by corner
     text = paths[0].read_text()
-    vts = np.array([[float(x) for x in line.split()[1:3]] for line in text.splitlines() if line.startswith("vt ")])
-    np.testing.assert_allclose([vts[:, 1].min(), vts[:, 1].max()], [0.0, 1.0])
+    np.testing.assert_array_equal(obj_corners(text, "vt", 2).astype(np.float32), blob.uvs)
+    # ... and the PNG is the texture with row 0 at the top (no flip)
+    with Image.open(paths[2]) as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), texture_png_u8(blob.texture))
     north = 0                                              # lat_long_sphere's vertex 0: the +y pole
     assert back.positions[north, 0] == 0 and back.positions[north, 2] == 0 and back.positions[north, 1] > 0
     assert np.allclose(back.uvs[back.faces == north][:, 1], 1.0)
@@ -93,9 +140,26 @@ def test_glb_round_trip_and_v_convention(tmp_path, blob):
     assert_same_mesh(blob, back)
     tree = glb_json(path)
     prim = tree["meshes"][0]["primitives"][0]
-    # glTF stores 1 - v: the north pole's v = 1 is written as 0
-    acc = tree["accessors"][prim["attributes"]["TEXCOORD_0"]]
-    np.testing.assert_allclose([acc["min"][1], acc["max"][1]], [0.0, 1.0], atol=1e-6)
+    # glTF stores 1 - v (its v = 0 is the top of the image), read from the file itself
+    tree, binary = glb_parts(path)
+    faces = glb_accessor(tree, binary, prim["indices"]).reshape(-1, 3)
+    uv = glb_accessor(tree, binary, prim["attributes"]["TEXCOORD_0"])[faces]
+    xyz = glb_accessor(tree, binary, prim["attributes"]["POSITION"])[faces]
+    np.testing.assert_array_equal(xyz, blob.positions[blob.faces])        # the same corners, in order
+    np.testing.assert_array_equal(uv[..., 0], blob.uvs[..., 0])
+    np.testing.assert_allclose(uv[..., 1], 1.0 - blob.uvs[..., 1].astype(np.float64), atol=6e-8)
+    assert np.abs(uv[..., 1] - blob.uvs[..., 1]).max() > 0.9          # not v itself
+    # the embedded image is the texture with row 0 at the top: glTF v = 0 (the north pole) is the blue band
+    image = tree["images"][tree["textures"][0]["source"]]
+    with Image.open(io.BytesIO(glb_view(tree, binary, image["bufferView"]))) as im:
+        embedded = np.asarray(im.convert("RGB"))
+    np.testing.assert_array_equal(embedded, texture_png_u8(blob.texture))
+    pole = uv[blob.faces == 0]
+    assert np.all(pole[:, 1] == 0.0)
+    h, w = embedded.shape[:2]
+    rows = np.floor(pole[:, 1] * h).astype(int)
+    cols = np.floor(pole[:, 0] * w).astype(int).clip(0, w - 1)
+    assert (embedded[rows, cols, 2] == 255).all()
     mat = tree["materials"][prim["material"]]["pbrMetallicRoughness"]
     assert "baseColorTexture" in mat and mat.get("metallicFactor") == 0.0
     assert tree["images"][0]["mimeType"] == "image/png" and "NORMAL" in prim["attributes"]
@@ -150,3 +214,40 @@ def test_output_errors(tmp_path, blob):
     with pytest.raises(ValueError):
         export_glb(MeshData(np.zeros((3, 3), np.float32), np.array([[0, 1, 5]]), None, None, None, None, "x"),
                    tmp_path)
+
+
+def _disk_full_for(monkeypatch, name: str) -> None:
+    """ENOSPC when the temporary file of output ``name`` is synced (where a full disk surfaces)."""
+    real = os.fsync
+
+    def fsync(fd):
+        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(f".{name}."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"),
+                    reason="finds the file behind an fsync through /proc/self/fd (Linux)")
+def test_full_disk_during_mesh_export(tmp_path, blob, monkeypatch):
+    out = tmp_path / "new"
+    # the texture cannot be written: an OutputError, and no OBJ that names a missing file
+    _disk_full_for(monkeypatch, "m.png")
+    with pytest.raises(OutputError, match="disk full") as err:
+        export_mesh(blob, out, "m")
+    assert "m.png" in str(err.value) and "\n" not in str(err.value)
+    assert not (out / "m.obj").exists() and not (out / "m.png").exists()
+    assert [n for n in os.listdir(out) if n.startswith(".")] == []
+    monkeypatch.undo()
+    paths = export_mesh(blob, out, "m")
+    before = {p.name: p.read_bytes() for p in paths}
+    # a later export that fails on the GLB keeps the previous GLB whole
+    other = MeshData(blob.positions * 2, blob.faces, blob.uvs, blob.normals, 1.0 - blob.texture, None, "other")
+    _disk_full_for(monkeypatch, "m.glb")
+    with pytest.raises(OutputError, match="disk full"):
+        export_mesh(other, out, "m")
+    assert (out / "m.glb").read_bytes() == before["m.glb"]
+    assert sorted(os.listdir(out)) == sorted(before)
+    monkeypatch.undo()
+    assert_same_mesh(blob, load_mesh(out / "m.glb", need_uvs=True))

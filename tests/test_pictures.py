@@ -117,7 +117,13 @@ def test_progress_grid_geometry(tmp_path, n, max_cols, cols, rows):
 def test_progress_grid_labels_and_errors(tmp_path):
     frames = [(0, _img(8, 8)), (10, _img(8, 8, 2))]
     P.progress_grid(frames, tmp_path / "g.png", labels=["start", "end"])
-    assert (tmp_path / "g.png").exists()
+    P.progress_grid(frames, tmp_path / "d.png")
+    labelled, default = _load(tmp_path / "g.png"), _load(tmp_path / "d.png")
+    k = P.MIN_TILE_H // 8
+    assert labelled.shape == default.shape == (8 * k + P.LABEL_H + 2 * P.SEP, 2 * (8 * k + P.SEP) + P.SEP, 3)
+    tiles = slice(P.SEP, P.SEP + 8 * k)
+    assert np.array_equal(labelled[tiles], default[tiles])          # the same pictures ...
+    assert not np.array_equal(labelled, default)                   # ... with other captions
     with pytest.raises(ValueError):
         P.progress_grid([], tmp_path / "e.png")
     with pytest.raises(ValueError):
@@ -131,11 +137,14 @@ def test_progress_gif_frame_count_and_timing(tmp_path):
     with Image.open(out) as im:
         assert im.format == "GIF"
         assert im.n_frames == len(frames)
-        assert im.size[1] >= P.MIN_TILE_H
+        assert im.size == (24 * 8, 16 * 8)                          # upscaled to MIN_TILE_H
         durations = []
         for i in range(im.n_frames):
             im.seek(i)
             durations.append(im.info["duration"])
+            pic = np.asarray(im.convert("RGB")).astype(int)
+            # frame i is grey i/6 (below the caption box in the corner)
+            assert np.abs(pic[40:] - round(255 * i / 6)).max() <= 2, i
     assert durations[0] == 80
     assert durations[-1] > durations[0]
 

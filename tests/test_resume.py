@@ -1,6 +1,7 @@
 """Checkpoints, resume (bit-identical), interruption of a real child process,
 and the non-finite policy."""
 
+import errno
 import json
 import os
 import signal
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from diffrast_cli.checkpoint import CHECKPOINT, PREVIOUS, load_checkpoint
 from diffrast_cli.config import load_job
-from diffrast_cli.errors import ConfigError, NumericalError
+from diffrast_cli.errors import ConfigError, NumericalError, OutputError
 from diffrast_cli.pipeline import run_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,20 +32,55 @@ def _final_state(out: Path) -> np.ndarray:
     return ckpt.state["params"]
 
 
-def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
-    job, base = _job("optimize.iterations=120", "output.checkpoint_every=50")
+def _metrics(out: Path) -> list[dict]:
+    """metrics.jsonl without the timings."""
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]
+
+
+@pytest.fixture
+def steps(monkeypatch):
+    """(iteration, lr_scale) of every Estimator.step, in order."""
+    from diffrast_cli.sge.estimator import Estimator
+    calls = []
+    step = Estimator.step
+
+    def recording(self, iteration, lr_scale=1.0, *args, **kwargs):
+        calls.append((iteration, lr_scale))
+        return step(self, iteration, lr_scale, *args, **kwargs)
+
+    monkeypatch.setattr(Estimator, "step", recording)
+    return calls
+
+
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, steps):
+    job, base = _job("optimize.iterations=30", "output.checkpoint_every=10")
     full = run_job(job, base, tmp_path / "full", quiet=True)
+    full_steps = list(steps)
+    assert [i for i, _ in full_steps] == list(range(30))
     ckpt, _ = load_checkpoint(tmp_path / "full")
-    assert ckpt.iteration == 120                            # a finished run's final checkpoint
-    # The same run again; roll it back to its checkpoint of iteration 100 and resume from there.
+    assert ckpt.iteration == 30                             # a finished run's final checkpoint
+    # The same run again; roll it back to its checkpoint of iteration 20 and resume from there.
     part = tmp_path / "part"
     run_job(job, base, part, quiet=True)
     os.replace(part / PREVIOUS, part / CHECKPOINT)
-    assert load_checkpoint(part)[0].iteration == 100
+    ckpt, _ = load_checkpoint(part)
+    assert ckpt.iteration == 20 and [r["iteration"] for r in ckpt.records] == [0, 10, 15, 20]
+    steps.clear()
     resumed = run_job(job, base, part, quiet=True, resume=True)
-    assert resumed["resumed_from"] == 100 and resumed["iterations"] == 120
+    # it continues with iteration 20 (not 0, not 21) and the same learning rates
+    assert steps == full_steps[20:]
+    assert resumed["resumed_from"] == 20 and resumed["iterations"] == 30
+    assert json.loads((part / "report.json").read_text())["resumed_from"] == 20
+    # metrics.jsonl: the checkpoint's lines, then the new ones, each iteration once, as in the full run
+    rows = _metrics(part)
+    assert [r["iteration"] for r in rows] == [0, 10, 15, 20, 30]
+    assert rows == _metrics(tmp_path / "full")
+    assert rows[len(ckpt.records)]["iteration"] > ckpt.iteration
     assert np.array_equal(_final_state(tmp_path / "full"), _final_state(part))
-    assert resumed["final"] == full["final"]
+    assert resumed["final"] == full["final"] and resumed["initial"] == full["initial"]
+    with Image.open(part / "progress.gif") as im:            # frames 0 and 15 from the checkpoint, 30 new
+        assert im.n_frames == 3
 
 
 def test_resume_with_a_changed_job_is_refused_unless_forced(tmp_path):
@@ -105,8 +142,148 @@ def test_signal_stops_after_the_iteration_with_checkpoint_and_resume_hint(tmp_pa
     assert report["interrupted"] == signal.Signals(sig).name
     ckpt, _ = load_checkpoint(out)
     assert ckpt.iteration == report["iterations"] < 100000
+    its = [r["iteration"] for r in _metrics(out)]
+    assert its[-1] == report["iterations"] and its == sorted(set(its))
     for name in ("final.png", "comparison.png", "curve.png", "soup.ply"):
         assert (out / name).is_file()
+
+
+class _Exited(BaseException):
+    """What the patched os._exit raises instead of ending the test process."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+def _stop_handler():
+    handler = signal.getsignal(signal.SIGINT)
+    return getattr(handler, "__self__", None)
+
+
+@pytest.mark.parametrize("second", ["during the iteration", "during the checkpoint"])
+def test_a_second_ctrl_c_exits_at_once_keeping_the_last_checkpoint(tmp_path, monkeypatch, second):
+    """README: the first Ctrl-C stops after the iteration (checkpoint + outputs); a second one exits
+    at once (130) and the last checkpoint stays intact. Signals are sent to this process; os._exit
+    is replaced by an exception so that the test survives it."""
+    from diffrast_cli.sge.estimator import Estimator
+    exits = []
+
+    def fake_exit(code):
+        exits.append(code)
+        raise _Exited(code)
+
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    step = Estimator.step
+
+    def interrupted(self, iteration, *args, **kwargs):
+        step(self, iteration, *args, **kwargs)
+        if iteration == 25:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000_000):          # let the handler run (it records the first signal)
+                if _stop_handler().received is not None:
+                    break
+            assert _stop_handler().received == signal.SIGINT and not exits
+            if second == "during the iteration":
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(10_000_000):
+                    if exits:
+                        break
+
+    real_write = Path.write_bytes
+
+    def write_bytes(self, data):
+        if second == "during the checkpoint" and self.name.startswith(f"..{CHECKPOINT}.new."):
+            h = _stop_handler()
+            if h is not None and h.received is not None:   # the checkpoint of the graceful stop
+                real_write(self, bytes(memoryview(data)[: len(data) // 2]))
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(10_000_000):
+                    if exits:
+                        break
+        return real_write(self, data)
+
+    monkeypatch.setattr(Estimator, "step", interrupted)
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    job, base = _job("optimize.iterations=100", "output.checkpoint_every=10")
+    out = tmp_path / "run"
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(_Exited):
+        run_job(job, base, out, quiet=True)
+    assert exits == [130]
+    # nothing of a graceful stop: no report, no pictures; the checkpoint of iteration 20 is whole
+    assert not (out / "report.json").exists() and not (out / "final.png").exists()
+    ckpt, path = load_checkpoint(out)
+    assert path.name == CHECKPOINT and ckpt.iteration == 20
+    assert load_checkpoint(out)[0].state["params"].shape == _final_state(out).shape
+    assert signal.getsignal(signal.SIGINT) is before                          # handlers restored
+    monkeypatch.undo()
+    report = run_job(job, base, out, quiet=True, resume=True)
+    assert report["resumed_from"] == 20 and report["iterations"] == 100
+
+
+def _fail_checkpoint_write(monkeypatch, nth: int, how: str):
+    """The ``nth`` checkpoint write fails half way through writing its temporary file."""
+    real_write = Path.write_bytes
+    seen = []
+
+    def write_bytes(self, data):
+        if self.name.startswith(f"..{CHECKPOINT}.new."):
+            seen.append(self)
+            if len(seen) == nth:
+                real_write(self, bytes(memoryview(data)[: len(data) // 2]))
+                if how == "disk full":
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise RuntimeError("simulated crash while writing")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+
+@pytest.mark.parametrize("how", ["disk full", "crash"])
+def test_a_checkpoint_write_failing_half_way_keeps_the_previous_checkpoint(tmp_path, monkeypatch, how):
+    job, base = _job("optimize.iterations=40", "output.checkpoint_every=10")
+    out = tmp_path / "run"
+    _fail_checkpoint_write(monkeypatch, nth=3, how=how)          # the one of iteration 30
+    with pytest.raises(OutputError if how == "disk full" else RuntimeError) as err:
+        run_job(job, base, out, quiet=True)
+    if how == "disk full":
+        assert "disk full" in str(err.value) and CHECKPOINT in str(err.value)
+    assert [n for n in os.listdir(out) if n.startswith(".")] == []      # no partial file left
+    ckpt, path = load_checkpoint(out)
+    assert path.name == CHECKPOINT and ckpt.iteration == 20
+    assert load_checkpoint(out)[0].iteration == 20 and _read_file(out / PREVIOUS).iteration == 10
+
+
+def _read_file(path):
+    from diffrast_cli.checkpoint import _read
+    return _read(path)
+
+
+def test_a_checkpoint_rename_failing_keeps_a_usable_checkpoint(tmp_path, monkeypatch):
+    """The new checkpoint is complete but cannot be moved into place (after the old one became
+    checkpoint.prev.npz): the run stops with an OutputError and the folder still resumes."""
+    import diffrast_cli.checkpoint as C
+    real_replace = os.replace
+    count = []
+
+    def replace(src, dst):
+        if Path(dst).name == CHECKPOINT and Path(src).name == f".{CHECKPOINT}.new":
+            count.append(dst)
+            if len(count) == 2:                                   # the checkpoint of iteration 20
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(C.os, "replace", replace)
+    job, base = _job("optimize.iterations=30", "output.checkpoint_every=10")
+    out = tmp_path / "run"
+    with pytest.raises(OutputError, match="checkpoint"):
+        run_job(job, base, out, quiet=True)
+    ckpt, path = load_checkpoint(out)                              # falls back to the previous one
+    assert ckpt.iteration == 10
+    monkeypatch.undo()
+    report = run_job(job, base, out, quiet=True, resume=True)
+    assert report["resumed_from"] == 10 and report["iterations"] == 30
 
 
 def test_killed_child_resumes_to_the_same_result(tmp_path):
@@ -132,6 +309,8 @@ def test_killed_child_resumes_to_the_same_result(tmp_path):
     assert report["resumed_from"] == ckpt.iteration
     assert report["final"] == full["final"]
     assert np.array_equal(_final_state(out), _final_state(tmp_path / "full"))
+    # every log step once, with the numbers of the uninterrupted run (none lost, none repeated)
+    assert _metrics(out) == _metrics(tmp_path / "full")
 
 
 def _poison_colors_at(monkeypatch, at_iteration: int):
