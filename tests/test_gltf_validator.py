@@ -144,14 +144,6 @@ CASES = {   # name: (mesh, has texture image (W, H) or None, TEXCOORD sets)
     "plain": (_plain, None, 0),
     "unit_sphere_with_normals": (_unit_sphere_with_normals, None, 0),
 }
-KNOWN_BAD = {   # name: (the one issue code it has now, why); fixed ones simply pass
-    "unit_sphere_with_normals": (
-        "MESH_PRIMITIVE_ACCESSOR_WITHOUT_BYTESTRIDE",
-        "export_glb (trimesh) stores NORMAL in the POSITION bufferView when the two arrays are byte-identical "
-        "(a unit sphere) and sets no byteStride: the glTF-Validator error MESH_PRIMITIVE_ACCESSOR_WITHOUT_BYTESTRIDE"),
-}
-
-
 @pytest.fixture(scope="module")
 def reports(validate, tmp_path_factory):
     """Every case exported (the textured one through export_mesh, as a job's output is) and
@@ -175,8 +167,6 @@ def test_exported_glb_passes_the_khronos_validator(reports, name):
     _, image, uv_sets = CASES[name]
     assert report["mimeType"] == "model/gltf-binary"
     found = issues(report)
-    if name in KNOWN_BAD and {m.split(" ")[0] for m in found} == {KNOWN_BAD[name][0]}:
-        pytest.xfail(KNOWN_BAD[name][1])       # exactly the known failure; anything else fails
     assert report["issues"]["numErrors"] == 0, f"{name}: " + "\n".join(found)
     assert report["issues"]["numWarnings"] == 0, f"{name}: " + "\n".join(found)
     info = report["info"]

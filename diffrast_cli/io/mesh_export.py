@@ -168,8 +168,43 @@ def export_glb(mesh: MeshData, out_dir, stem: str = "mesh") -> Path:
     scene.add_geometry(_to_trimesh(mesh), geom_name=mesh.name or stem, node_name=mesh.name or stem)
     data = trimesh.exchange.gltf.export_glb(scene, include_normals=mesh.normals is not None)
     path = out / f"{stem}.glb"
+    data = _stride_shared_views(data)
     atomic_write_bytes(path, data)
     return path
+
+
+def _stride_shared_views(glb: bytes) -> bytes:
+    """glTF requires a byteStride on a bufferView that several vertex attributes share;
+    trimesh shares one view between byte-identical arrays (the normals of a unit sphere
+    at the origin equal its positions) without one.  Set it (tightly packed) where missing."""
+    import json
+    import struct
+
+    length, kind = struct.unpack_from("<II", glb, 12)
+    doc = json.loads(glb[20:20 + length])
+    users: dict[int, set] = {}
+    for m in doc.get("meshes", []):
+        for prim in m.get("primitives", []):
+            for acc in prim.get("attributes", {}).values():
+                view = doc["accessors"][acc].get("bufferView")
+                if view is not None:
+                    users.setdefault(view, set()).add(acc)
+    sizes = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
+    changed = False
+    for view, accs in users.items():
+        bv = doc["bufferViews"][view]
+        if len(accs) > 1 and "byteStride" not in bv:
+            acc = doc["accessors"][min(accs)]
+            comp = {5120: 1, 5121: 1, 5122: 2, 5123: 2, 5125: 4, 5126: 4}[acc["componentType"]]
+            bv["byteStride"] = -(-sizes[acc["type"]] * comp // 4) * 4
+            changed = True
+    if not changed:
+        return glb
+    text = json.dumps(doc, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)
+    rest = glb[20 + length:]
+    body = struct.pack("<II", len(text), kind) + text + rest
+    return glb[:8] + struct.pack("<I", 12 + len(body)) + body
 
 
 def export_mesh(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
