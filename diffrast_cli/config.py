@@ -163,7 +163,7 @@ class RenderConfig(Strict):
     background: Vec3 = Field((0.0, 0.0, 0.0), description="RGB in [0, 1] (targets are in [0, 1])")
     supersample: Int = Field(1, ge=1, le=4, description="SS x SS subsamples per pixel (antialiasing)")
     cull: Literal["auto", "none", "back"] = Field(
-        "auto", description="auto: cull back faces of closed, consistently oriented meshes (exact, faster)")
+        "auto", description="auto: cull back faces of closed, consistently oriented meshes (faster; clean renders unchanged)")
 
     @field_validator("background")
     @classmethod
@@ -231,6 +231,12 @@ class CamerasConfig(Strict):
     near: Float = Field(0.05, gt=0)
     far: Float = Field(100.0, gt=0)
 
+    @model_validator(mode="after")
+    def _near_far(self):
+        if self.far <= self.near:
+            raise ValueError(f"far must be greater than near (near {_show(self.near)}, far {_show(self.far)})")
+        return self
+
 
 class AdamConfig(Strict):
     beta1: Float = Field(0.9, ge=0, lt=1)
@@ -271,6 +277,13 @@ class JobConfig(Strict):
     optimize: OptimizeConfig = OptimizeConfig()
     output: OutputConfig = OutputConfig()
 
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v):
+        if v in (".", ".."):                       # runs/.. would be the working directory itself
+            raise ValueError(f"{_show(v)} cannot name the output folder runs/<name>")
+        return v
+
     @model_validator(mode="after")
     def _views(self):
         t, orbit = self.target, self.cameras.orbit
@@ -281,6 +294,9 @@ class JobConfig(Strict):
             raise ValueError(f"cameras.orbit.count: {orbit.count} cameras for {len(t.images)} target.images")
         if (t.transforms is not None or t.image is not None) and orbit is not None:
             raise ValueError("cameras.orbit: only for target.images or target.reference")
+        if orbit is not None and self.cameras.holdout >= orbit.count:
+            raise ValueError(f"cameras.holdout: {self.cameras.holdout} held out of {orbit.count} orbit cameras "
+                             f"leaves none to train on")
         return self
 
 
