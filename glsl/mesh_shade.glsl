@@ -46,8 +46,10 @@ vec2 texel_position(uint tri, vec3 w) {
 }
 
 uint texel_index(ivec2 t) {
+    // Repeat. GLSL leaves % undefined for negative operands (llvmpipe takes the unsigned
+    // remainder: -1 % 5 == 0), so wrap through floor.
     ivec2 size = ivec2(TEX_W, TEX_H);
-    t = ((t % size) + size) % size;
+    t -= size * ivec2(floor(vec2(t) / vec2(size)));
     return uint(t.y * TEX_W + t.x);
 }
 

@@ -499,19 +499,12 @@ def test_mesh_matches_reference(device, tmp_path, case):
             assert_differs(gl, reference(two_sided=False), "two-sided from one-sided lighting", MESH_TOL)
 
 
-def test_texture_wrap_non_power_of_two(device, tmp_path, request):
+def test_texture_wrap_non_power_of_two(device, tmp_path):
     """The documented wrap for a 5 x 3 texture, UVs beyond [0, 1] (negative texel indices).
 
-    Known renderer bug: texel_index() in glsl/mesh_shade.glsl wraps with ((t % size) + size) % size,
-    but GLSL leaves % undefined for negative operands, and Mesa's llvmpipe computes it as an
-    unsigned remainder: texel -1 of a 5-wide texture reads column (2^32 - 1) % 5 = 0 instead of 4
-    (of a 192-wide one, column 63 instead of 191). Power-of-two sizes come out right by luck, as
-    2^32 is a multiple of them (the other tests use those). Expected to fail on the CPU renderer
-    until texel_index wraps without a negative % (strict: a fix makes this XPASS, drop the mark)."""
-    request.applymarker(pytest.mark.xfail(
-        device.is_software, strict=True,
-        reason="mesh_shade.glsl texel_index: % of a negative index is undefined in GLSL; llvmpipe does an "
-               "unsigned remainder, so wrap is wrong for non-power-of-two textures"))
+    texel_index() in glsl/mesh_shade.glsl once wrapped with ((t % size) + size) % size; GLSL leaves
+    % undefined for negative operands and llvmpipe takes the unsigned remainder (texel -1 of a
+    5-wide texture read column 0, not 4). Power-of-two sizes came out right by luck."""
     gl, raster, reference, kw = render_mesh_case(device, tmp_path, False, {"model": "unlit"}, 1, MESH_CAMERA,
                                                  tex_size=(5, 3))
     assert_differs(gl, reference(wrap=False), "clamp from wrap", MESH_TOL)
