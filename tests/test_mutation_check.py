@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_tool():
+    sys.path.insert(0, str(ROOT / "tools"))        # mutation_check imports its list from tools/mutants.py
     spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "tools" / "mutation_check.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("mutation_check", module)

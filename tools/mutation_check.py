@@ -56,6 +56,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mutants import MUTANTS, QUICK, Mutant  # noqa: E402  (tools/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # What a Python mutant's copy of the repository holds (what the tests read).
@@ -100,131 +103,6 @@ COMPILE_ERROR = re.compile(r"shaders? \S.*(does not compile|do not build)")
 
 class MutationCheckError(Exception):
     """A problem of the tool's setup (drift, failing baseline, wrong import): exit code 2."""
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    description: str
-    file: str                 # relative to the repository root
-    old: str                  # must occur exactly once in the file
-    new: str
-    tests: tuple[str, ...]    # test files and node ids ("file::name", "*" wildcards after ::)
-
-    @property
-    def kind(self) -> str:
-        return "shader" if self.file.startswith("glsl/") else "python"
-
-
-# -- the mutants -----------------------------------------------------------------------
-
-GRAD_LINE = "grad[i] = sum * u_norm / (2.0 * g.eps * float(u_pairs));"
-
-# Tests by what they check: tests/test_gradients.py holds the finite-difference checks of
-# every parameter kind and estimator mode, tests/test_kernels.py and tests/test_references.py
-# the numpy references of single passes, tests/test_render_reference.py clean renders against
-# a numpy renderer, tests/test_outputs.py and tests/test_resume.py the loop's bookkeeping.
-SOUP_FD = ("tests/test_gradients.py::test_soup_2d",)
-SOUP_DEPTH_FD = ("tests/test_gradients.py::test_soup_2d_depths*",
-                 "tests/test_gradients.py::test_soup_perspective*")
-MESH_POS_FD = ("tests/test_gradients.py::test_mesh_vertex_positions",)
-MESH_TEX_FD = ("tests/test_gradients.py::test_mesh_texels",)
-MESH_COLOR_FD = ("tests/test_gradients.py::test_mesh_vertex_colors",)
-MULTI_VIEW_FD = ("tests/test_gradients.py::test_mesh_several_views*",)
-SCHEDULE = ("tests/test_outputs.py::*schedule*",)
-
-
-def _flip(name: str, what: str, guard: str, group: str, tests) -> Mutant:
-    return Mutant(
-        name, f"per-parameter pass: gradient sign flipped for {what}", "glsl/param_grad.comp", GRAD_LINE,
-        f"#if {guard}\n    if (group_of(i) == uint({group})) sum = -sum;  // mutant\n#endif\n    {GRAD_LINE}",
-        tuple(tests))
-
-
-MUTANTS: tuple[Mutant, ...] = (
-    Mutant("grad_scaled_x2", "per-parameter pass: every gradient times 2", "glsl/param_grad.comp",
-           GRAD_LINE, "grad[i] = 2.0 * sum * u_norm / (2.0 * g.eps * float(u_pairs));",
-           SOUP_FD + MESH_POS_FD),
-    Mutant("grad_scaled_x1.1", "per-parameter pass: every gradient times 1.1", "glsl/param_grad.comp",
-           GRAD_LINE, "grad[i] = 1.1 * sum * u_norm / (2.0 * g.eps * float(u_pairs));",
-           SOUP_FD + MESH_COLOR_FD),
-    _flip("sign_soup_positions", "soup positions", "defined(GROUP_DEPTHS)", "GROUP_POSITIONS", SOUP_FD),
-    _flip("sign_soup_depths", "soup depths", "defined(GROUP_DEPTHS)", "GROUP_DEPTHS", SOUP_DEPTH_FD),
-    _flip("sign_soup_colors", "soup colours", "defined(GROUP_DEPTHS)", "GROUP_COLORS", SOUP_FD),
-    _flip("sign_mesh_positions", "mesh vertex positions", "defined(TRI_COUNT)", "GROUP_POSITIONS", MESH_POS_FD),
-    _flip("sign_texels", "texels", "defined(GROUP_TEXTURE)", "GROUP_TEXTURE", MESH_TEX_FD),
-    _flip("sign_vertex_colors", "mesh vertex colours", "defined(TRI_COUNT) && defined(GROUP_COLORS)",
-          "GROUP_COLORS", MESH_COLOR_FD),
-    Mutant("soup_contributor_off_by_one", "G: a soup sample's contributor is the next triangle (id mod n, not id - 1)",
-           "glsl/soup_shade.glsl", "add_contributor(id - 1u);",
-           "add_contributor(id % (groups[GROUP_COLORS].count / 3u));", SOUP_FD),
-    Mutant("texel_contributor_row_shift", "G: a mesh sample's texel contributors shifted one row down",
-           "glsl/mesh_shade.glsl",
-           "#ifdef TEXTURE_CONTRIB\n    add_contributor(uint(TRI_COUNT) + texel_index(i0));",
-           "#ifdef TEXTURE_CONTRIB\n    i0.y += 1;  // mutant\n    add_contributor(uint(TRI_COUNT) + texel_index(i0));",
-           MESH_TEX_FD),
-    Mutant("soup_depth_perturbed_minus", "R: soup depths perturbed with -sigma (their gradient flips)",
-           "glsl/soup.vert", "perturbed(iz, gz.eps, ci.key, ci.sigma)", "perturbed(iz, gz.eps, ci.key, -ci.sigma)",
-           SOUP_DEPTH_FD),
-    Mutant("full_image_sign", "G, FULL_IMAGE: the image's f+ - f- accumulated with the wrong sign",
-           "glsl/gradient.comp", "accumulate(pair, 0u, total);", "accumulate(pair, 0u, -total);",
-           ("tests/test_gradients.py::test_full_image*",
-            "tests/test_convergence.py::test_per_pixel_converges_and_beats_full_image")),
-    Mutant("adam_no_bias_correction", "Adam: moments used without bias correction", "glsl/adam.comp",
-           "(mv.x / u_bias1) / (sqrt(mv.y / u_bias2) + u_adam_eps)", "mv.x / (sqrt(mv.y) + u_adam_eps)",
-           ("tests/test_kernels.py::test_adam*",)),
-    Mutant("sign_shared_by_neighbours", "hash: parameters 2k and 2k+1 share one sign (param_sign(i & ~1u))",
-           "glsl/include/rng.glsl", "return (pcg_hash(i ^ key) & 0x80000000u)",
-           "return (pcg_hash((i & ~1u) ^ key) & 0x80000000u)",
-           ("tests/test_kernels.py::test_perturb*",)),
-    Mutant("minus_copy_plus_sign", "R: the minus copy is drawn with the plus perturbation",
-           "glsl/include/copies.glsl", "ci.sigma = (copy & 1) == 0 ? 1.0 : -1.0;", "ci.sigma = 1.0;",
-           SOUP_FD + MESH_POS_FD),
-    Mutant("pairs_share_pair0_signs", "R: every sign pair drawn with pair 0's signs (G and grad use the pair's)",
-           "glsl/include/copies.glsl", "ci.key = pair_key(u_seed, u_iteration, pair);",
-           "ci.key = pair_key(u_seed, u_iteration, 0u);", SOUP_FD + MESH_POS_FD),
-    Mutant("l1_loss_is_l2", "G: the L1 pixel loss computed as L2", "glsl/include/loss.glsl",
-           "return abs(d.r) + abs(d.g) + abs(d.b);", "return dot(d, d);",
-           ("tests/test_gradients.py::*l1*",)),
-    Mutant("supersample_weight", "resolve: subsamples averaged with 1/SS instead of 1/SS^2",
-           "glsl/include/resolve.glsl", "return sum * (1.0 / float(NSUB));", "return sum * (1.0 / float(SS));",
-           ("tests/test_render_reference.py::test_soup_2d_matches_reference",
-            "tests/test_render_reference.py::test_soup_perspective_matches_reference",
-            "tests/test_convergence.py::test_supersampled_run_converges")),
-    Mutant("vertex_gather_drops_last_triangle", "grad: a shared vertex gathers all but its last incident triangle",
-           "glsl/param_grad.comp", "for (uint k = adj_start[e]; k < adj_start[e + 1u]; ++k) a +=",
-           "for (uint k = adj_start[e]; k + 1u < adj_start[e + 1u]; ++k) a +=",
-           MESH_COLOR_FD + MESH_POS_FD),
-    Mutant("camera_of_pair_slot0", "R and G: every pair of a multi-view iteration uses the first view's camera",
-           "glsl/include/views.glsl", "return view_cams[pair / uint(u_samples)];", "return view_cams[0];",
-           MULTI_VIEW_FD + ("tests/test_mesh_convergence.py::test_texture_recovery*",)),
-    Mutant("laplacian_gradient_halved", "Laplacian regulariser: gradient without its factor 2",
-           "glsl/laplacian.comp", "g *= 2.0 * u_weight;", "g *= u_weight;",
-           ("tests/test_references.py::test_laplacian*",)),
-    # -- Python
-    Mutant("schedule_off_by_one", "lr schedule: position iteration/total, not /(total-1) (never reaches lr_final)",
-           "diffrast_cli/optim/schedule.py", "x = min(max(iteration / (total - 1), 0.0), 1.0)",
-           "x = min(max(iteration / total, 0.0), 1.0)", SCHEDULE),
-    Mutant("schedule_step_boundary", "lr schedule 'step': second drop at 90% instead of 75%",
-           "diffrast_cli/optim/schedule.py", "(math.sqrt(final) if x < 0.75 else final)",
-           "(math.sqrt(final) if x < 0.9 else final)", SCHEDULE),
-    Mutant("bounds_lower_is_minus_upper", "layout table: lower bound uploaded as -hi (colours may go below 0)",
-           "diffrast_cli/scene/params.py", "0.0 if g.frozen else g.lr, g.lo, g.hi)",
-           "0.0 if g.frozen else g.lr, -g.hi, g.hi)", ("tests/test_kernels.py::test_adam*",)),
-    Mutant("holdout_views_also_trained", "split_holdout: held-out views stay in the training list",
-           "diffrast_cli/scene/cameras.py", "return [i for i in range(n) if i not in chosen], held",
-           "return list(range(n)), held",
-           ("tests/test_cameras.py::*holdout*", "tests/test_outputs.py::*holdout*")),
-    Mutant("resume_skips_an_iteration", "resume starts at the checkpoint's iteration + 1",
-           "diffrast_cli/pipeline.py", "start = ckpt.iteration if ckpt is not None else 0",
-           "start = ckpt.iteration + 1 if ckpt is not None else 0",
-           ("tests/test_resume.py::test_resume_is_bit_identical*", "tests/test_resume.py::test_killed_child*")),
-    Mutant("pair_keys_shifted", "pair_keys_bytes (keys of the per-parameter pass) for pairs 1..n, not 0..n-1",
-           "diffrast_cli/sge/rng.py", "for p in range(pairs)]", "for p in range(1, pairs + 1)]",
-           ("tests/test_kernels.py::*mirror*",)),
-)
-
-QUICK = ("adam_no_bias_correction", "sign_shared_by_neighbours", "laplacian_gradient_halved", "pair_keys_shifted")
 
 
 # -- applying --------------------------------------------------------------------------
