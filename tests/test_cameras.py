@@ -239,17 +239,21 @@ def test_orbit_other_up_axis():
         _assert_looks_at(c, np.zeros(3))
 
 
-@pytest.mark.parametrize("kwargs,key", [
-    (dict(n=0), "n"), (dict(distance=0.0), "distance"), (dict(jitter=1.5), "jitter"),
-    (dict(fov_y_deg=0), "fov_y"), (dict(up=(0, 0, 0)), "up"), (dict(center=(0, 0)), "center"),
+@pytest.mark.parametrize("kwargs,expected", [
+    (dict(n=0), "n: must be a positive integer, got 0"),
+    (dict(distance=0.0), "distance: must be a positive number, got 0.0"),
+    (dict(jitter=1.5), "jitter: must be a number in [0, 1], got 1.5"),
+    (dict(fov_y_deg=0), "fov_y_deg: must be a number in (0, 180) degrees, got 0"),
+    (dict(up=(0, 0, 0)), "up: must not be the zero vector"),
+    (dict(center=(0, 0)), "center: expected 3 finite numbers, got (0, 0)"),
 ])
-def test_orbit_bad_values(kwargs, key):
+def test_orbit_bad_values(kwargs, expected):
     args = dict(n=4, width=8, height=8, fov_y_deg=45, distance=2.0)
     args.update(kwargs)
     n = args.pop("n")
     with pytest.raises(ConfigError) as info:
         orbit_cameras(n, **args)
-    assert one_line(info).startswith(key)
+    assert one_line(info) == expected
 
 
 # ---------------------------------------------------------------- transforms.json
@@ -351,17 +355,16 @@ def _load_err(path, **kw) -> str:
 
 
 def test_load_transforms_file_errors(tmp_path):
-    assert "not found" in _load_err(tmp_path / "nope.json")
+    assert _load_err(tmp_path / "nope.json") == f"{tmp_path / 'nope.json'}: transforms file not found"
     bad = tmp_path / "bad.json"
     bad.write_text("{frames: [")
     msg = _load_err(bad)
-    assert str(bad) in msg and "invalid JSON" in msg
-    bad.write_text("[1, 2]")
-    assert "object" in _load_err(bad)
-    bad.write_text('{"camera_angle_x": 0.5}')
-    assert "frames: missing" in _load_err(bad)
-    bad.write_text('{"camera_angle_x": 0.5, "frames": []}')
-    assert "no frames" in _load_err(bad)
+    assert msg.startswith(f"{bad}: invalid JSON"), msg
+    for text, tail in [("[1, 2]", "expected a JSON object at the top level"),
+                       ('{"camera_angle_x": 0.5}', "frames: missing"),
+                       ('{"camera_angle_x": 0.5, "frames": []}', "frames: no frames")]:
+        bad.write_text(text)
+        assert _load_err(bad) == f"{bad}: {tail}"
 
 
 @pytest.mark.parametrize("edit,needle", [
@@ -399,11 +402,12 @@ def test_load_transforms_image_errors(tmp_path):
     assert "frames[1].file_path" in _load_err(path, load_images=False)
 
     path = make_dataset(tmp_path / "corrupt")
-    (tmp_path / "corrupt" / "train" / "r_2.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    assert "r_2.png" in _load_err(path)
+    bad = tmp_path / "corrupt" / "train" / "r_2.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    assert _load_err(path).startswith(f"{bad}: corrupt or truncated image (")
     good = (tmp_path / "corrupt" / "train" / "r_0.png").read_bytes()
-    (tmp_path / "corrupt" / "train" / "r_2.png").write_bytes(good[: len(good) // 2])   # truncated
-    assert "r_2.png" in _load_err(path)
+    bad.write_bytes(good[: len(good) // 2])                                              # truncated
+    assert _load_err(path) == f"{bad}: corrupt or truncated image (image file is truncated)"
 
     path = make_dataset(tmp_path / "sizes")
     Image.fromarray(_rgba(0, w=W + 1), mode="RGBA").save(tmp_path / "sizes" / "train" / "r_1.png")
@@ -456,10 +460,11 @@ def test_save_load_round_trip_per_frame_intrinsics(tmp_path):
 
 def test_save_transforms_bad_args(tmp_path):
     cams = orbit_cameras(2, width=4, height=4, fov_y_deg=40, distance=1.0)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"^image_names: 1 names for 2 cameras$"):
         save_transforms(tmp_path / "t.json", cams, ["a"])
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"^cameras: no cameras to save$"):
         save_transforms(tmp_path / "t.json", [], [])
+    assert not (tmp_path / "t.json").exists()
 
 
 # ---------------------------------------------------------------- holdout

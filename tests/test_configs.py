@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from diffrast_cli.config import load_job
+from diffrast_cli.config import load_job, resolve_path
+from diffrast_cli.io.meshes import load_mesh
 from diffrast_cli.pipeline import run_job
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
@@ -16,28 +18,48 @@ def test_there_are_configs():
     assert {"quickstart", "soup_100k", "soup_full_image", "texture_recovery", "mesh_shape", "bake_lowpoly"} <= names
 
 
+def _job_triangles(job, base: Path) -> int:
+    if job.scene.kind == "soup":
+        return job.scene.triangles
+    if job.scene.icosphere is not None:
+        return 20 * 4 ** job.scene.icosphere.subdivisions
+    return len(load_mesh(resolve_path(base, job.scene.mesh)).faces)
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_config_runs_two_iterations(path, tmp_path):
     job, base = load_job(path, ["optimize.iterations=2", "output.log_every=1", "output.frames=2"])
-    report = run_job(job, base, tmp_path / "out", quiet=True, config_path=path)
-    assert report["iterations"] == 2
-    saved = json.loads((tmp_path / "out" / "report.json").read_text())
+    out = tmp_path / "out"
+    report = run_job(job, base, out, quiet=True, config_path=path)
+    assert report["iterations"] == 2 and report["job"] == path.stem == job.name
+    saved = json.loads((out / "report.json").read_text())
+    for key in ("iterations", "parameters", "triangles", "resolution", "seed", "estimator"):
+        assert saved[key] == report[key], key
     assert saved["final"]["psnr"] == pytest.approx(report["final"]["psnr"])
+    assert saved["triangles"] == _job_triangles(job, base)
     if job.scene.kind == "soup":
         assert saved["parameters"] == 12 * job.scene.triangles
         assets = ("soup.ply", "soup.obj")
+        assert f"element face {job.scene.triangles}\n".encode() in (out / "soup.ply").read_bytes()[:1000]
     else:
-        assert saved["parameters"] > 0
+        exported = load_mesh(out / "mesh.obj")                  # the optimised mesh loads back, same size
+        assert len(exported.faces) == saved["triangles"]
+        assert saved["parameters"] >= 3 * len(exported.positions) * job.scene.positions.optimize
         assets = ("mesh.obj", "mesh.glb")
-    for name in ("final.png", "comparison.png", "progress.png", "progress.gif", "curve.png",
-                 "metrics.jsonl", "job.yaml") + assets:
-        assert (tmp_path / "out" / name).is_file(), name
-    lines = (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()
+    names = ("final.png", "comparison.png", "progress.png", "progress.gif", "curve.png", "metrics.jsonl",
+             "job.yaml") + assets
+    assert set(names) <= set(saved["outputs"]) and sorted(saved["outputs"]) == sorted(p.name for p in out.iterdir())
+    with Image.open(out / "final.png") as img:
+        assert list(img.size) == saved["resolution"]
+    lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(ln)["iteration"] for ln in lines] == [0, 1, 2]
+    assert load_job(out / "job.yaml")[0] == job                   # the written job is the job that ran
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_validate_every_config(path, run_cli):
     code, out, err = run_cli("validate", path)
     assert code == 0, err
-    assert out.startswith(f"{path}: ok") and "iterations" in out
+    job, _ = load_job(path)
+    assert out.startswith(f"{path}: ok ({job.name}: ") and out.endswith(f", {job.optimize.iterations} iterations)\n")
+    assert ("soup" if job.scene.kind == "soup" else "mesh") in out and err == ""

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
-import time
+import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import trimesh
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from diffrast_cli.errors import InputError
 from diffrast_cli.io import images, meshes
@@ -474,25 +475,29 @@ def _bad_lzw_tiff() -> bytes:
     return bytes(data)
 
 
-CORRUPT = {
-    "truncated.png": lambda: _png_bytes()[:60],
-    "truncated_idat.png": lambda: _noise_png()[: len(_noise_png()) // 2],
-    "bad_ihdr_crc.png": lambda: raw_png(W, H, 8, 2, rgb_u8().tobytes(), ihdr_crc_ok=False),
-    "truncated.jpg": lambda: _jpeg_bytes()[: len(_jpeg_bytes()) // 2],
-    "header_only.jpg": lambda: _jpeg_bytes()[:200],
-    "zero.png": lambda: b"",
-    "random.png": lambda: np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
-    "text.png": lambda: b"this is a text file, not an image\n",
-    "text.txt": lambda: b"hello\n",
-    "bomb_100000x100000.png": lambda: raw_png(100_000, 100_000, 8, 2, [b""] * 1),
-    "bomb_10000x10000.png": lambda: raw_png(10_000, 10_000, 8, 0, [b""] * 1),
-    "zero_width.png": lambda: raw_png(0, 8, 8, 2, [b""] * 8),
-    "bad_lzw.tif": _bad_lzw_tiff,
-    "truncated.tif": lambda: _tiff_bytes(compression="tiff_lzw")[:100],
-    "rgb_float.tif": lambda: _rgb_float_tiff(),      # 3 float32 samples per pixel: pillow cannot read it
-    "truncated.gif": lambda: _png_and("GIF")[:30],
-    "truncated.webp": lambda: _png_and("WEBP")[:40],
-    "svg.png": lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+NOT_AN_IMAGE = "not an image pillow can read"
+TRUNCATED = "corrupt or truncated image ("
+CORRUPT = {                                         # name: (bytes, what the message says)
+    "truncated.png": (lambda: _png_bytes()[:60], TRUNCATED + "image file is truncated"),
+    "truncated_idat.png": (lambda: _noise_png()[: len(_noise_png()) // 2], TRUNCATED + "image file is truncated"),
+    "bad_ihdr_crc.png": (lambda: raw_png(W, H, 8, 2, rgb_u8().tobytes(), ihdr_crc_ok=False), NOT_AN_IMAGE),
+    "truncated.jpg": (lambda: _jpeg_bytes()[: len(_jpeg_bytes()) // 2], TRUNCATED + "image file is truncated"),
+    "header_only.jpg": (lambda: _jpeg_bytes()[:200], TRUNCATED),
+    "zero.png": (lambda: b"", NOT_AN_IMAGE + " (empty file)"),
+    "random.png": (lambda: np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8).tobytes(), NOT_AN_IMAGE),
+    "text.png": (lambda: b"this is a text file, not an image\n", NOT_AN_IMAGE),
+    "text.txt": (lambda: b"hello\n", NOT_AN_IMAGE),
+    "bomb_100000x100000.png": (lambda: raw_png(100_000, 100_000, 8, 2, [b""] * 1),
+                               f"image is more than the {images.MAX_IMAGE_PIXELS} pixels allowed"),
+    "bomb_10000x10000.png": (lambda: raw_png(10_000, 10_000, 8, 0, [b""] * 1),
+                             f"image is 10000x10000, more than the {images.MAX_IMAGE_PIXELS} pixels allowed"),
+    "zero_width.png": (lambda: raw_png(0, 8, 8, 2, [b""] * 8), NOT_AN_IMAGE),
+    "bad_lzw.tif": (_bad_lzw_tiff, NOT_AN_IMAGE),
+    "truncated.tif": (lambda: _tiff_bytes(compression="tiff_lzw")[:100], NOT_AN_IMAGE),
+    "rgb_float.tif": (lambda: _rgb_float_tiff(), NOT_AN_IMAGE),   # 3 float32 samples per pixel: pillow cannot
+    "truncated.gif": (lambda: _png_and("GIF")[:30], NOT_AN_IMAGE),
+    "truncated.webp": (lambda: _png_and("WEBP")[:40], TRUNCATED),
+    "svg.png": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', NOT_AN_IMAGE),
 }
 
 
@@ -528,15 +533,17 @@ def _rgb_float_tiff() -> bytes:
 
 
 @pytest.mark.parametrize("name", list(CORRUPT))
-def test_corrupt_images_are_one_line_input_errors(tmp_path, capfd, name):
-    data = CORRUPT[name]()
+def test_corrupt_images_are_one_line_input_errors(tmp_path, capfd, monkeypatch, name):
+    make, needle = CORRUPT[name]
     path = tmp_path / name
-    path.write_bytes(data)
-    t0 = time.perf_counter()
+    path.write_bytes(make())
+    decoded = []                                           # pixel decodes pillow started
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda img: decoded.append(img.size) or real_load(img))
     msg = one_line_error(load_target, path, (W, H), BG)
-    assert time.perf_counter() - t0 < 2
+    assert needle in msg, msg
     if name.startswith("bomb"):
-        assert "pixels allowed" in msg
+        assert decoded == []                               # refused from the header: no pixel was decoded
     out, err = capfd.readouterr()
     assert out == "" and err == "", (out, err)             # nothing from libtiff & co on fd 1/2
 
@@ -553,9 +560,29 @@ def test_image_paths_that_are_not_files(tmp_path):
     (tmp_path / "dir.png").mkdir()
     assert "not a file" in one_line_error(load_target, tmp_path / "dir.png", 8)
     (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
-    one_line_error(load_target, tmp_path / "loop.png", 8)
+    assert "image not found" in one_line_error(load_target, tmp_path / "loop.png", 8)     # ELOOP
+    assert "image not found" in one_line_error(load_target, tmp_path / "dir.png" / "x.png", 8)
+    (tmp_path / "file.png").write_bytes(_png_bytes())
+    assert "image not found" in one_line_error(load_target, tmp_path / "file.png" / "x.png", 8)   # ENOTDIR
     msg = one_line_error(load_target, tmp_path / ("x" * 5000 + ".png"), 8)
-    assert "File name too long" in msg or "not found" in msg
+    assert msg.endswith(": cannot read image (File name too long)"), msg[-200:]
+    os.mkfifo(tmp_path / "fifo.png")
+    assert msg_tail(one_line_error(load_target, tmp_path / "fifo.png", 8)) == "not a file"
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc/self/mem")
+def test_image_and_mesh_that_cannot_be_read_even_by_root(tmp_path):
+    """/proc/self/mem opens for anyone (root too) and reading it at offset 0 fails with EIO:
+    a read error is reported as such, not as a corrupt file."""
+    (tmp_path / "mem.png").symlink_to("/proc/self/mem")
+    (tmp_path / "mem.obj").symlink_to("/proc/self/mem")
+    assert msg_tail(one_line_error(load_target, tmp_path / "mem.png", 8)) == "cannot read image (Input/output error)"
+    assert msg_tail(one_line_error(load_mesh, tmp_path / "mem.obj")) == "cannot read mesh (Input/output error)"
+
+
+def msg_tail(msg: str) -> str:
+    """What a '<file>: <what>' message says after the file name."""
+    return msg.split(": ", 1)[1]
 
 
 def test_random_mutations_of_valid_images(tmp_path, capfd):
@@ -647,7 +674,10 @@ MESH_REFUSED = {
     "index_high.obj": (TRI + "f 1 2 4\n", "vertex that does not exist"),
     "index_negative_out.obj": (TRI + "f -10 -2 -1\n", "vertex that does not exist"),
     "index_huge.obj": (TRI + "f 1 2 99999999999999999999999\n", "vertex that does not exist"),
-    "index_zero.obj": (TRI + "f 0 1 2\n", ""),
+    "index_zero.obj": (TRI + "f 0 1 2\n", "index_zero.obj:4: a face refers to index 0"),
+    "index_zero_among_good.obj": (TRI + "v 1 1 0\nf 1 2 3\nf 0 3 4\n", ":6: a face refers to index 0"),
+    "index_zero_quad.obj": (TRI + "v 1 1 0\nf 2 3 4 0\n", "OBJ indices start at 1"),
+    "index_zero_uv.obj": (TRI + "vt 0 0\nf 1/1 2/0 3/1\n", ":5: a face refers to index 0"),
     "index_text.obj": (TRI + "f a b c\n", "malformed"),
     "index_high.ply": (_ply("0 0 0\n1 0 0\n0 1 0\n", "3 0 1 7\n"), "face indices outside"),
     "index_negative.ply": (_ply("0 0 0\n1 0 0\n0 1 0\n", "3 0 1 -1\n"), "face indices outside"),
@@ -673,7 +703,8 @@ MESH_REFUSED = {
     "json_deep.glb": (b"glTF\x02\x00\x00\x00\x00\x00\x00\x00" + struct.pack("<I", 200_000) + b"JSON"
                       + b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     "json_deep.gltf": (b'{"asset": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
-    "chunk_past_end.glb": (b"glTF\x02\x00\x00\x00\xff\xff\xff\x7f\xff\xff\xff\x7fJSON{}", ""),
+    "chunk_past_end.glb": (b"glTF\x02\x00\x00\x00\xff\xff\xff\x7f\xff\xff\xff\x7fJSON{}",
+                           "truncated GLB file (its JSON chunk is 2147483647 bytes, the file has 2 after the header)"),
     "header_only.glb": (b"glTF\x02\x00\x00\x00", "not a GLB file"),
     "count_inf.gltf": ('{"asset": {"version": "2.0"}, "nodes": [{"mesh": 0}], "meshes": [{"primitives": '
                        '[{"attributes": {"POSITION": 0}}]}], "accessors": [{"count": 1e999}]}', "malformed glTF"),
@@ -688,7 +719,7 @@ MESH_REFUSED = {
     "empty.gltf": ("", "empty file"),
     "empty.ply": ("", "empty file"),
     "blank.obj": ("  \n\n\t\n", "empty file"),
-    "truncated.ply": (_ply("0 0 0\n1 0 0\n0 1 0\n", "3 0 1 2\n")[:-12], ""),
+    "truncated.ply": (_ply("0 0 0\n1 0 0\n0 1 0\n", "3 0 1 2\n")[:-12], "malformed or truncated PLY file"),
 }
 
 
@@ -702,10 +733,8 @@ def test_hostile_meshes_are_one_line_input_errors(tmp_path, name):
                 + np.arange(3, dtype="<i4").tobytes())
     path = tmp_path / name
     path.write_bytes(data if isinstance(data, bytes) else data.encode())
-    t0 = time.perf_counter()
     msg = one_line_error(load_mesh, path)
-    assert time.perf_counter() - t0 < 5
-    assert needle in msg, msg
+    assert needle and needle in msg, msg
 
 
 def test_gltf_with_a_missing_or_short_bin(tmp_path):
@@ -717,7 +746,7 @@ def test_gltf_with_a_missing_or_short_bin(tmp_path):
     bins = [k for k in files if k.endswith(".bin")]
     for k in bins:
         (tmp_path / k).write_bytes(files[k][: len(files[k]) // 3])     # truncated buffer
-    one_line_error(load_mesh, tmp_path / "model.gltf")
+    assert "malformed or truncated GLTF file" in one_line_error(load_mesh, tmp_path / "model.gltf")
     for k in bins:
         (tmp_path / k).write_bytes(files[k])
     assert len(load_mesh(tmp_path / "model.gltf").faces) == 12
@@ -728,7 +757,8 @@ def test_mesh_paths_that_are_not_files(tmp_path):
     (tmp_path / "dir.glb").mkdir()
     assert "not a file" in one_line_error(load_mesh, tmp_path / "dir.glb")
     msg = one_line_error(load_mesh, tmp_path / ("m" * 5000 + ".obj"))
-    assert "File name too long" in msg or "not found" in msg
+    assert msg.endswith(": cannot read mesh (File name too long)"), msg[-200:]
+    assert "mesh not found" in one_line_error(load_mesh, tmp_path / "dir.glb" / "m.obj")
 
 
 # ------------------------------------------------------------ meshes that load (and load right)
@@ -813,42 +843,83 @@ def test_huge_coordinate_range_keeps_small_triangles(tmp_path):
     assert len(pos) == 3 and (faces[0] == faces[1]).all()                 # tolerance near 0, exact far away
 
 
-# ---------------------------------------------------------------- 2 million faces
-@pytest.fixture(scope="module")
-def two_million_face_obj(tmp_path_factory) -> Path:
-    """A 1000 x 1000 grid of quads as 2,000,000 triangles (~66 MB of OBJ text, written in ~1 s)."""
-    n = 1000
-    path = tmp_path_factory.mktemp("big") / "grid.obj"
+# ---------------------------------------------------------------- large meshes
+def write_grid_obj(path: Path, n: int) -> Path:
+    """An n x n grid of unit quads as 2 n^2 counter-clockwise triangles over (n + 1)^2 vertices
+    'v i j 0' (integers: exact in float32), written in bulk."""
     i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
-    with open(path, "wb") as fh:
-        fh.write(b"# 2M faces\n")
-        # vertices: 'v x y 0' with x, y in thousandths, formatted in bulk
-        xs = np.char.mod("%d", (i * 1000 // n).ravel()).astype(object)
-        ys = np.char.mod("%d", (j * 1000 // n).ravel()).astype(object)
-        fh.write(("".join("v " + xs + " " + ys + " 0\n")).encode())
-        a = (i[:-1, :-1] * (n + 1) + j[:-1, :-1]).ravel() + 1
-        b, c, d = a + (n + 1), a + (n + 2), a + 1
-        f = np.stack([a, b, c, a, c, d], axis=1).astype(str).astype(object)
-        lines = "f " + f[:, 0] + " " + f[:, 1] + " " + f[:, 2] + "\nf " + f[:, 3] + " " + f[:, 4] + " " + f[:, 5] + "\n"
-        fh.write("".join(lines).encode())
+    xs, ys = i.ravel().astype(str).astype(object), j.ravel().astype(str).astype(object)
+    a = (i[:-1, :-1] * (n + 1) + j[:-1, :-1]).ravel() + 1          # corners (i, j), (i+1, j), (i+1, j+1), (i, j+1)
+    b, c, d = a + (n + 1), a + (n + 2), a + 1
+    f = np.stack([a, b, c, a, c, d], axis=1).astype(str).astype(object)
+    lines = "f " + f[:, 0] + " " + f[:, 1] + " " + f[:, 2] + "\nf " + f[:, 3] + " " + f[:, 4] + " " + f[:, 5] + "\n"
+    path.write_bytes((f"# {2 * n * n} faces\n" + "".join("v " + xs + " " + ys + " 0\n") + "".join(lines)).encode())
     return path
 
 
-def test_two_million_faces_load_in_reasonable_time(two_million_face_obj):
-    t0 = time.perf_counter()
-    m = load_mesh(two_million_face_obj)
-    elapsed = time.perf_counter() - t0
-    assert len(m.faces) == 2_000_000 and len(m.positions) == 1001 ** 2
+LARGE_N = 300          # 180,000 triangles over 90,601 vertices: indices well past 16 bits
+
+
+@pytest.fixture(scope="module")
+def large_grid_obj(tmp_path_factory) -> Path:
+    return write_grid_obj(tmp_path_factory.mktemp("big") / "grid.obj", LARGE_N)
+
+
+def test_large_mesh_loads_exactly(large_grid_obj):
+    m = load_mesh(large_grid_obj)
+    n = LARGE_N
+    assert m.faces.shape == (2 * n * n, 3) and m.positions.shape == ((n + 1) ** 2, 3)
     assert m.faces.dtype == np.int32 and m.positions.dtype == np.float32
-    assert elapsed < 15, f"{elapsed:.1f} s"
+    i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    grid = np.stack([i.ravel(), j.ravel(), np.zeros(i.size)], axis=1)
+    np.testing.assert_array_equal(np.unique(m.positions, axis=0), grid[np.lexsort(grid.T[::-1])])
+    p = m.positions.astype(np.float64)[m.faces]
+    cross = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    np.testing.assert_array_equal(cross, np.broadcast_to([0, 0, 1], cross.shape))    # every triangle: area 1/2, CCW
+    quads, halves = np.unique(p[:, :, :2].min(axis=1), axis=0, return_counts=True)
+    assert len(quads) == n * n and (halves == 2).all()                    # both halves of every quad
 
 
-def test_two_million_faces_over_the_limit_are_refused_before_parsing(two_million_face_obj, monkeypatch):
-    monkeypatch.setattr(meshes, "MAX_FACES", 1_000_000)
-    t0 = time.perf_counter()
-    msg = one_line_error(load_mesh, two_million_face_obj)
-    assert "2000000 faces, more than the 1000000" in msg
-    assert time.perf_counter() - t0 < 2
+def _lines_run_in_diffrast(fn) -> int:
+    """Lines of diffrast_cli's own code executed while ``fn()`` runs (loops, comprehensions and
+    generators included; trimesh and numpy are not counted)."""
+    package = str(Path(meshes.__file__).resolve().parents[1])
+    count = 0
+
+    def local(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return local
+
+    def calls(frame, event, arg):
+        return local if frame.f_code.co_filename.startswith(package) else None
+
+    old = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        fn()
+    finally:
+        sys.settrace(old)
+    return count
+
+
+def test_mesh_loading_runs_no_python_per_face(tmp_path):
+    """diffrast's own loading code is vectorised: 16x the faces runs the same Python lines."""
+    small = write_grid_obj(tmp_path / "small.obj", 20)        # 800 faces
+    large = write_grid_obj(tmp_path / "large.obj", 80)        # 12,800 faces
+    counts = [_lines_run_in_diffrast(lambda p=p: load_mesh(p)) for p in (small, large)]
+    assert counts[0] > 50, counts                             # the tracer saw the loader
+    assert counts[1] - counts[0] < 100, counts                # (a per-face loop adds >= 12,000)
+
+
+def test_faces_over_the_limit_are_refused_before_parsing(large_grid_obj, monkeypatch):
+    def parse(*args, **kwargs):
+        raise AssertionError("the OBJ was handed to the parser")
+
+    monkeypatch.setattr(meshes, "MAX_FACES", 100_000)
+    monkeypatch.setattr(trimesh, "load_scene", parse)
+    msg = one_line_error(load_mesh, large_grid_obj)
+    assert msg_tail(msg) == f"{2 * LARGE_N ** 2} faces, more than the 100000 triangles allowed"
 
 
 # ---------------------------------------------------------------- through the real CLI

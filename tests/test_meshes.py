@@ -291,7 +291,7 @@ def test_icosphere_and_normals():
         n = compute_vertex_normals(m.positions, m.faces)
         np.testing.assert_allclose(n, m.positions / 2.0, atol=0.05 if s == 0 else 0.02)
         np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0, rtol=1e-6)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="subdivisions must be an integer"):
         icosphere(-1)
 
 
@@ -355,7 +355,7 @@ def test_error_missing_texture_and_mtl(tmp_path):
     expect_error(obj, "material library quad.mtl not found")
     obj = write_quad(tmp_path / "c")
     (tmp_path / "c" / "tex.png").write_bytes(b"not a png")
-    expect_error(obj, "tex.png")
+    expect_error(obj, f"texture {tmp_path / 'c' / 'tex.png'}: not an image pillow can read")
 
 
 def test_error_gltf_textures_and_buffers(tmp_path):

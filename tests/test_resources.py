@@ -265,35 +265,57 @@ def test_soup_export_disk_full_keeps_previous_files(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == sorted(before)
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through chmod 0500 (test_write_under_a_file and "
+                                               "test_unwritable_folder cover root)")
+def test_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    old = folder / "final.png"
+    P.save_png(old, _img())
+    before = old.read_bytes()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="permission denied") as info:
+            P.save_png(old, 1.0 - _img())
+        assert "intact" in str(info.value)
+        with pytest.raises(OutputError, match="permission denied"):
+            P.save_png(folder / "new.png", _img())
+    finally:
+        folder.chmod(0o755)
+    assert old.read_bytes() == before
+    assert sorted(os.listdir(folder)) == ["final.png"]
+
+
+def test_write_under_a_file(tmp_path):
+    """A real OS refusal that holds for root too (ENOTDIR): one message naming the file, nothing written."""
+    (tmp_path / "file").write_bytes(b"x")
+    path = tmp_path / "file" / "final.png"
+    with pytest.raises(OutputError) as info:
+        P.save_png(path, _img())
+    assert str(info.value) == f"{path}: cannot write (a parent is not a folder: Not a directory); nothing was written"
+    with pytest.raises(OutputError, match=r"file/out: cannot create the output folder \(a parent is not a folder"):
+        R.ensure_folder(tmp_path / "file" / "out")
+    assert os.listdir(tmp_path) == ["file"] and (tmp_path / "file").read_bytes() == b"x"
+
+
 def test_unwritable_folder(tmp_path, monkeypatch):
     folder = tmp_path / "ro"
     folder.mkdir()
     old = folder / "final.png"
     P.save_png(old, _img())
     before = old.read_bytes()
-    if os.geteuid() != 0:  # a real read-only folder (root writes through chmod)
-        folder.chmod(0o500)
-        try:
-            with pytest.raises(OutputError, match="permission denied") as info:
-                P.save_png(old, 1.0 - _img())
-            assert "intact" in str(info.value)
-            with pytest.raises(OutputError, match="permission denied"):
-                P.save_png(folder / "new.png", _img())
-        finally:
-            folder.chmod(0o755)
-        assert old.read_bytes() == before
-        assert sorted(os.listdir(folder)) == ["final.png"]
 
-    # the same through the temporary file's creation (any user)
+    # a folder that refuses new files (any user: the temporary file's creation is refused)
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
     monkeypatch.setattr(R.tempfile, "mkstemp", denied)
-    with pytest.raises(OutputError, match="permission denied") as info:
+    with pytest.raises(OutputError) as info:
         P.save_png(old, 1.0 - _img())
-    assert str(old) in str(info.value) and "intact" in str(info.value)
-    with pytest.raises(OutputError, match="nothing was written"):
+    assert str(info.value) == f"{old}: cannot write (permission denied); the previous file is intact"
+    with pytest.raises(OutputError) as info:
         R.atomic_write_bytes(folder / "new.bin", b"x")
+    assert str(info.value) == f"{folder / 'new.bin'}: cannot write (permission denied); nothing was written"
     assert old.read_bytes() == before
     assert sorted(os.listdir(folder)) == ["final.png"]
 
@@ -317,8 +339,12 @@ def test_failure_that_is_not_an_oserror_is_passed_through_and_cleaned_up(tmp_pat
 
 def test_output_folder_that_is_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(OutputError, match="cannot create the output folder"):
+    expected = f"{tmp_path / 'file'}: cannot create the output folder (a file of that name exists: File exists)"
+    with pytest.raises(OutputError) as info:
         R.ensure_folder(tmp_path / "file")
+    assert str(info.value) == expected
     pos = np.zeros((1, 3, 3), np.float32)
-    with pytest.raises(OutputError, match="file"):
+    with pytest.raises(OutputError) as info:
         E.export_soup(pos, np.zeros((1, 3), np.float32), tmp_path / "file")
+    assert str(info.value) == expected
+    assert (tmp_path / "file").read_text() == "x"

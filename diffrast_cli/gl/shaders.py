@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from ..errors import GLError
@@ -29,6 +28,8 @@ def glsl_dir() -> Path:
     package, or glsl/ of a source checkout."""
     override = os.environ.get("DIFFRAST_GLSL_DIR")
     if override:
+        if not Path(override).is_dir():
+            raise GLError(f"DIFFRAST_GLSL_DIR={override}: no such shader folder")
         return Path(override)
     here = Path(__file__).resolve().parent.parent
     for candidate in (here / "glsl", here.parent / "glsl"):
@@ -37,9 +38,12 @@ def glsl_dir() -> Path:
     raise GLError(f"shader folder glsl/ not found next to {here}; reinstall diffrast")
 
 
-@lru_cache(maxsize=None)
 def _read(path: str) -> str:
-    return Path(path).read_text()
+    # Not cached: with DIFFRAST_GLSL_DIR a shader edited in place is read again.
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GLError(f"{path}: cannot read shader ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 class ShaderSource:

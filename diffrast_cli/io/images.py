@@ -82,6 +82,8 @@ def header_size(path: Path) -> tuple[int, int] | None:
     from PIL import Image
 
     try:
+        if not Path(path).is_file():                 # a FIFO would block open() until a writer comes
+            return None
         with _c_stderr_into([]), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
@@ -176,6 +178,8 @@ def open_image(path: Path):
     except MemoryError:
         raise InputError(f"{path}: not enough memory to decode the image")
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:   # reading failed (EIO, ...)
+            raise InputError(f"{path}: cannot read image ({exc.strerror})")
         raise InputError(f"{path}: corrupt or truncated image ({_one_line(exc)}{_decoder_said(caught)})")
     except Exception as exc:             # any other failure of a pillow decoder on a bad file
         raise InputError(f"{path}: corrupt or truncated image ({exc.__class__.__name__}: {_one_line(exc)}"

@@ -87,6 +87,9 @@ def _gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
         if len(data) < 20 or data[:4] != b"glTF":
             raise InputError(f"{path}: not a GLB file (bad header)")
         (n,) = struct.unpack_from("<I", data, 12)
+        if 20 + n > len(data):
+            raise InputError(f"{path}: truncated GLB file (its JSON chunk is {n} bytes, the file has "
+                             f"{len(data) - 20} after the header)")
         js = data[20:20 + n]
         rest = data[20 + n:]
         binary = rest[8:8 + struct.unpack_from("<I", rest, 0)[0]] if len(rest) >= 8 and rest[4:8] == b"BIN\0" else None

@@ -20,6 +20,7 @@ Conventions
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ MAX_FACES = 20_000_000
 MAX_VERTICES = 3 * MAX_FACES
 F32_MAX = float(np.finfo(np.float32).max)                # positions are float32 on the GPU
 EXTENSIONS = (".obj", ".gltf", ".glb", ".ply")
+# A face line ("f ...", as trimesh reads them) with an index component [+-]0: one linear pass, no backtracking.
+_OBJ_ZERO_INDEX = re.compile(rb"\nf(?:[ \t/]++[+-]?+0*+[1-9][0-9]*+)*+[ \t/]++[+-]?+0++(?![0-9])")
 
 
 @dataclass
@@ -74,6 +77,11 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
         n = data.count(b"\nf ") + data.startswith(b"f ")
         if n > MAX_FACES:
             raise InputError(f"{path}: {n} faces, more than the {MAX_FACES} triangles allowed")
+        zero = _OBJ_ZERO_INDEX.search(b"\n" + data)       # trimesh would read index 0 as vertex 1
+        if zero is not None:
+            line = data.count(b"\n", 0, zero.start()) + 1
+            raise InputError(f"{path}:{line}: a face refers to index 0, a vertex that does not exist "
+                             f"(OBJ indices start at 1)")
         materials = _obj_materials(path, data)
         try:
             data.decode("utf-8")
