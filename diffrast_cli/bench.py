@@ -16,11 +16,13 @@ from .problem import Problem
 # Standard problems. The 100K soups use the initial triangle size that gives
 # ~52x overdraw, the setting of the reference figures. The mesh problem is a
 # 100K-triangle textured mesh (2048^2 texture, 12.7M parameters) seen in 4
-# views of 1024^2 per iteration.
+# views of 1024^2 per iteration; mesh-8k-tex512-256 is its CPU-renderer-sized
+# counterpart (8K triangles, 512^2 texture, one 256^2 view).
 PROBLEMS = {
     "soup-2k-256": dict(kind="soup", triangles=2_000, resolution=256, size=0.1),
     "soup-100k-512": dict(kind="soup", triangles=100_000, resolution=512, size=0.0825),
     "soup-100k-1024": dict(kind="soup", triangles=100_000, resolution=1024, size=0.0825),
+    "mesh-8k-tex512-256": dict(kind="mesh", rows=45, texture=512, resolution=256, views=1),
     "mesh-100k-tex2048-4x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=4),
 }
 PASSES = ("sort", "R", "G", "grad", "adam")

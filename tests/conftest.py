@@ -68,3 +68,18 @@ def device():
     dev = create_device()
     yield dev
     dev.release()
+
+
+@pytest.fixture
+def steps(monkeypatch):
+    """(iteration, lr_scale) of every Estimator.step, in order."""
+    from diffrast_cli.sge.estimator import Estimator
+    calls = []
+    step = Estimator.step
+
+    def recording(self, iteration, lr_scale=1.0, *args, **kwargs):
+        calls.append((iteration, lr_scale))
+        return step(self, iteration, lr_scale, *args, **kwargs)
+
+    monkeypatch.setattr(Estimator, "step", recording)
+    return calls

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, TINY_JOB, write_target
+from tests.conftest import TINY_JOB, write_target
 
 
 def assert_user_error(result, *needles, out=None):

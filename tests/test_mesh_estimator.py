@@ -3,7 +3,6 @@
 of perturbed renders against independent references: test_references.py.)"""
 
 import numpy as np
-import pytest
 
 from diffrast_cli.gl.context import create_device
 from diffrast_cli.scene.mesh import edge_weights

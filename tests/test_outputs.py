@@ -331,21 +331,6 @@ def test_lr_schedules_follow_their_formulas():
     assert lr_factor("cosine", 0, 1, 0.5) == lr_factor("step", 0, 1, 0.5) == 1.0
 
 
-@pytest.fixture
-def steps(monkeypatch):
-    """(iteration, lr_scale) of every Estimator.step, in order."""
-    from diffrast_cli.sge.estimator import Estimator
-    calls = []
-    step = Estimator.step
-
-    def recording(self, iteration, lr_scale=1.0, *args, **kwargs):
-        calls.append((iteration, lr_scale))
-        return step(self, iteration, lr_scale, *args, **kwargs)
-
-    monkeypatch.setattr(Estimator, "step", recording)
-    return calls
-
-
 def test_the_run_applies_the_step_schedule_per_iteration(tmp_path, steps):
     common = ["optimize.iterations=20", "optimize.lr_final=0.25", "output.checkpoint_every=10"]
     job, base = _quick_job("optimize.lr_schedule=step", *common)

@@ -38,21 +38,6 @@ def _metrics(out: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]
 
 
-@pytest.fixture
-def steps(monkeypatch):
-    """(iteration, lr_scale) of every Estimator.step, in order."""
-    from diffrast_cli.sge.estimator import Estimator
-    calls = []
-    step = Estimator.step
-
-    def recording(self, iteration, lr_scale=1.0, *args, **kwargs):
-        calls.append((iteration, lr_scale))
-        return step(self, iteration, lr_scale, *args, **kwargs)
-
-    monkeypatch.setattr(Estimator, "step", recording)
-    return calls
-
-
 def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, steps):
     job, base = _job("optimize.iterations=30", "output.checkpoint_every=10")
     full = run_job(job, base, tmp_path / "full", quiet=True)

@@ -378,8 +378,9 @@ def _log(msg: str) -> None:
 
 
 def run_check(root: Path, mutants, *, workdir: Path | None = None, allow_failing_baseline: bool = False,
-              timeout: float = 600.0, log=_log) -> dict:
-    """Baseline, then every mutant; returns {"results": [Result], "baseline": {...}, ...}."""
+              timeout: float = 600.0, every: bool = False, log=_log) -> dict:
+    """Baseline, then every mutant; returns {"results": [Result], "baseline": {...}, ...}.
+    ``every``: run each mutant's tests to the end (every catching test listed), not to the first failure."""
     root = Path(root).resolve()
     mutants = list(mutants)
     problems = check_applies(root, mutants)
@@ -453,7 +454,8 @@ def run_check(root: Path, mutants, *, workdir: Path | None = None, allow_failing
                 else:
                     repo = prepare_python_tree(root, mdir, m)
                     cwd, env = repo, python_env(repo)
-                run = run_pytest(args, cwd, env, mdir / "junit.xml", deselect=deselect, timeout=timeout)
+                run = run_pytest(args, cwd, env, mdir / "junit.xml", deselect=deselect, timeout=timeout,
+                                 stop_first=not every)
                 status, by = classify(run)
                 res = Result(m.name, m.file, m.description, status, by, round(run.seconds, 1), args, list(missing))
                 shutil.rmtree(mdir, ignore_errors=True)
@@ -478,7 +480,8 @@ def table(results) -> str:
     lines = ["| mutant | file | caught by | seconds |", "| --- | --- | --- | --- |"]
     for r in results:
         if r.status == "caught":
-            by = ", ".join(_short(x) for x in r.caught_by)
+            names = [_short(x) for x in r.caught_by]
+            by = ", ".join(names[:4]) + (f" (+{len(names) - 4} more)" if len(names) > 4 else "")
         elif r.caught:
             by = f"{r.status}: " + ", ".join(_short(str(x)) for x in r.caught_by)
         else:
@@ -521,6 +524,8 @@ def main(argv=None) -> int:
                    help="only check that every mutant's snippet occurs exactly once (no tests)")
     p.add_argument("--allow-failing-baseline", action="store_true",
                    help="deselect tests that fail on the unmutated code instead of stopping")
+    p.add_argument("--every", action="store_true",
+                   help="list every test that catches a mutant (slower: no stop at the first failure)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant run (default 600)")
     a = p.parse_args(argv)
     try:
@@ -535,7 +540,8 @@ def main(argv=None) -> int:
             if not problems:
                 print(f"all {len(mutants)} mutants apply exactly once")
             return 2 if problems else 0
-        out = run_check(ROOT, mutants, allow_failing_baseline=a.allow_failing_baseline, timeout=a.timeout)
+        out = run_check(ROOT, mutants, allow_failing_baseline=a.allow_failing_baseline, timeout=a.timeout,
+                        every=a.every)
     except MutationCheckError as exc:
         print(f"mutation_check: {exc}", file=sys.stderr)
         return 2
