@@ -1,7 +1,9 @@
 """The job schema (pydantic, unknown keys rejected, no silent type coercion).
 
-Reading job files, --set overrides and error messages live in
-:mod:`diffrast_cli.jobfile`; its public functions are re-exported here.
+The ``scene`` section is a union of the scene kinds' config models,
+discriminated by ``kind`` (default ``soup``), built from the kind registry
+(scene/registry.py) and rebuilt when a kind registers. Reading job files,
+--set overrides and error messages live in :mod:`diffrast_cli.jobfile`.
 """
 
 from __future__ import annotations
@@ -9,134 +11,37 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic import Strict as _StrictType
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from .errors import show_value as _show
+from .scene import registry
+from .schema import Bool, Float, Int, ParamGroupConfig, Range, Strict, Vec3
 
 # No OpenGL driver allows a texture side above this; the device's own
 # GL_MAX_TEXTURE_SIZE is checked when the job starts.
 MAX_RESOLUTION = 32768
 
-
-def _no_bool(v):
-    if isinstance(v, bool):
-        raise ValueError(f"expected a number, got {str(v).lower()}")
-    return v
+__all__ = ["Bool", "Float", "Int", "MAX_RESOLUTION", "ParamGroupConfig", "Range", "Strict", "Vec3",
+           "JobConfig", "scene_config_type"]
 
 
-# Types that do not coerce: true is not 1, "5" is not 5, 2.5 is not an integer.
-# Floats still accept ints and numeric strings (YAML 1.1 reads 1e-8 as a string).
-Int = Annotated[int, _StrictType()]
-Float = Annotated[float, BeforeValidator(_no_bool)]
-Bool = Annotated[bool, _StrictType()]
+def _default_kind(value):
+    """A scene section without ``kind`` is the default kind's."""
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": registry.DEFAULT_KIND, **value}
+    return value
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+def scene_config_type():
+    """The type of the ``scene`` section: the registered kinds' models, discriminated by ``kind``."""
+    models = tuple(spec.config for spec in registry.kinds().values())
+    union = Union[models] if len(models) > 1 else models[0]
+    return Annotated[union, Field(discriminator="kind"), BeforeValidator(_default_kind)]
 
 
-Vec3 = tuple[Float, Float, Float]
-Range = tuple[Float, Float]
-
-
-class ParamGroupConfig(Strict):
-    """Perturbation size, learning rate and bounds of one parameter group."""
-
-    eps: Optional[Float] = Field(None, gt=0, description="perturbation size; null = the group's default")
-    lr: Optional[Float] = Field(None, ge=0, description="Adam learning rate; null = default")
-    bounds: Optional[Range] = None
-    optimize: Bool = True
-
-    @field_validator("bounds")
-    @classmethod
-    def _ordered(cls, v):
-        if v is not None and not v[0] < v[1]:
-            raise ValueError("bounds must be [low, high] with low < high")
-        return v
-
-
-class SoupInit(Strict):
-    """Random initialisation of a triangle soup."""
-
-    center: Vec3 = (0.0, 0.0, 0.5)
-    extent: Vec3 = (1.0, 1.0, 0.5)      # triangle centres uniform in center +- extent
-    size: Float = Field(0.1, gt=0)      # vertex offsets from the centre, uniform in +-size
-    color: Range = (0.0, 1.0)
-
-
-class TextureConfig(ParamGroupConfig):
-    """The base-colour texture of a mesh (optimised when the mesh has one, or when a resolution is given)."""
-
-    resolution: Optional[Union[Int, tuple[Int, Int]]] = Field(
-        None, description="texels: int (square) or [w, h]; null = the asset's texture size")
-    init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
-
-    @field_validator("resolution")
-    @classmethod
-    def _texels(cls, v):
-        sizes = (v,) if isinstance(v, int) else (v or ())
-        if any(not 1 <= s <= 16384 for s in sizes):
-            raise ValueError(f"texture sides must be in [1, 16384], got {_show(v)}")
-        return v
-
-
-class ShadingConfig(Strict):
-    model: Literal["unlit", "lambert"] = "lambert"
-    light_dir: Vec3 = Field((0.3, 1.0, 0.6), description="direction towards the light, world space")
-
-    @field_validator("light_dir")
-    @classmethod
-    def _direction(cls, v):
-        n2 = sum(c * c for c in v)          # as the renderer normalises it: no overflow, no underflow
-        if not 1e-30 < n2 < 1e300:
-            raise ValueError(f"must be a direction (a non-zero vector of moderate length), got {_show(list(v))}")
-        return v
-    ambient: Float = Field(0.3, ge=0, le=1)
-    normals: Literal["smooth", "face"] = Field(
-        "smooth", description="smooth: vertex normals of the clean geometry; face: of the perturbed triangles")
-
-
-class LaplacianConfig(Strict):
-    weight: Float = Field(0.0, ge=0, description="Laplacian smoothness weight (0 = off)")
-    weights: Literal["uniform", "cotangent"] = "uniform"
-
-
-class IcosphereConfig(Strict):
-    subdivisions: Int = Field(3, ge=0, le=8)
-    radius: Float = Field(1.0, gt=0)
-    center: Vec3 = (0.0, 0.0, 0.0)
-
-
-SOUP_ONLY = ("triangles", "init", "depths")
-MESH_ONLY = ("mesh", "icosphere", "texture", "shading", "laplacian")
-
-
-class SceneConfig(Strict):
-    kind: Literal["soup", "mesh"] = "soup"
-    # soup
-    triangles: Int = Field(2000, ge=1, le=50_000_000)
-    init: SoupInit = SoupInit()
-    depths: ParamGroupConfig = ParamGroupConfig()
-    # mesh
-    mesh: Optional[str] = Field(None, description="OBJ / glTF / GLB / PLY file, relative to the job file")
-    icosphere: Optional[IcosphereConfig] = None
-    texture: TextureConfig = TextureConfig()
-    shading: ShadingConfig = ShadingConfig()
-    laplacian: LaplacianConfig = LaplacianConfig()
-    # both (mesh: colors are vertex colours)
-    positions: ParamGroupConfig = ParamGroupConfig()
-    colors: ParamGroupConfig = ParamGroupConfig()
-
-    @model_validator(mode="after")
-    def _kind_keys(self):
-        other = MESH_ONLY if self.kind == "soup" else SOUP_ONLY
-        wrong = [k for k in other if k in self.model_fields_set]
-        if wrong:
-            raise ValueError(f"{wrong[0]} does not apply to kind: {self.kind}")
-        if self.kind == "mesh" and (self.mesh is None) == (self.icosphere is None):
-            raise ValueError("kind: mesh needs exactly one of mesh (a file) or icosphere")
-        return self
+def _default_scene():
+    return registry.get_kind(registry.DEFAULT_KIND).config()
 
 
 class CameraConfig(Strict):
@@ -273,7 +178,7 @@ class JobConfig(Strict):
     target: TargetConfig
     cameras: CamerasConfig = CamerasConfig()
     render: RenderConfig = RenderConfig()
-    scene: SceneConfig = SceneConfig()
+    scene: scene_config_type() = Field(default_factory=_default_scene)
     optimize: OptimizeConfig = OptimizeConfig()
     output: OutputConfig = OutputConfig()
 
@@ -300,14 +205,11 @@ class JobConfig(Strict):
         return self
 
 
-# Reading and writing job files, re-exported lazily (jobfile imports this module):
-# ``from diffrast_cli.config import load_job`` works.
-_JOBFILE_NAMES = ("MAX_CONFIG_BYTES", "MAX_YAML_NODES", "PATH_KEYS", "apply_override", "dump_job", "load_job",
-                  "resolve_path", "validate_job")
+def _rebuild_scene_section() -> None:
+    """Make JobConfig.scene the union of the kinds registered now."""
+    JobConfig.model_fields["scene"] = FieldInfo.from_annotated_attribute(
+        scene_config_type(), Field(default_factory=_default_scene))
+    JobConfig.model_rebuild(force=True)
 
 
-def __getattr__(name):
-    if name in _JOBFILE_NAMES:
-        from . import jobfile
-        return getattr(jobfile, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+registry.on_change(_rebuild_scene_section)

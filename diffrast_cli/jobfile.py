@@ -12,8 +12,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .config import MESH_ONLY, SOUP_ONLY, JobConfig
+from .config import JobConfig
 from .errors import ConfigError, short_key as _short, show_value as _show
+from .scene import registry
 
 MAX_CONFIG_BYTES = 1 << 20   # a job file is small; refuse anything bigger
 MAX_YAML_NODES = 100_000     # YAML nodes after expanding aliases (stops "billion laughs" documents)
@@ -40,10 +41,25 @@ def _one_line_errors(fn):
     return wrapper
 
 
-def _section(annotation):
-    """The model class of a field that is a section (X or Optional[X]), else None."""
+def _kind_models(annotation) -> dict:
+    """{kind: model} of a union of models discriminated by ``kind`` (the scene section), else {}."""
+    args = getattr(annotation, "__args__", ())
+    models = {}
+    for a in args:
+        if isinstance(a, type) and issubclass(a, BaseModel) and "kind" in a.model_fields:
+            tag = getattr(a.model_fields["kind"].annotation, "__args__", (None,))[0]
+            models[tag] = a
+    return models if len(models) == len(args) and models else {}
+
+
+def _section(annotation, kind: str | None = None):
+    """The model class of a field that is a section (X or Optional[X], or the member of a
+    union discriminated by ``kind``), else None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    models = _kind_models(annotation)
+    if models:
+        return models.get(kind or registry.DEFAULT_KIND)
     args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
     if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
         return args[0]
@@ -51,16 +67,52 @@ def _section(annotation):
 
 
 def _model_at(parts, schema: type[BaseModel] = None):
-    """The model class at a dotted path of the schema, or None if the path is not a section."""
+    """The model class at a dotted path of the schema, or None if the path is not a section.
+    A union discriminated by ``kind`` is entered through a part naming the kind."""
     model = schema or JobConfig
-    for part in parts:
+    parts = list(parts)
+    while parts:
+        part = parts.pop(0)
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None:
             return None
+        models = _kind_models(field.annotation)
+        if models and parts and parts[0] in models:
+            model = models[parts.pop(0)]
+            continue
         model = _section(field.annotation)
         if model is None:
             return None
     return model
+
+
+def _strip_kind_tags(loc: tuple) -> tuple:
+    """Drop the kind tag pydantic puts in an error location inside the scene union."""
+    out, model = [], JobConfig
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        out.append(part)
+        field = model.model_fields.get(part) if model is not None and isinstance(part, str) else None
+        if field is None:
+            model = None
+            continue
+        models = _kind_models(field.annotation)
+        if models and parts and parts[0] in models:
+            model = models[parts.pop(0)]
+        else:
+            model = _section(field.annotation)
+    return tuple(out)
+
+
+def _other_kinds_key(loc: tuple, data_kind) -> str | None:
+    """The kind an unknown scene key belongs to, if another registered kind has it."""
+    if len(loc) != 2 or loc[0] != "scene":
+        return None
+    for name, spec in registry.kinds().items():
+        if name != data_kind and loc[1] in spec.config.model_fields:
+            return name
+    return None
 
 
 def _unknown_key(key, model) -> str:
@@ -79,7 +131,9 @@ _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 def _format_error(path: str, err: dict, overrides=()) -> str:
     """One ValidationError entry as '<file or --set>: <dotted.key>: <what is wrong>'."""
-    loc = tuple(p for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    raw_loc = tuple(p for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    loc = _strip_kind_tags(raw_loc)
+    tag = raw_loc[1] if len(raw_loc) > 1 and raw_loc[:1] == ("scene",) and len(raw_loc) != len(loc) else None
     key = ".".join(str(p) for p in loc)
     full_key = key
     key = _short(key)
@@ -88,8 +142,15 @@ def _format_error(path: str, err: dict, overrides=()) -> str:
     for prefix in _MSG_PREFIXES:
         if msg.startswith(prefix):
             msg = msg[len(prefix):]
-    if kind == "extra_forbidden":
-        msg = _unknown_key(loc[-1] if loc else "", _model_at(loc[:-1]))
+    if kind == "extra_forbidden" and tag is not None and _other_kinds_key(loc, tag):
+        msg = f"{loc[-1]} does not apply to kind: {tag}"
+        key = full_key = "scene"
+    elif kind == "extra_forbidden":
+        msg = _unknown_key(loc[-1] if loc else "", _model_at(raw_loc[:-1]))
+    elif kind == "union_tag_invalid":
+        key = full_key = f"{key}.kind" if key else "kind"
+        known = ", ".join(sorted(registry.kinds()))
+        msg = f"unknown kind {_show(err.get('ctx', {}).get('tag'))} (known: {known})"
     elif kind == "missing" and loc and isinstance(loc[-1], int):   # a short list for a tuple
         key = full_key = ".".join(str(p) for p in loc[:-1])
         msg = f"too few values (no item {loc[-1]}), got {_show(err.get('input'))}"
@@ -252,6 +313,7 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
     key, parts, raw = _split_override(assignment)
     model = schema or JobConfig
     leaf = None
+    node = data
     for i, part in enumerate(parts):
         if model is None:
             raise ConfigError(f"--set {_short(key)}: {'.'.join(parts[:i])} is a value, not a section with keys")
@@ -259,7 +321,13 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
         if field is None:
             raise ConfigError(f"--set {_short(key)}: {_unknown_key(part, model)}")
         leaf = field.annotation
-        model = _section(leaf)
+        node = node.get(part) if isinstance(node, dict) else None
+        kind = node.get("kind") if isinstance(node, dict) else None
+        models = _kind_models(leaf)
+        if models and isinstance(kind, str) and kind not in models:
+            model = None if i + 1 == len(parts) else models.get(registry.DEFAULT_KIND)
+        else:
+            model = _section(leaf, kind if isinstance(kind, str) else None)
     try:
         value = _parse_value(raw)
     except ConfigError as exc:
@@ -279,7 +347,13 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
     return key
 
 
-PATH_KEYS = ("target.image", "target.images", "target.transforms", "target.reference.mesh", "scene.mesh")
+CORE_PATH_KEYS = ("target.image", "target.images", "target.transforms", "target.reference.mesh")
+
+
+def path_keys() -> tuple[str, ...]:
+    """Keys holding input paths: the core's and each scene kind's (KindSpec.path_keys)."""
+    kinds = registry.kinds().values()
+    return CORE_PATH_KEYS + tuple(sorted({f"scene.{k}" for spec in kinds for k in spec.path_keys}))
 
 
 def _absolutize(data: dict, key: str, base: Path, where: str) -> None:
@@ -334,12 +408,13 @@ def load_job(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> t
     path = Path(path)
     data = _read_yaml(path)
     keys = []
+    paths = path_keys()
     for assignment in overrides:
         key = apply_override(data, assignment)
         keys.append(key)
-        if key in PATH_KEYS:  # paths given on the command line are relative to the working directory
+        if key in paths:  # paths given on the command line are relative to the working directory
             _absolutize(data, key, Path.cwd(), "--set")
-    for key in PATH_KEYS:   # paths in the job file are relative to its folder
+    for key in paths:   # paths in the job file are relative to its folder
         if key not in keys:
             _absolutize(data, key, path.resolve().parent, str(path))
     job = validate_job(data, path, keys)
@@ -353,9 +428,6 @@ def resolve_path(base: Path, value: str) -> Path:
 
 
 def dump_job(job: JobConfig) -> str:
-    """The resolved job as YAML (loads back to the same job): nulls and the
-    other scene kind's keys are left out."""
+    """The resolved job as YAML (loads back to the same job): nulls are left out."""
     data = job.model_dump(mode="json", exclude_none=True)
-    for key in MESH_ONLY if job.scene.kind == "soup" else SOUP_ONLY:
-        data["scene"].pop(key, None)
     return yaml.safe_dump(data, sort_keys=False)

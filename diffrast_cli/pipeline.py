@@ -21,7 +21,7 @@ from .errors import ConfigError, NumericalError, OutputError
 from .io import pictures
 from .optim.schedule import lr_factor
 from .problem import Problem
-from .resources import atomic_write_bytes, output_error
+from .io.atomic import atomic_write_bytes, output_error
 
 OUTPUT_FILES = {
     "checkpoint": CHECKPOINT,
@@ -255,7 +255,7 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         "estimator": opt.estimator,
         "loss_kind": opt.loss,
         "scene": job.scene.kind,
-        "triangles": problem.scene.primitives,
+        problem.scene.primitive_name: problem.scene.primitives,
         "views": {"cameras": problem.views.count, "train": len(problem.views.train),
                   "holdout": len(problem.views.holdout), "per_iteration": opt.views_per_iteration},
         "parameters": problem.scene.layout.size,
@@ -279,10 +279,8 @@ def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config
         "outputs": sorted([p for k, p in OUTPUT_FILES.items() if k == "report" or (out_dir / p).exists()]
                           + [a.name for a in assets]),
     }
-    chamfer0 = problem.chamfer(problem.theta0)
-    if chamfer0 is not None:
-        report["initial"]["chamfer"] = chamfer0
-        report["final"]["chamfer"] = problem.chamfer(theta)
+    report["initial"].update(problem.scene_metrics(problem.theta0))
+    report["final"].update(problem.scene_metrics(theta))
     _write_json(out_dir / OUTPUT_FILES["report"], report)
     return report
 

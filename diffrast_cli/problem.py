@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import JobConfig, SceneConfig, ShadingConfig
-from .jobfile import resolve_path
+from .config import JobConfig
 from .errors import ConfigError
 from .gl.context import create_device
 from .io.images import header_size, load_target, target_size
+from .jobfile import resolve_path
 from .scene import cameras as camlib
+from .scene.base import SceneSetup
 from .scene.camera import view_projection
-from .scene.soup import TriangleSoup
+from .scene.registry import get_kind
 from .sge.estimator import Estimator
 from .sge.targets import tile_layout
 from .sge.views import ViewSet
@@ -45,17 +46,6 @@ def _viewset(cams: list, targets: np.ndarray, holdout: int) -> ViewSet:
                    train=list(train), holdout=list(held), names=[c.name or f"view{i:03d}" for i, c in enumerate(cams)])
 
 
-def _mesh_data(scene_cfg: SceneConfig, base: Path):
-    from .io import meshes
-    if scene_cfg.icosphere is not None:
-        ico = scene_cfg.icosphere
-        mesh = meshes.icosphere(ico.subdivisions, ico.radius)
-        mesh.positions = (mesh.positions + np.asarray(ico.center, np.float32)).astype(np.float32)
-        return mesh
-    need_uvs = scene_cfg.texture.optimize and scene_cfg.texture.resolution is not None
-    return meshes.load_mesh(resolve_path(base, scene_cfg.mesh), need_uvs=need_uvs)
-
-
 def check_inputs(job: JobConfig, base: Path) -> str:
     """Load every input file a job names (images, transforms, meshes) without GL;
     returns a one-line summary. Errors are the same one-line errors a run gives."""
@@ -75,47 +65,43 @@ def check_inputs(job: JobConfig, base: Path) -> str:
     else:
         ref = meshes.load_mesh(resolve_path(base, t.reference.mesh))
         parts.append(f"reference {len(ref.faces)} triangles, {job.cameras.orbit.count} orbit views")
-    if job.scene.kind == "mesh":
-        mesh = _mesh_data(job.scene, base)
-        parts.append(f"mesh {len(mesh.faces)} triangles" + (", textured" if mesh.texture is not None else ""))
-    else:
-        parts.append(f"soup {job.scene.triangles} triangles")
+    parts.append(get_kind(job.scene.kind).factory.describe_inputs(job.scene, base))
     return ", ".join(parts)
 
 
 def pixel_at_object(views: ViewSet, cams: list | None, center: np.ndarray, size) -> float:
     """World size of one pixel at the object, median over the training cameras."""
-    if not cams:
-        return 2.0 / max(size)
-    sizes = [np.linalg.norm(cams[i].position - center) / cams[i].fy for i in views.train]
-    return float(np.median(sizes))
+    return SceneSetup(None, None, views, cams, tuple(size)).pixel_at(center)
 
 
 class Problem:
     def __init__(self, job: JobConfig, base_dir: Path | None, device=None, device_index=None, target=None,
-                 mesh=None, views: ViewSet | None = None, cameras: list | None = None, **estimator_options):
-        """``target`` (an image array), ``mesh`` (MeshData) and ``views`` (with ``cameras``)
-        replace what the job would load from files (tests, bench)."""
+                 asset=None, views: ViewSet | None = None, cameras: list | None = None, mesh=None,
+                 **estimator_options):
+        """``target`` (an image array), ``asset`` (what the scene kind would load, e.g. a
+        MeshData; ``mesh`` is the same) and ``views`` (with ``cameras``) replace what the
+        job would load from files (tests, bench)."""
         self.job = job
         self.base = base_dir
         self.owns_device = device is None
         self.device = device or create_device(device_index, job.optimize.atomics)
         self.estimator = None
         try:
-            self._setup(target, mesh, views, cameras, estimator_options)
+            self._setup(target, asset if asset is not None else mesh, views, cameras, estimator_options)
         except BaseException:
             self.release()
             raise
 
     # -- setup --------------------------------------------------------------
 
-    def _setup(self, target, mesh, views, cameras, estimator_options) -> None:
+    def _setup(self, target, asset, views, cameras, estimator_options) -> None:
         job, opt = self.job, self.job.optimize
         copies = 2 * opt.samples * opt.views_per_iteration
         self.cams = cameras
         self.reference = None
-        if mesh is None and job.scene.kind == "mesh":
-            mesh = _mesh_data(job.scene, self.base)
+        self.kind = get_kind(job.scene.kind)
+        if asset is None:       # input files first: their errors come before the targets'
+            asset = self.kind.factory.load_asset(job.scene, self.base)
         t = job.target
         if views is not None:
             tile_layout(self.device, views.size, copies, job.render.supersample)
@@ -138,13 +124,7 @@ class Problem:
             self.views = self._multi_view(copies)
         self.size = self.views.size
         self.target = self.views.targets[self.views.eval_views()[0]]
-        if mesh is not None:
-            from .scene.mesh import TexturedMesh
-            center = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
-            self.scene = TexturedMesh(mesh, job.scene, pixel_at_object(self.views, self.cams, center, self.size),
-                                      cull=job.render.cull)
-        else:
-            self.scene = TriangleSoup(job.scene, job.render, self.size)
+        self.scene = self.kind.factory.create(SceneSetup(job, self.base, self.views, self.cams, self.size, asset))
         self.eval_cams = self.views.eval_views()
         self.estimator = Estimator(
             self.device, self.scene, self.views, seed=job.seed, samples=opt.samples,
@@ -177,28 +157,10 @@ class Problem:
 
     def _render_reference(self, cams: list, size) -> np.ndarray:
         """Targets rendered by diffrast itself: the reference asset, same cameras and settings."""
-        from .io import meshes
-        from .scene.mesh import TexturedMesh
-        job = self.job
-        ref = meshes.load_mesh(resolve_path(self.base, job.target.reference.mesh))
-        self.reference = ref
-        frozen = {"optimize": False}
-        shading = job.scene.shading if job.scene.kind == "mesh" else ShadingConfig()
-        cfg = SceneConfig(kind="mesh", mesh="reference", shading=shading, positions=frozen, colors=frozen,
-                          texture=frozen)
-        scene = TexturedMesh(ref, cfg, 1.0, cull=job.render.cull)
-        blank = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]),
-                        eyes=np.stack([c.position for c in cams]),
-                        targets=np.zeros((len(cams), size[1], size[0], 3), np.float32))
-        est = Estimator(self.device, scene, blank, views_per_iteration=min(len(cams), 8),
-                        supersample=job.render.supersample, background=job.render.background,
-                        adam_cfg=job.optimize.adam)
-        try:
-            est.upload(scene.initial_params(0))
-            images = est.evaluate(list(range(len(cams))), images=True)["images"]
-        finally:
-            est.release()
-        return np.stack(images).astype(np.float32)
+        from .scene.mesh.reference import render_reference
+        images, self.reference = render_reference(
+            self.device, self.job, resolve_path(self.base, self.job.target.reference.mesh), cams, size)
+        return images
 
     # -- use ----------------------------------------------------------------
 
@@ -213,13 +175,13 @@ class Problem:
                 m[f"{name}_psnr"] = float("inf") if mse <= 0 else float(10 * np.log10(1 / mse))
         return m
 
+    def scene_metrics(self, theta: np.ndarray) -> dict:
+        """The scene kind's asset metrics at ``theta`` (e.g. Chamfer distance to the reference)."""
+        return self.scene.metrics(theta, self.reference)
+
     def chamfer(self, theta: np.ndarray) -> float | None:
-        """Chamfer distance of the mesh at ``theta`` to the reference asset (reference targets only)."""
-        if self.reference is None or self.job.scene.kind != "mesh":
-            return None
-        from .scene.geometry_metrics import chamfer_distance
-        pos = theta[self.scene.layout.slice("positions")].reshape(-1, 3)
-        return chamfer_distance(pos, self.scene.faces, self.reference.positions, self.reference.faces)
+        """The Chamfer distance among :meth:`scene_metrics`, or None."""
+        return self.scene_metrics(theta).get("chamfer")
 
     def release(self) -> None:
         if self.estimator is not None:

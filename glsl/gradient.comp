@@ -3,7 +3,8 @@
 // plus and minus copies with the target of the pair's camera and adds
 // f+ - f- into the accumulator of every contributor of the pixel (those of
 // both copies, each counted once). FULL_IMAGE: the whole image's f+ - f-
-// goes to slot 0 of the pair.
+// goes to slot 0 of the pair. SCENE_SPREAD: the scene kind's hook
+// scene_spread() spreads the difference itself (scene/base.py).
 layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
 
 #include "buffers.glsl"
@@ -15,8 +16,11 @@ layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
 #include "accumulate.glsl"
 #include "contributors.glsl"
 #include <scene>
-#include "resolve.glsl"
+#include <visibility>
 #include "reduce.glsl"
+#ifdef SCENE_SPREAD
+#include <scene_spread>
+#endif
 #ifdef AGGREGATE
 #include "aggregate.glsl"
 #endif
@@ -37,14 +41,16 @@ void main() {
     int cm = cp + 1;
     float diff = 0.0;
     g_ncontrib = 0;
-#ifdef FULL_IMAGE
+#if defined(FULL_IMAGE) || defined(SCENE_SPREAD)
     g_collect = false;
 #else
     g_collect = true;
 #endif
+    uint cam = 0u;
+    uint key = 0u;
     if (inside) {
-        uint cam = camera_of_pair(pair);
-        uint key = pair_key(u_seed, u_iteration, pair);
+        cam = camera_of_pair(pair);
+        key = pair_key(u_seed, u_iteration, pair);
         vec3 t = texelFetch(u_targets, ivec3(px, int(cam)), 0).rgb;
         diff = pixel_loss(resolve_pixel(cp, px, cam, key, 1.0), t)
              - pixel_loss(resolve_pixel(cm, px, cam, key, -1.0), t);
@@ -58,6 +64,8 @@ void main() {
 #ifdef FULL_IMAGE
     float total = wg_reduce(vec2(diff, 0.0)).x;
     if (gl_LocalInvocationIndex == 0u && total != 0.0) accumulate(pair, 0u, total);
+#elif defined(SCENE_SPREAD)
+    if (diff != 0.0) scene_spread(pair, px, cam, key, diff);
 #elif defined(SUBGROUP_AGGREGATE)
     sg_add_list(pair, diff);
 #else

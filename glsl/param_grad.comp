@@ -2,8 +2,8 @@
 // Per-parameter pass: gradient_i = sum over pairs of s_i * A_pair(i)
 // / (2 eps_i * pairs), times the loss normalisation, where A is the
 // accumulator of the parameter's contributor (mapping 0) or the sum of the
-// accumulators of the primitives incident to the parameter's element
-// (mapping 1: a shared mesh vertex gathers its triangles). s_i is recomputed
+// accumulators its group's gather table lists for the parameter's element
+// (mapping 1, e.g. a shared vertex gathers its primitives). s_i is recomputed
 // from the counter-based hash, so nothing per-parameter was stored by P.
 layout(local_size_x = WG_1D) in;
 
@@ -13,8 +13,8 @@ layout(local_size_x = WG_1D) in;
 #include "groups.glsl"
 
 layout(std430, binding = SSBO_GRAD) buffer Grad { float grad[]; };
-layout(std430, binding = SSBO_ADJ_START) readonly buffer AdjStart { uint adj_start[]; };
-layout(std430, binding = SSBO_ADJ_LIST) readonly buffer AdjList { uint adj_list[]; };
+// The gather tables of every group with mapping 1 (CSR per group, see buffers.glsl).
+layout(std430, binding = SSBO_GATHER) readonly buffer Gather { uint gather[]; };
 // pair_key(u_seed, u_iteration, pair) of every pair, computed once per iteration.
 layout(std430, binding = SSBO_KEYS) readonly buffer Keys { uint pair_keys[]; };
 
@@ -29,7 +29,8 @@ float accumulated(Group g, uint i, uint pair) {
     uint e = (i - g.offset) / g.stride;
     if (g.mapping == 0u) return accum_value(pair, g.contrib_base + e);
     float a = 0.0;
-    for (uint k = adj_start[e]; k < adj_start[e + 1u]; ++k) a += accum_value(pair, g.contrib_base + adj_list[k]);
+    uint s = g.gather_start + e;
+    for (uint k = gather[s]; k < gather[s + 1u]; ++k) a += accum_value(pair, g.contrib_base + gather[g.gather_list + k]);
     return a;
 #endif
 }

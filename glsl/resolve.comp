@@ -11,7 +11,7 @@ layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
 #include "views.glsl"
 #include "contributors.glsl"
 #include <scene>
-#include "resolve.glsl"
+#include <visibility>
 #include "reduce.glsl"
 
 layout(binding = TEX_TARGET) uniform sampler2DArray u_targets;

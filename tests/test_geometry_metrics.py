@@ -3,7 +3,7 @@
 import numpy as np
 
 from diffrast_cli.io.meshes import icosphere
-from diffrast_cli.scene.geometry_metrics import (chamfer_distance, closest_on_triangles, point_to_surface_sq,
+from diffrast_cli.scene.mesh.chamfer import (chamfer_distance, closest_on_triangles, point_to_surface_sq,
                                                  sample_surface)
 
 

@@ -687,7 +687,7 @@ def test_valid_job_files_are_accepted_with_their_values(folder, doc):
     path.write_text(dump(doc), encoding="utf-8")
     job, base = C.load_job(path)
     assert base == folder.resolve()
-    assert_loaded_as_given(job, doc, J.PATH_KEYS, folder)
+    assert_loaded_as_given(job, doc, J.path_keys(), folder)
 
 
 # --set KEY=VALUE for documented keys, with values valid on top of TINY_JOB (a soup, one image)

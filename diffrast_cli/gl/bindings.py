@@ -17,20 +17,18 @@ SSBO_ORDER = 8         # primitive draw order (front to back), read by R
 SSBO_BUCKETS = 9       # depth-sort histogram / bucket offsets
 SSBO_CAMERAS = 10      # every camera of the job: view-projection matrix and eye position
 SSBO_VIEWS = 11        # camera index of each view slot of the current pass (written per iteration)
-SSBO_FACES = 12        # mesh: vertex indices of each triangle
-SSBO_CORNER_UV = 13    # mesh: per-corner texture coordinates
-SSBO_ADJ_START = 14    # vertex -> incident triangles (CSR offsets), for the gradient gather
-SSBO_ADJ_LIST = 15     # vertex -> incident triangles (CSR entries)
-SSBO_NORMALS = 16      # mesh: per-vertex normals of the clean geometry
-SSBO_NBR_START = 17    # vertex -> neighbour vertices (CSR offsets), for the Laplacian
-SSBO_NBR_LIST = 18     # vertex -> neighbour vertices (CSR entries: index, weight of L, weight of L^T)
-SSBO_LAPLACE = 19      # Laplacian of the current positions (delta = L v)
-SSBO_KEYS = 20         # pair keys of the current iteration (written per iteration, read by the gradient pass)
+SSBO_KEYS = 12         # pair keys of the current iteration (written per iteration, read by the gradient pass)
+SSBO_GATHER = 13       # gather tables of the parameter groups that gather several contributors (CSR, u32)
+
+# Binding points [SSBO_SCENE_FIRST, device limit) belong to the scene kind: the buffers it
+# declares get them in order, as defines SSBO_SCENE_<NAME> (sge/scene_resources.py).
+SSBO_SCENE_FIRST = 16
 
 # Texture / image units.
 TEX_IDS = 0            # R32UI id buffer of all copies (tiled), read by G
 TEX_TARGET = 1         # target images, one layer per camera (RGBA16F array)
 IMG_COLOR = 2          # resolved colour images of the clean shading pass (RGBA32F array)
+TEX_SCENE_FIRST = 4    # texture units [TEX_SCENE_FIRST, device limit) belong to the scene kind (TEX_SCENE_<NAME>)
 
 # Work-group sizes.
 WG_1D = 256            # per-parameter passes (P, gradient, Adam)

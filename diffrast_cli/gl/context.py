@@ -68,7 +68,7 @@ class GLDevice:
 
     def available_memory(self) -> int | None:
         """Bytes this device can still allocate, or None when the driver does not say."""
-        from ..resources import available_memory  # lazy: resources imports the GL layer
+        from .device_memory import available_memory
 
         return available_memory(self)
 

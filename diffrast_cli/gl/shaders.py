@@ -3,8 +3,10 @@
 Every shader file starts with ``#version 430``. The loader inserts, right after
 it, the extension lines and ``#define``s (binding points and work-group sizes
 from :mod:`bindings`, plus per-program ones), then expands ``#include "x.glsl"``
-(relative to glsl/include/) and ``#include <alias>`` (resolved through an alias
-map, so a generic pass can include a scene's code). ``#line L S`` directives
+and ``#include <alias>`` (resolved through an alias map, so a generic pass can
+include a scene kind's code). A file name is looked up in the extra folders
+``dirs`` first (a scene kind's shader folder, which may live anywhere), then
+in glsl/include/ (quoted includes only) and glsl/. ``#line L S`` directives
 keep line numbers, and compile errors are rewritten to name ``file:line``.
 """
 
@@ -50,13 +52,16 @@ class ShaderSource:
     """One preprocessed shader stage: its text and the file table for error messages."""
 
     def __init__(self, name: str, defines: dict | None = None, aliases: dict | None = None,
-                 extensions: tuple = ()):
-        self.name = name
+                 extensions: tuple = (), dirs: tuple = ()):
         self.files: list[str] = []
         self.aliases = aliases or {}
         root = glsl_dir()
         self.root = root
-        lines = _read(str(root / name)).splitlines()
+        self.dirs = tuple(Path(d) for d in dirs)
+        name, path = self._locate(name, quoted=False, current=name)
+        self.name = name
+        self._paths = {name: path}
+        lines = _read(str(path)).splitlines()
         if not lines or not lines[0].startswith("#version"):
             raise GLError(f"{name}:1: shader must start with #version")
         head = [lines[0]]
@@ -74,15 +79,33 @@ class ShaderSource:
             self.files.append(name)
         return self.files.index(name)
 
+    def _locate(self, name: str, quoted: bool, current: str) -> tuple[str, Path]:
+        """(the name messages use, the file) of a shader name: the extra folders first,
+        then glsl/include/ (quoted includes) and glsl/."""
+        candidates = [d / name for d in self.dirs]
+        if quoted:
+            candidates.append(self.root / "include" / name)
+        candidates.append(self.root / name)
+        for path in candidates:
+            if path.is_file():
+                try:
+                    return path.relative_to(self.root).as_posix(), path
+                except ValueError:
+                    return str(path), path
+        if not quoted:
+            return name, self.root / name          # _read names the missing file
+        where = ", ".join(str(d) for d in (*self.dirs, self.root))
+        raise GLError(f"{current}: #include \"{name}\" not found under {where}")
+
     def _resolve(self, quoted: str | None, alias: str | None, current: str) -> str:
         if alias is not None:
             if alias not in self.aliases:
                 raise GLError(f"{current}: #include <{alias}> has no binding (known: {sorted(self.aliases)})")
-            return self.aliases[alias]
-        for candidate in (f"include/{quoted}", quoted):
-            if (self.root / candidate).is_file():
-                return candidate
-        raise GLError(f"{current}: #include \"{quoted}\" not found under {self.root}")
+            name, path = self._locate(self.aliases[alias], quoted=True, current=current)
+        else:
+            name, path = self._locate(quoted, quoted=True, current=current)
+        self._paths[name] = path
+        return name
 
     def _expand(self, name: str, lines: list[str], first_line: int, stack: tuple) -> list[str]:
         index = self._file_index(name)
@@ -95,7 +118,7 @@ class ShaderSource:
             target = self._resolve(m.group(1), m.group(2), name)
             if target in stack:
                 raise GLError(f"{name}:{first_line + offset}: recursive #include of {target}")
-            sub = _read(str(self.root / target)).splitlines()
+            sub = _read(str(self._paths[target])).splitlines()
             out.extend(self._expand(target, sub, 1, stack + (target,)))
             out.append(f"#line {first_line + offset + 1} {index}")
         return out
@@ -144,16 +167,16 @@ def _build(ctx, sources: dict[str, ShaderSource], make):
 
 
 def compute(ctx, name: str, defines: dict | None = None, aliases: dict | None = None,
-            extensions: tuple = ()):
-    """Build a compute program from glsl/<name>."""
-    src = ShaderSource(name, defines, aliases, extensions)
+            extensions: tuple = (), dirs: tuple = ()):
+    """Build a compute program from glsl/<name> (or ``dirs``/<name>)."""
+    src = ShaderSource(name, defines, aliases, extensions, dirs)
     return _build(ctx, {"compute": src}, lambda: ctx.compute_shader(src.text))
 
 
 def program(ctx, vertex: str, fragment: str, defines: dict | None = None,
-            aliases: dict | None = None, extensions: tuple = ()):
-    """Build a vertex + fragment program from glsl/<vertex> and glsl/<fragment>."""
-    vs = ShaderSource(vertex, defines, aliases, extensions)
-    fs = ShaderSource(fragment, defines, aliases, extensions)
+            aliases: dict | None = None, extensions: tuple = (), dirs: tuple = ()):
+    """Build a vertex + fragment program from glsl/<vertex> and glsl/<fragment> (or ``dirs``)."""
+    vs = ShaderSource(vertex, defines, aliases, extensions, dirs)
+    fs = ShaderSource(fragment, defines, aliases, extensions, dirs)
     return _build(ctx, {"vertex": vs, "fragment": fs},
                   lambda: ctx.program(vertex_shader=vs.text, fragment_shader=fs.text))

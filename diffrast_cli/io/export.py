@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from ..resources import atomic_write_bytes, ensure_folder
+from .atomic import atomic_write_bytes, ensure_folder
 
 
 def _check_soup(positions, colors) -> tuple[np.ndarray, np.ndarray]:

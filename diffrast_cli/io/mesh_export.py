@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..resources import atomic_write_bytes, ensure_folder
+from .atomic import atomic_write_bytes, ensure_folder
 from .meshes import MeshData
 
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..resources import atomic_path
+from .atomic import atomic_path
 
 ERROR_FULL_SCALE = 0.25  # mean abs error mapped to the top of the colour ramp
 LABEL_H = 18  # height of the caption strip in side_by_side / progress_grid

@@ -1,24 +1,65 @@
-"""What every scene kind provides to the estimator (the plug-in interface).
+"""What every scene kind provides to the estimator and the loop (the plug-in interface).
 
 A scene kind owns its parameter layout, the R program (vertex pulling with
 the perturbation fused in), the G-side GLSL (``shade_include`` defines
 `vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma)`,
 which shades a sample and calls `add_contributor(c)` for each parameter
 owner it depends on; ``depth_include`` defines `scene_depth` for the
-front-to-back sort) and any buffers those read. The estimator and the loop
-call only what is here.
+front-to-back sort), the GPU buffers those read (declared by
+:meth:`SceneKind.resources`, bound by the core), and what a run reports and
+writes (:meth:`metrics`, :meth:`export`). Shader names are looked up in the
+kind's shader folder (its :class:`~.registry.KindSpec`) first, then in glsl/.
+
+G hook: a kind whose ``spread_include`` names a GLSL file spreads each
+pixel's f+ - f- itself. The file defines
+`void scene_spread(uint pair, ivec2 px, uint cam, uint key, float diff)`,
+called by G once per pixel and pair with a non-zero difference; it adds into
+the contributor accumulators with `accumulate(pair, c, value)` (any number
+of contributors, any weights). The visibility strategy still resolves the
+pixel's colours for f+ and f-.
+
+The estimator and the loop call only what is here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
 from ..gl import shaders
 
 
+@dataclass
+class SceneSetup:
+    """What a kind is built from (see :meth:`SceneKind.create`)."""
+
+    job: object                 # the validated job (JobConfig); job.scene is the kind's config
+    base: Path | None           # the job file's folder (relative input paths)
+    views: object               # sge.views.ViewSet: cameras and targets
+    cameras: list | None        # scene.cameras.Camera of each view (multi-view jobs), else None
+    size: tuple[int, int]       # render size (w, h)
+    asset: object = None        # what load_asset returned, or the caller's asset
+
+    def pixel_at(self, center) -> float:
+        """World size of one pixel at ``center``, median over the training cameras."""
+        if not self.cameras:
+            return 2.0 / max(self.size)
+        sizes = [np.linalg.norm(self.cameras[i].position - np.asarray(center)) / self.cameras[i].fy
+                 for i in self.views.train]
+        return float(np.median(sizes))
+
+
 class SceneKind:
+    kind: str = ""                  # the registry name (scene.kind)
+    primitive_name: str = "primitives"  # what reports call what R draws ("triangles")
     vertex_shader: str = ""
     fragment_shader: str = "id.frag"
     shade_include: str = ""
     depth_include: str = ""
+    spread_include: str = ""        # the G hook (see the module notes); "" = G spreads over the contributors
+    visibility: str = "opaque_id"   # the visibility strategy (sge/visibility.py)
     layout = None                   # ParamLayout
     contributors: int = 0           # accumulator slots per pair
     shared_contributors: int = 0    # contributors [0, this) are shared by neighbouring pixels (primitives)
@@ -28,13 +69,44 @@ class SceneKind:
     program = None
     vao = None
 
+    # -- from the job ---------------------------------------------------------
+
+    @classmethod
+    def load_asset(cls, cfg, base: Path | None):
+        """Read the input files the kind's config names (None: the kind reads none)."""
+        return None
+
+    @classmethod
+    def describe_inputs(cls, cfg, base: Path | None) -> str:
+        """Load the kind's input files (as a run would) and summarise them in a few words."""
+        return cls.kind
+
+    @classmethod
+    def create(cls, setup: SceneSetup) -> "SceneKind":
+        raise NotImplementedError(f"scene kind {cls.kind!r} does not implement create()")
+
+    @property
+    def shader_dirs(self) -> tuple:
+        from .registry import get_kind
+        return (get_kind(self.kind).shader_path(),)
+
+    # -- GPU ------------------------------------------------------------------
+
     def defines(self) -> dict:
         """Extra GLSL defines of this scene kind; SCENE_MAX_CONTRIB (contributors of one
         sample) is required."""
         return {"SCENE_MAX_CONTRIB": 1}
 
-    def build(self, ctx, defines: dict) -> None:
-        self.program = shaders.program(ctx, self.vertex_shader, self.fragment_shader, defines=defines)
+    def resources(self) -> list:
+        """The kind's own GPU buffers and textures (gl.declared.BufferSpec / TextureSpec):
+        the core allocates them, binds them at points of its reserved range, and defines
+        SSBO_SCENE_<NAME> / TEX_SCENE_<NAME> in every shader."""
+        return []
+
+    def build(self, ctx, defines: dict, buffers: dict) -> None:
+        """Compile the kind's programs; ``buffers``: the declared resources by name."""
+        self.program = shaders.program(ctx, self.vertex_shader, self.fragment_shader, defines=defines,
+                                       dirs=self.shader_dirs)
         self.vao = ctx.vertex_array(self.program, [])
 
     def draw(self, instances: int) -> None:
@@ -42,15 +114,12 @@ class SceneKind:
         self.vao.render(vertices=3 * self.primitives, instances=instances)
 
     def buffer_bytes(self) -> int:
-        """GPU memory of the scene's own buffers (for the memory estimate)."""
+        """GPU memory the kind allocates itself, beside its declared resources (memory estimate)."""
         return 0
 
     def shading_uniforms(self) -> dict:
         """Uniforms of the scene's G-side code (set on G and the resolve pass)."""
         return {}
-
-    def bind_buffers(self) -> None:
-        """Bind the scene's own storage buffers (called once)."""
 
     def on_params_changed(self, estimator) -> None:
         """Parameters were replaced from the CPU (upload)."""
@@ -60,6 +129,15 @@ class SceneKind:
 
     def add_regularizers(self, estimator) -> None:
         """Add analytic regularizer gradients into SSBO_GRAD (after the SGE gradient)."""
+
+    # -- results --------------------------------------------------------------
+
+    def initial_params(self, seed: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def metrics(self, theta: np.ndarray, reference=None) -> dict:
+        """Asset metrics the report adds (e.g. Chamfer distance to a reference mesh)."""
+        return {}
 
     def export(self, theta, out_dir) -> list:
         """Write the optimised asset into ``out_dir``; returns the paths."""

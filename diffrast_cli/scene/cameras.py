@@ -412,7 +412,7 @@ def save_transforms(path, cameras, image_names) -> None:
             frame.update(intr(c))
         frames.append(frame)
     data["frames"] = frames
-    from ..resources import atomic_write_bytes, ensure_folder
+    from ..io.atomic import atomic_write_bytes, ensure_folder
     dst = Path(path)
     ensure_folder(dst.parent)
     atomic_write_bytes(dst, (json.dumps(data, indent=2) + "\n").encode("utf-8"))

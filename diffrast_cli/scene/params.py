@@ -3,10 +3,13 @@
 A group is a contiguous range ``[offset, offset + count)`` of theta whose
 parameters share a perturbation size, a learning rate and bounds. Every
 ``stride`` consecutive parameters of a group form one element (a triangle, a
-texel, a mesh vertex). With MAP_DIRECT the element is itself a contributor,
-numbered from ``contrib_base``; with MAP_GATHER (a shared mesh vertex) the
-per-parameter pass sums the accumulators of the element's incident
-primitives, listed in a CSR adjacency, numbered from ``contrib_base``.
+texel, a shared vertex). With MAP_DIRECT the element is itself a contributor,
+numbered from ``contrib_base``; with MAP_GATHER (e.g. a shared vertex) the
+per-parameter pass sums the accumulators of several contributors, numbered
+from ``contrib_base``, that the group's own gather table lists per element
+(CSR: ``gather = (start (elements + 1,), entries)``). The tables of all
+groups go back to back into one buffer (SSBO_GATHER); a table shared by
+several groups is stored once.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import numpy as np
 
 GROUP_DTYPE = np.dtype([
     ("offset", "<u4"), ("count", "<u4"), ("stride", "<u4"), ("contrib_base", "<u4"),
-    ("mapping", "<u4"), ("pad0", "<u4"), ("pad1", "<u4"), ("pad2", "<u4"),
+    ("mapping", "<u4"), ("gather_start", "<u4"), ("gather_list", "<u4"), ("pad", "<u4"),
     ("eps", "<f4"), ("lr", "<f4"), ("lo", "<f4"), ("hi", "<f4"),
 ])
 MAP_DIRECT = 0   # contributor = contrib_base + element
-MAP_GATHER = 1   # element sums the accumulators of its incident primitives (CSR)
+MAP_GATHER = 1   # element sums the accumulators its gather table lists (CSR)
 
 
 @dataclass
@@ -35,6 +38,7 @@ class ParamGroup:
     hi: float
     contrib_base: int = 0
     mapping: int = MAP_DIRECT
+    gather: tuple | None = None   # MAP_GATHER: (start, entries) uint32 arrays, CSR per element
     offset: int = 0  # set by ParamLayout
 
     @property
@@ -48,10 +52,33 @@ class ParamLayout:
     def __init__(self, groups: list[ParamGroup]):
         offset = 0
         for g in groups:
+            if (g.mapping == MAP_GATHER) != (g.gather is not None):
+                raise ValueError(f"parameter group {g.name}: a gather table goes with mapping MAP_GATHER")
             g.offset = offset
             offset += g.count
         self.groups = groups
         self.size = offset
+        self._gather, self._gather_at = self._gather_tables()
+
+    def _gather_tables(self) -> tuple[np.ndarray, dict]:
+        """All groups' gather tables back to back, and (start, entries) offsets per group name."""
+        parts, at, placed, size = [], {}, {}, 0
+        for g in self.groups:
+            if g.gather is None:
+                continue
+            key = (id(g.gather[0]), id(g.gather[1]))
+            if key not in placed:
+                start, entries = (np.ascontiguousarray(a, np.uint32) for a in g.gather)
+                placed[key] = (size, size + len(start))
+                parts += [start, entries]
+                size += len(start) + len(entries)
+            at[g.name] = placed[key]
+        table = np.concatenate(parts) if parts else np.zeros(1, np.uint32)
+        return table, at
+
+    def gather_table(self) -> np.ndarray:
+        """The gather tables of every group, as uploaded to SSBO_GATHER (uint32)."""
+        return self._gather
 
     def __getitem__(self, name: str) -> ParamGroup:
         for g in self.groups:
@@ -70,7 +97,8 @@ class ParamLayout:
         """The group table as uploaded to SSBO_GROUPS."""
         t = np.zeros(len(self.groups), dtype=GROUP_DTYPE)
         for i, g in enumerate(self.groups):
-            t[i] = (g.offset, g.count, g.stride, g.contrib_base, g.mapping, 0, 0, 0,
+            start, entries = self._gather_at.get(g.name, (0, 0))
+            t[i] = (g.offset, g.count, g.stride, g.contrib_base, g.mapping, start, entries, 0,
                     0.0 if g.frozen else g.eps, 0.0 if g.frozen else g.lr, g.lo, g.hi)
         return t
 

@@ -7,11 +7,12 @@ struct Group {
     uint stride;        // parameters per contributor (e.g. 6 x/y values per triangle)
     uint contrib_base;  // contributor index of the group's first parameter
     uint mapping;       // 0: contributor = contrib_base + (i - offset) / stride
-                        // 1: gather: element (i - offset) / stride sums the accumulators
-                        //    of its incident primitives (CSR at SSBO_ADJ_*), from contrib_base
-    uint pad0;
-    uint pad1;
-    uint pad2;
+                        // 1: gather: element e = (i - offset) / stride sums the accumulators of
+                        //    the contributors contrib_base + gather[gather_list + k], k in
+                        //    [gather[gather_start + e], gather[gather_start + e + 1]) (SSBO_GATHER)
+    uint gather_start;  // the group's gather table in SSBO_GATHER: CSR offsets per element
+    uint gather_list;   // ... and its entries
+    uint pad;
     float eps;          // perturbation size (0: group frozen)
     float lr;           // Adam learning rate
     float lo;           // lower bound

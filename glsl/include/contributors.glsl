@@ -2,7 +2,7 @@
 // global list (each contributor once), filled by the scene's scene_sample
 // through add_contributor while g_collect is set. A global list avoids
 // passing arrays in and out of functions, which llvmpipe copies (measured:
-// G 5.7 -> 2.7 ms for the 2K soup at 256^2).
+// G 5.7 -> 2.7 ms for 2K triangles at 256^2).
 // SCENE_MAX_CONTRIB (contributors of one sample) is a define of the scene kind.
 
 #define NSUB (SS * SS)

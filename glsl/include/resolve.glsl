@@ -1,3 +1,4 @@
+// The opaque id buffer's visibility (sge/visibility.py, included as <visibility>).
 // A copy's view of one output pixel: its colour, the mean over the SS x SS
 // subsamples of the scene's shading (background where the id is 0). The
 // scene adds each sample's contributors to the pixel's list

@@ -1,7 +1,7 @@
 // Subgroup (warp) aggregation of G's additions: lanes adding to the same
 // contributor are partitioned together (GL_NV_shader_subgroup_partitioned)
 // and their lowest lane adds the partition's sum. Measured on an H100 for a
-// textured mesh, neighbouring pixels' bilinear footprints and triangles
+// textured surface, neighbouring pixels' bilinear footprints and triangles
 // collide within a warp; this turns those collisions into one atomic each.
 // Every lane of the subgroup must call sg_add_list.
 // Needs accumulate.glsl and contributors.glsl (the pixel's list).

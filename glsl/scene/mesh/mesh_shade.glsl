@@ -11,8 +11,8 @@
 
 #include "mesh_common.glsl"
 
-layout(std430, binding = SSBO_CORNER_UV) readonly buffer CornerUV { vec2 corner_uv[]; };
-layout(std430, binding = SSBO_NORMALS) readonly buffer Normals { vec4 normals[]; };
+layout(std430, binding = SSBO_SCENE_CORNER_UV) readonly buffer CornerUV { vec2 corner_uv[]; };
+layout(std430, binding = SSBO_SCENE_NORMALS) readonly buffer Normals { vec4 normals[]; };
 uniform vec3 u_light_dir;   // unit, towards the light, world space
 uniform float u_ambient;
 

@@ -14,89 +14,52 @@ shared vertex coordinate.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from ..errors import ConfigError
-from ..gl import bindings as B
-from ..gl import shaders
-from ..gl.passes import barrier, groups_1d, set_uniforms
-from .base import SceneKind
-from .params import MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
+from ...errors import ConfigError
+from ...gl import shaders
+from ...gl.declared import BufferSpec
+from ...gl.passes import barrier, groups_1d, set_uniforms
+from ..base import SceneKind, SceneSetup
+from ..params import MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
+from .geometry import closed_orientation, laplacian_csr, vertex_triangles
 
 DEFAULT_BASE_COLOR = (0.8, 0.8, 0.8)
 
 
-def vertex_triangles(faces: np.ndarray, vertices: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR vertex -> incident triangles: (start (V+1,), triangle list (3F,))."""
-    flat = faces.reshape(-1).astype(np.int64)
-    order = np.argsort(flat, kind="stable")
-    tris = (order // 3).astype(np.uint32)
-    counts = np.bincount(flat, minlength=vertices)
-    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint32)
-    return start, tris
-
-
-def edge_weights(positions: np.ndarray, faces: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Undirected edges (E,2) and their weights: 1 (uniform) or (cot a + cot b) / 2, clamped >= 0."""
-    p = positions.astype(np.float64)
-    e = np.concatenate([faces[:, [1, 2]], faces[:, [2, 0]], faces[:, [0, 1]]])  # opposite corners 0, 1, 2
-    if kind == "uniform":
-        w = np.ones(len(e))
-    else:
-        opp = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2]])
-        a, b = p[e[:, 0]] - p[opp], p[e[:, 1]] - p[opp]
-        cross = np.linalg.norm(np.cross(a, b), axis=1)
-        w = 0.5 * np.einsum("ij,ij->i", a, b) / np.maximum(cross, 1e-12)
-    key = np.sort(e, axis=1)
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    weights = np.bincount(inv.reshape(-1), weights=w, minlength=len(uniq))
-    if kind == "uniform":
-        weights = np.ones(len(uniq))
-    return uniq, np.maximum(weights, 0.0)
-
-
-def closed_orientation(positions: np.ndarray, faces: np.ndarray) -> int:
-    """+1 if the mesh is closed with consistently oriented, outward (counter-clockwise) faces,
-    -1 if closed and inward, 0 if it is open or inconsistently oriented."""
-    f = faces.astype(np.int64)
-    directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    n = int(f.max()) + 1 if len(f) else 0
-    code = directed[:, 0] * n + directed[:, 1]
-    reverse = directed[:, 1] * n + directed[:, 0]
-    if len(np.unique(code)) != len(code):      # an edge used twice in one direction
-        return 0
-    if not np.all(np.isin(reverse, code)):      # a boundary edge (or a flipped neighbour)
-        return 0
-    p = positions.astype(np.float64)[f]
-    volume = np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0
-    return 1 if volume > 0 else (-1 if volume < 0 else 0)
-
-
-def laplacian_csr(positions: np.ndarray, faces: np.ndarray, kind: str):
-    """CSR of L = I - D^-1 W: per vertex its neighbours with a = w_vk / W_v and b = w_kv / W_k."""
-    n = len(positions)
-    edges, w = edge_weights(positions, faces, kind)
-    src = np.concatenate([edges[:, 0], edges[:, 1]])
-    dst = np.concatenate([edges[:, 1], edges[:, 0]])
-    ww = np.concatenate([w, w])
-    total = np.bincount(src, weights=ww, minlength=n)
-    total[total == 0] = 1.0
-    order = np.lexsort((dst, src))
-    src, dst, ww = src[order], dst[order], ww[order]
-    start = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.uint32)
-    table = np.zeros((len(src), 4), np.float32)
-    table[:, 0] = dst.astype(np.uint32).view(np.float32)
-    table[:, 1] = ww / total[src]
-    table[:, 2] = ww / total[dst]
-    return start, table
-
-
 class TexturedMesh(SceneKind):
+    kind = "mesh"
+    primitive_name = "triangles"
     vertex_shader = "mesh.vert"
-    fragment_shader = "id.frag"
     shade_include = "mesh_shade.glsl"
     depth_include = "mesh_depth.glsl"
     size_keys = "the mesh size or scene.texture.resolution"
+
+    @classmethod
+    def load_asset(cls, cfg, base):
+        """The mesh file (or generated icosphere) of the config, as io.meshes.MeshData."""
+        from ...io import meshes
+        if cfg.icosphere is not None:
+            ico = cfg.icosphere
+            mesh = meshes.icosphere(ico.subdivisions, ico.radius)
+            mesh.positions = (mesh.positions + np.asarray(ico.center, np.float32)).astype(np.float32)
+            return mesh
+        need_uvs = cfg.texture.optimize and cfg.texture.resolution is not None
+        path = Path(cfg.mesh).expanduser()
+        return meshes.load_mesh(path if path.is_absolute() or base is None else base / path, need_uvs=need_uvs)
+
+    @classmethod
+    def describe_inputs(cls, cfg, base) -> str:
+        mesh = cls.load_asset(cfg, base)
+        return f"mesh {len(mesh.faces)} triangles" + (", textured" if mesh.texture is not None else "")
+
+    @classmethod
+    def create(cls, setup: SceneSetup) -> "TexturedMesh":
+        mesh = setup.asset if setup.asset is not None else cls.load_asset(setup.job.scene, setup.base)
+        center = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
+        return cls(mesh, setup.job.scene, setup.pixel_at(center), cull=setup.job.render.cull)
 
     def __init__(self, mesh, cfg, pixel_world: float, cull: str = "auto"):
         """``mesh``: io.meshes.MeshData; ``cfg``: the mesh scene config; ``pixel_world``:
@@ -112,11 +75,14 @@ class TexturedMesh(SceneKind):
         colors_wanted = cfg.colors.optimize and not self.has_texture
         self.has_colors = mesh.vertex_colors is not None or colors_wanted
         V, F = self.vertices, self.primitives
+        self.adj_start, self.adj_list = vertex_triangles(self.faces, V)
+        tris_of_vertex = (self.adj_start, self.adj_list)     # a vertex gathers its triangles
         groups = [ParamGroup("positions", 3 * V, 3, **group_settings(cfg.positions, 0.5 * pixel_world, 0.25 * pixel_world,
-                                                                (-1e4, 1e4)), mapping=MAP_GATHER)]
+                                                                (-1e4, 1e4)), mapping=MAP_GATHER,
+                             gather=tris_of_vertex)]
         if self.has_colors:
             groups.append(ParamGroup("colors", 3 * V, 3, **group_settings(cfg.colors, 0.05, 0.02, (0.0, 1.0)),
-                                     mapping=MAP_GATHER))
+                                     mapping=MAP_GATHER, gather=tris_of_vertex))
         if self.has_texture:
             th, tw = self.texture0.shape[:2]
             self.tex_size = (tw, th)
@@ -128,7 +94,6 @@ class TexturedMesh(SceneKind):
         self.shared_contributors = F
         self.contributors = F + (self.tex_size[0] * self.tex_size[1] if self.has_texture else 0)
         self.optimize_positions = not self.layout["positions"].frozen
-        self.adj_start, self.adj_list = vertex_triangles(self.faces, V)
         lap = cfg.laplacian
         self.laplacian = lap.weight > 0 and self.optimize_positions
         if self.laplacian:
@@ -188,17 +153,29 @@ class TexturedMesh(SceneKind):
         return out
 
     def export(self, theta: np.ndarray, out_dir) -> list:
-        from ..io.mesh_export import export_mesh
+        from ...io.mesh_export import export_mesh
         return export_mesh(self.mesh_data(theta), out_dir, stem="mesh")
+
+    def metrics(self, theta: np.ndarray, reference=None) -> dict:
+        """Chamfer distance of the optimised surface to the reference asset (reference targets only)."""
+        if reference is None:
+            return {}
+        from .chamfer import chamfer_distance
+        pos = theta[self.layout.slice("positions")].reshape(-1, 3)
+        return {"chamfer": chamfer_distance(pos, self.faces, reference.positions, reference.faces)}
 
     # -- GL -----------------------------------------------------------------
 
-    def buffer_bytes(self) -> int:
-        n = self.faces.nbytes + self.adj_start.nbytes + self.adj_list.nbytes + 16 * self.vertices
-        n += 24 * self.primitives                                     # corner UVs
+    def resources(self) -> list:
+        uvs = self.mesh.uvs if self.mesh.uvs is not None else np.zeros((self.primitives, 3, 2), np.float32)
+        out = [BufferSpec("FACES", data=self.faces.tobytes()),
+               BufferSpec("CORNER_UV", data=np.ascontiguousarray(uvs, np.float32).tobytes()),
+               BufferSpec("NORMALS", size=16 * self.vertices)]
         if self.laplacian:
-            n += self.nbr_start.nbytes + self.nbr_table.nbytes + 16 * self.vertices
-        return n
+            out += [BufferSpec("NBR_START", data=self.nbr_start.tobytes()),
+                    BufferSpec("NBR_LIST", data=self.nbr_table.tobytes()),
+                    BufferSpec("LAPLACE", size=16 * self.vertices)]
+        return out
 
     def defines(self) -> dict:
         d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR,
@@ -218,37 +195,22 @@ class TexturedMesh(SceneKind):
             d["TEXTURE_CONTRIB"] = 1
         return d
 
-    def build(self, ctx, defines: dict) -> None:
-        super().build(ctx, defines)
+    def build(self, ctx, defines: dict, buffers: dict) -> None:
+        super().build(ctx, defines, buffers)
         self.ctx = ctx
         shading = self.cfg.shading
         light = np.asarray(shading.light_dir, np.float64)
         light = light / max(np.linalg.norm(light), 1e-12)
         self._uniforms = dict(u_light_dir=tuple(float(x) for x in light), u_ambient=float(shading.ambient))
-        self.buffers = {
-            B.SSBO_FACES: ctx.buffer(self.faces.tobytes()),
-            B.SSBO_ADJ_START: ctx.buffer(self.adj_start.tobytes()),
-            B.SSBO_ADJ_LIST: ctx.buffer(self.adj_list.tobytes()),
-            B.SSBO_NORMALS: ctx.buffer(reserve=16 * self.vertices),
-        }
-        uvs = self.mesh.uvs if self.mesh.uvs is not None else np.zeros((self.primitives, 3, 2), np.float32)
-        self.buffers[B.SSBO_CORNER_UV] = ctx.buffer(np.ascontiguousarray(uvs, np.float32).tobytes())
-        self.normals_prog = shaders.compute(ctx, "vertex_normals.comp", defines)
+        self.normals_prog = shaders.compute(ctx, "vertex_normals.comp", defines, dirs=self.shader_dirs)
         set_uniforms(self.normals_prog, u_vertices=self.vertices)
         self.vgroups = groups_1d(self.vertices)
         self.lap_progs = []
         if self.laplacian:
-            self.buffers[B.SSBO_NBR_START] = ctx.buffer(self.nbr_start.tobytes())
-            self.buffers[B.SSBO_NBR_LIST] = ctx.buffer(self.nbr_table.tobytes())
-            self.buffers[B.SSBO_LAPLACE] = ctx.buffer(reserve=16 * self.vertices)
             for k in range(2):
-                prog = shaders.compute(ctx, "laplacian.comp", {**defines, "LAPLACE_PASS": k})
+                prog = shaders.compute(ctx, "laplacian.comp", {**defines, "LAPLACE_PASS": k}, dirs=self.shader_dirs)
                 set_uniforms(prog, u_vertices=self.vertices, u_weight=self.cfg.laplacian.weight / self.vertices)
                 self.lap_progs.append(prog)
-
-    def bind_buffers(self) -> None:
-        for binding, buf in self.buffers.items():
-            buf.bind_to_storage_buffer(binding)
 
     def shading_uniforms(self) -> dict:
         return self._uniforms
@@ -269,8 +231,6 @@ class TexturedMesh(SceneKind):
 
     def release(self) -> None:
         super().release()
-        for buf in getattr(self, "buffers", {}).values():
-            buf.release()
         for prog in [getattr(self, "normals_prog", None)] + getattr(self, "lap_progs", []):
             if prog is not None:
                 prog.release()

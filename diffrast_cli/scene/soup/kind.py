@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from .base import SceneKind
-from .params import ParamGroup, ParamLayout, group_settings
+from ..base import SceneKind, SceneSetup
+from ..params import ParamGroup, ParamLayout, group_settings
 
 PARAMS_PER_TRIANGLE = 12
 
@@ -22,12 +22,21 @@ PARAMS_PER_TRIANGLE = 12
 class TriangleSoup(SceneKind):
     """The soup scene kind: parameter layout, initialisation, R draw, G shading, export."""
 
+    kind = "soup"
+    primitive_name = "triangles"
     vertex_shader = "soup.vert"
-    fragment_shader = "id.frag"
-
     size_keys = "scene.triangles"
     shade_include = "soup_shade.glsl"
     depth_include = "soup_depth.glsl"
+
+    @classmethod
+    def describe_inputs(cls, cfg, base) -> str:
+        return f"soup {cfg.triangles} triangles"
+
+    @classmethod
+    def create(cls, setup: SceneSetup) -> "TriangleSoup":
+        return cls(setup.job.scene, setup.job.render, setup.size)
+
     def __init__(self, scene_cfg, render_cfg, size: tuple[int, int]):
         self.cfg = scene_cfg
         self.n = scene_cfg.triangles
@@ -85,6 +94,6 @@ class TriangleSoup(SceneKind):
         return np.concatenate([xy, z], axis=2), color
 
     def export(self, theta: np.ndarray, out_dir) -> list:
-        from ..io.export import export_soup
+        from ...io.export import export_soup
         positions, colors = self.split(theta)
         return export_soup(positions, colors, out_dir, stem="soup")

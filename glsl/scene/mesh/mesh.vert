@@ -11,7 +11,7 @@
 #include "views.glsl"
 #include "copies.glsl"
 
-layout(std430, binding = SSBO_FACES) readonly buffer Faces { uint faces[]; };
+layout(std430, binding = SSBO_SCENE_FACES) readonly buffer Faces { uint faces[]; };
 layout(std430, binding = SSBO_ORDER) readonly buffer Order { uint order[]; };
 
 flat out uint v_id;

@@ -20,9 +20,9 @@ struct Neighbour {
     float pad;
 };
 
-layout(std430, binding = SSBO_NBR_START) readonly buffer NbrStart { uint nbr_start[]; };
-layout(std430, binding = SSBO_NBR_LIST) readonly buffer NbrList { Neighbour nbr[]; };
-layout(std430, binding = SSBO_LAPLACE) buffer Laplace { vec4 delta[]; };
+layout(std430, binding = SSBO_SCENE_NBR_START) readonly buffer NbrStart { uint nbr_start[]; };
+layout(std430, binding = SSBO_SCENE_NBR_LIST) readonly buffer NbrList { Neighbour nbr[]; };
+layout(std430, binding = SSBO_SCENE_LAPLACE) buffer Laplace { vec4 delta[]; };
 layout(std430, binding = SSBO_GRAD) buffer Grad { float grad[]; };
 uniform uint u_vertices;
 uniform float u_weight;    // weight / V

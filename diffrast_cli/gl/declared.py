@@ -1,0 +1,121 @@
+"""GPU resources a scene kind declares, allocated and bound by the core.
+
+A kind lists :class:`BufferSpec` / :class:`TextureSpec` entries; each gets a
+binding point (storage buffers) or texture unit from the range the core
+reserves for the scene (``SSBO_SCENE_FIRST`` / ``TEX_SCENE_FIRST`` up to the
+device's limit), injected into every shader as ``SSBO_SCENE_<NAME>`` /
+``TEX_SCENE_<NAME>``. The core binds them once, with its own buffers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import moderngl
+
+from ..errors import LimitError
+from . import bindings as B
+
+GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS = "GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS"
+GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS = "GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS"
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    """A storage buffer: ``data`` (bytes) or ``size`` bytes of zeros."""
+
+    name: str
+    data: bytes | None = None
+    size: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return max(4, len(self.data) if self.data is not None else int(self.size))
+
+
+@dataclass(frozen=True)
+class TextureSpec:
+    """A 2D texture (sampler) of ``size`` (w, h), ``components`` channels of ``dtype``."""
+
+    name: str
+    size: tuple[int, int]
+    components: int = 4
+    dtype: str = "f4"
+    data: bytes | None = None
+    filter: str = "nearest"     # or "linear"
+
+    @property
+    def nbytes(self) -> int:
+        return self.size[0] * self.size[1] * self.components * int(self.dtype[1:])
+
+
+def _check_name(spec) -> None:
+    if not (spec.name.isidentifier() and spec.name.upper() == spec.name):
+        raise ValueError(f"declared resource name {spec.name!r} must be an upper-case identifier")
+
+
+class DeclaredResources:
+    """The allocated resources of one scene: ``buffers`` / ``textures`` by name."""
+
+    def __init__(self, ctx, specs: list):
+        self.ctx = ctx
+        self.buffers: dict = {}
+        self.textures: dict = {}
+        self._bindings: dict = {}
+        self._units: dict = {}
+        max_bindings = _limit(ctx, GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS, B.SSBO_SCENE_FIRST + 8)
+        max_units = _limit(ctx, GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS, B.TEX_SCENE_FIRST + 8)
+        seen = set()
+        for spec in specs:
+            _check_name(spec)
+            if spec.name in seen:
+                raise ValueError(f"declared resource {spec.name} is declared twice")
+            seen.add(spec.name)
+            if isinstance(spec, BufferSpec):
+                binding = B.SSBO_SCENE_FIRST + len(self._bindings)
+                if binding >= max_bindings:
+                    raise LimitError(f"the scene declares {len(self._bindings) + 1} storage buffers; this device "
+                                     f"binds {max_bindings - B.SSBO_SCENE_FIRST} beside the core's")
+                self._bindings[spec.name] = binding
+                self.buffers[spec.name] = (ctx.buffer(spec.data) if spec.data is not None and len(spec.data)
+                                           else ctx.buffer(reserve=spec.nbytes))
+                if spec.data is None:
+                    self.buffers[spec.name].clear()
+            else:
+                unit = B.TEX_SCENE_FIRST + len(self._units)
+                if unit >= max_units:
+                    raise LimitError(f"the scene declares {len(self._units) + 1} textures; this device has "
+                                     f"{max_units - B.TEX_SCENE_FIRST} units beside the core's")
+                self._units[spec.name] = unit
+                tex = ctx.texture(spec.size, spec.components, spec.data, dtype=spec.dtype)
+                f = moderngl.LINEAR if spec.filter == "linear" else moderngl.NEAREST
+                tex.filter = (f, f)
+                self.textures[spec.name] = tex
+
+    @staticmethod
+    def nbytes(specs: list) -> int:
+        """Device memory of the declared resources (before allocating them)."""
+        return sum(spec.nbytes for spec in specs)
+
+    def defines(self) -> dict:
+        d = {f"SSBO_SCENE_{name}": b for name, b in self._bindings.items()}
+        d.update({f"TEX_SCENE_{name}": u for name, u in self._units.items()})
+        return d
+
+    def bind(self) -> None:
+        for name, buf in self.buffers.items():
+            buf.bind_to_storage_buffer(self._bindings[name])
+        for name, tex in self.textures.items():
+            tex.use(location=self._units[name])
+
+    def release(self) -> None:
+        for obj in list(self.buffers.values()) + list(self.textures.values()):
+            obj.release()
+        self.buffers, self.textures = {}, {}
+
+
+def _limit(ctx, name: str, fallback: int) -> int:
+    try:
+        return int(ctx.info.get(name) or fallback)
+    except Exception:
+        return fallback

@@ -1,0 +1,73 @@
+"""The job's ``scene`` section for ``kind: mesh``."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from ...errors import show_value
+from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
+
+
+class TextureConfig(ParamGroupConfig):
+    """The base-colour texture of a mesh (optimised when the mesh has one, or when a resolution is given)."""
+
+    resolution: Optional[Union[Int, tuple[Int, Int]]] = Field(
+        None, description="texels: int (square) or [w, h]; null = the asset's texture size")
+    init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
+
+    @field_validator("resolution")
+    @classmethod
+    def _texels(cls, v):
+        sizes = (v,) if isinstance(v, int) else (v or ())
+        if any(not 1 <= s <= 16384 for s in sizes):
+            raise ValueError(f"texture sides must be in [1, 16384], got {show_value(v)}")
+        return v
+
+
+class ShadingConfig(Strict):
+    model: Literal["unlit", "lambert"] = "lambert"
+    light_dir: Vec3 = Field((0.3, 1.0, 0.6), description="direction towards the light, world space")
+
+    @field_validator("light_dir")
+    @classmethod
+    def _direction(cls, v):
+        n2 = sum(c * c for c in v)          # as the renderer normalises it: no overflow, no underflow
+        if not 1e-30 < n2 < 1e300:
+            raise ValueError(f"must be a direction (a non-zero vector of moderate length), got {show_value(list(v))}")
+        return v
+    ambient: Float = Field(0.3, ge=0, le=1)
+    normals: Literal["smooth", "face"] = Field(
+        "smooth", description="smooth: vertex normals of the clean geometry; face: of the perturbed triangles")
+
+
+class LaplacianConfig(Strict):
+    weight: Float = Field(0.0, ge=0, description="Laplacian smoothness weight (0 = off)")
+    weights: Literal["uniform", "cotangent"] = "uniform"
+
+
+class IcosphereConfig(Strict):
+    subdivisions: Int = Field(3, ge=0, le=8)
+    radius: Float = Field(1.0, gt=0)
+    center: Vec3 = (0.0, 0.0, 0.0)
+
+
+class MeshConfig(Strict):
+    kind: Literal["mesh"] = "mesh"
+    mesh: Optional[str] = Field(None, description="OBJ / glTF / GLB / PLY file, relative to the job file")
+    icosphere: Optional[IcosphereConfig] = None
+    texture: TextureConfig = TextureConfig()
+    shading: ShadingConfig = ShadingConfig()
+    laplacian: LaplacianConfig = LaplacianConfig()
+    positions: ParamGroupConfig = ParamGroupConfig()
+    colors: ParamGroupConfig = Field(ParamGroupConfig(), description="vertex colours")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.mesh is None) == (self.icosphere is None):
+            raise ValueError("kind: mesh needs exactly one of mesh (a file) or icosphere")
+        return self
+
+
+__all__ = ["Bool", "IcosphereConfig", "LaplacianConfig", "MeshConfig", "ShadingConfig", "TextureConfig"]
