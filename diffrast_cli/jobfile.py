@@ -314,16 +314,22 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
     model = schema or JobConfig
     leaf = None
     node = data
+    others = ()
     for i, part in enumerate(parts):
         if model is None:
             raise ConfigError(f"--set {_short(key)}: {'.'.join(parts[:i])} is a value, not a section with keys")
         field = model.model_fields.get(part)
+        for other in (others if field is None else ()):     # a key of another scene kind: validation
+            field = other.model_fields.get(part)            # then says it does not apply to this one
+            if field is not None:
+                break
         if field is None:
             raise ConfigError(f"--set {_short(key)}: {_unknown_key(part, model)}")
         leaf = field.annotation
         node = node.get(part) if isinstance(node, dict) else None
         kind = node.get("kind") if isinstance(node, dict) else None
         models = _kind_models(leaf)
+        others = tuple(models.values())
         if models and isinstance(kind, str) and kind not in models:
             model = None if i + 1 == len(parts) else models.get(registry.DEFAULT_KIND)
         else:

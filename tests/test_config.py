@@ -24,7 +24,7 @@ def _write(tmp_path, text, name="job.yaml") -> Path:
 
 def _err(path, overrides=()) -> str:
     with pytest.raises(ConfigError) as info:
-        C.load_job(path, overrides)
+        J.load_job(path, overrides)
     msg = str(info.value)
     assert "\n" not in msg and msg.strip() == msg and msg
     return msg
@@ -50,28 +50,28 @@ def _nested(path: tuple, leaf: dict) -> dict:
 
 # ---------------------------------------------------------------- loading
 def test_quickstart_loads_and_image_path_is_absolute():
-    job, base = C.load_job(REPO / "configs" / "quickstart.yaml")
+    job, base = J.load_job(REPO / "configs" / "quickstart.yaml")
     assert job.name == "quickstart" and base == (REPO / "configs").resolve()
     assert Path(job.target.image).is_absolute() and Path(job.target.image).is_file()
 
 
 def test_tiny_job_defaults(tmp_path):
-    job, _ = C.load_job(_write(tmp_path, TINY_JOB))
+    job, _ = J.load_job(_write(tmp_path, TINY_JOB))
     assert job.scene.triangles == 50 and job.render.resolution == 32
     assert job.optimize.estimator == "per_pixel" and job.render.camera.fov_y == 45.0
     assert job.target.image == str((tmp_path / "target.png").resolve())
 
 
 def test_dump_job_round_trips(tmp_path):
-    job, _ = C.load_job(_write(tmp_path, TINY_JOB), ["render.resolution=[40,30]", "seed=9"])
-    again, _ = C.load_job(_write(tmp_path, C.dump_job(job), "again.yaml"))
+    job, _ = J.load_job(_write(tmp_path, TINY_JOB), ["render.resolution=[40,30]", "seed=9"])
+    again, _ = J.load_job(_write(tmp_path, J.dump_job(job), "again.yaml"))
     assert again == job and again.render.resolution == (40, 30)
 
 
 def test_yaml_1_1_float_strings_and_anchors_still_work(tmp_path):
-    job, _ = C.load_job(_write(tmp_path, TINY_JOB.replace("optimize:\n", "optimize:\n  adam: {eps: 1e-8}\n")))
+    job, _ = J.load_job(_write(tmp_path, TINY_JOB.replace("optimize:\n", "optimize:\n  adam: {eps: 1e-8}\n")))
     assert job.optimize.adam.eps == 1e-8
-    job, _ = C.load_job(_write(tmp_path, TINY_JOB.replace("scene:\n", "scene:\n  positions: &g {lr: 0.001}\n"
+    job, _ = J.load_job(_write(tmp_path, TINY_JOB.replace("scene:\n", "scene:\n  positions: &g {lr: 0.001}\n"
                                                           "  colors: *g\n")))
     assert job.scene.colors.lr == job.scene.positions.lr == 0.001
 
@@ -133,9 +133,9 @@ def test_empty_mapping_needs_target(tmp_path):
 
 
 def test_file_over_1_mib_is_refused_before_parsing(tmp_path):
-    p = _write(tmp_path, TINY_JOB + "#" * C.MAX_CONFIG_BYTES + "\n")
+    p = _write(tmp_path, TINY_JOB + "#" * J.MAX_CONFIG_BYTES + "\n")
     msg = _err(p)
-    assert "job.yaml" in msg and str(C.MAX_CONFIG_BYTES) in msg
+    assert "job.yaml" in msg and str(J.MAX_CONFIG_BYTES) in msg
 
 
 def test_not_utf8(tmp_path):
@@ -144,7 +144,7 @@ def test_not_utf8(tmp_path):
 
 
 def test_utf8_bom_is_fine(tmp_path):
-    job, _ = C.load_job(_write(tmp_path, "\ufeff" + TINY_JOB, "bom.yaml"))
+    job, _ = J.load_job(_write(tmp_path, "\ufeff" + TINY_JOB, "bom.yaml"))
     assert job.name == "tiny"
 
 
@@ -180,7 +180,7 @@ def test_billion_laughs_is_refused_without_expanding_it(tmp_path, monkeypatch):
     monkeypatch.setattr(J._Loader, "construct_document", never)
     p = _write(tmp_path, TINY_JOB + BOMB.replace("a:", "bomb_a:", 1))
     msg = _err(p)
-    assert msg == f"{p}: more than {C.MAX_YAML_NODES} values once YAML aliases are expanded"
+    assert msg == f"{p}: more than {J.MAX_YAML_NODES} values once YAML aliases are expanded"
     assert 80 < len(visits) < 1000, len(visits)
 
 
@@ -294,7 +294,7 @@ def test_every_lr_schedule_of_the_schema_is_implemented(job_file):
 
     assert set(LR_SCHEDULES) == {"constant", "cosine", "step"}
     for kind in LR_SCHEDULES:
-        job, _ = C.load_job(job_file, [f"optimize.lr_schedule={kind}", "optimize.lr_final=0.25"])
+        job, _ = J.load_job(job_file, [f"optimize.lr_schedule={kind}", "optimize.lr_final=0.25"])
         assert job.optimize.lr_schedule == kind
         factors = [lr_factor(kind, i, 101, 0.25) for i in range(101)]
         assert factors[0] == 1.0 and all(0.25 <= f <= 1.0 for f in factors)
@@ -306,7 +306,7 @@ def test_job_name_cannot_be_a_dot_folder(tmp_path, name):
     """The output folder is runs/<name>: runs/.. would write every output into the working directory."""
     p = _write(tmp_path, TINY_JOB.replace("name: tiny", f"name: '{name}'"))
     assert _err(p) == f"{p}: name: '{name}' cannot name the output folder runs/<name>"
-    assert C.load_job(p, ["name=..a"])[0].name == "..a"
+    assert J.load_job(p, ["name=..a"])[0].name == "..a"
 
 
 @pytest.mark.parametrize("target, cameras, needle", [
@@ -328,27 +328,27 @@ def test_overrides_of_the_documented_keys(job_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     sets = ["seed=7", "target.image=other.png", "scene.triangles=123", "render.resolution=[64,48]",
             "optimize.iterations=11", "optimize.estimator=full_image", "optimize.samples=4"]
-    job, _ = C.load_job(job_file, sets)
+    job, _ = J.load_job(job_file, sets)
     assert job.seed == 7 and job.scene.triangles == 123 and job.render.resolution == (64, 48)
     assert job.optimize.iterations == 11 and job.optimize.estimator == "full_image" and job.optimize.samples == 4
     # a path given with --set is relative to the working directory
     assert job.target.image == str((tmp_path / "other.png").resolve())
-    job, _ = C.load_job(job_file, ["render.resolution=64"])
+    job, _ = J.load_job(job_file, ["render.resolution=64"])
     assert job.render.resolution == 64
 
 
 def test_override_creates_missing_sections_and_later_wins(job_file):
-    job, _ = C.load_job(job_file, ["render.camera.fov_y=30", "optimize.adam.beta1=0.5", "seed=1", "seed=2"])
+    job, _ = J.load_job(job_file, ["render.camera.fov_y=30", "optimize.adam.beta1=0.5", "seed=1", "seed=2"])
     assert job.render.camera.fov_y == 30 and job.optimize.adam.beta1 == 0.5 and job.seed == 2
 
 
 def test_override_of_a_string_key_keeps_the_text(job_file):
-    job, _ = C.load_job(job_file, ["name=007"])
+    job, _ = J.load_job(job_file, ["name=007"])
     assert job.name == "007"
 
 
 def test_override_whole_section(job_file):
-    job, _ = C.load_job(job_file, ["render.camera={fov_y: 20, near: 0.5}"])
+    job, _ = J.load_job(job_file, ["render.camera={fov_y: 20, near: 0.5}"])
     assert job.render.camera.fov_y == 20 and job.render.camera.near == 0.5
 
 
@@ -382,11 +382,11 @@ def test_bad_overrides_name_the_key(job_file, assignment, needles):
 def test_override_under_a_scalar_in_the_file(tmp_path):
     p = _write(tmp_path, TINY_JOB + "extra_section: 3\n")
     data = J._read_yaml(p)
-    C.apply_override(data, "render.camera.fov_y=10")
+    J.apply_override(data, "render.camera.fov_y=10")
     assert data["render"]["camera"] == {"fov_y": 10}
     data["render"] = 5
     with pytest.raises(ConfigError, match=r"--set render.resolution: render is not a mapping"):
-        C.apply_override(data, "render.resolution=3")
+        J.apply_override(data, "render.resolution=3")
 
 
 def test_override_alias_bomb_is_refused(job_file):
@@ -403,5 +403,5 @@ def test_wrong_type_from_file_is_not_blamed_on_set(job_file):
 
 def test_apply_override_returns_the_key():
     data = {}
-    assert C.apply_override(data, " optimize.samples = 3") == "optimize.samples"
+    assert J.apply_override(data, " optimize.samples = 3") == "optimize.samples"
     assert data == {"optimize": {"samples": 3}}

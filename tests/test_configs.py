@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from diffrast_cli.config import load_job, resolve_path
+from diffrast_cli.jobfile import load_job, resolve_path
 from diffrast_cli.io.meshes import load_mesh
 from diffrast_cli.pipeline import run_job
 

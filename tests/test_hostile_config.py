@@ -169,11 +169,11 @@ def documents(draw):
 @example({"target": {"image": "x"}, "a\nb\u2028c": 1})
 @example({"target": {"image": "x"}, "k" * 100_000: 1})
 def test_validate_job_returns_a_job_or_a_one_line_config_error(doc):
-    job, msg = outcome(C.validate_job, doc, where="<job>")
+    job, msg = outcome(J.validate_job, doc, where="<job>")
     if job is not None:
         assert isinstance(job, C.JobConfig)
         # what optimize writes as job.yaml loads back to the same job
-        again = C.validate_job(yaml.safe_load(C.dump_job(job)))
+        again = J.validate_job(yaml.safe_load(J.dump_job(job)))
         assert again == job
 
 
@@ -200,7 +200,7 @@ DIGITS_5001 = "<an integer of about 5001 digits>"
 ], ids=["huge-seed", "huge-resolution", "huge-resolution-w", "huge-background", "huge-texels",
         "junk-list", "image-dict", "scene-dict", "background-900", "top-dict"])
 def test_validate_job_huge_and_deep_values(doc, needle):
-    job, msg = outcome(C.validate_job, doc, where="<job>")
+    job, msg = outcome(J.validate_job, doc, where="<job>")
     assert job is None and msg.startswith(needle), msg
 
 
@@ -214,7 +214,7 @@ def test_validate_job_cyclic_values():
                         ({"target": {"images": lst}}, "<job>: target.images.0: Input should be a valid string"),
                         ({"target": {"image": "x"}, "render": {"background": lst}},
                          "<job>: render.background.0: Input should be a valid number")]:
-        job, msg = outcome(C.validate_job, doc, where="<job>")
+        job, msg = outcome(J.validate_job, doc, where="<job>")
         assert job is None and msg.startswith(needle), msg
 
 
@@ -256,7 +256,7 @@ def test_load_job_of_any_document(folder, doc):
     assume(text is not None)
     path = folder / "job.yaml"
     path.write_text(text, encoding="utf-8")
-    outcome(C.load_job, path, where=str(path))
+    outcome(J.load_job, path, where=str(path))
 
 
 # Raw text: YAML punctuation, tags, anchors, control characters, huge numbers, dates.
@@ -285,7 +285,7 @@ def test_load_job_of_any_text(folder, text):
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
     except UnicodeEncodeError:
         return
-    outcome(C.load_job, path, where=str(path))
+    outcome(J.load_job, path, where=str(path))
 
 
 @SETTINGS
@@ -296,7 +296,7 @@ def test_load_job_of_any_text(folder, text):
 def test_load_job_of_any_bytes(folder, data):
     path = folder / "job.yaml"
     path.write_bytes(data)
-    outcome(C.load_job, path, where=str(path))
+    outcome(J.load_job, path, where=str(path))
 
 
 # ------------------------------------------------------------------ --set
@@ -334,7 +334,7 @@ assignments = st.one_of(
 def test_load_job_with_any_overrides(folder, overrides):
     path = folder / "job.yaml"
     path.write_text(TINY_JOB.replace("target.png", "t.png"))
-    job, msg = outcome(C.load_job, path, overrides, where=str(path))
+    job, msg = outcome(J.load_job, path, overrides, where=str(path))
     if job is not None:
         assert isinstance(job[0], C.JobConfig)
 
@@ -344,17 +344,17 @@ def test_load_job_with_any_overrides(folder, overrides):
 def test_apply_override_to_any_document(doc, assignment):
     if not isinstance(doc, dict):
         doc = {"x": doc}
-    key, msg = outcome(C.apply_override, doc, assignment)
+    key, msg = outcome(J.apply_override, doc, assignment)
     if msg is not None:
         assert msg.startswith("--set "), msg
     else:
-        outcome(C.validate_job, doc, where="<job>")
+        outcome(J.validate_job, doc, where="<job>")
 
 
 # ------------------------------------------------------------------ big files, bombs, odd bytes
 def _err(path, overrides=()) -> str:
     with pytest.raises(ConfigError) as info:
-        C.load_job(path, overrides)
+        J.load_job(path, overrides)
     return check_message(info.value, str(path))
 
 
@@ -462,11 +462,11 @@ def test_symlink_loop_and_overlong_paths_are_left_to_the_loaders(tmp_path):
     (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
     p = tmp_path / "job.yaml"
     p.write_text("target: {image: loop.png}\n")
-    job, _ = C.load_job(p)
+    job, _ = J.load_job(p)
     assert job.target.image.endswith("loop.png")             # the image loader says it cannot read it
     p.write_text(f"target: {{image: {'a' * 5000}.png}}\n")
-    assert C.load_job(p)[0].target.image.endswith(".png")
-    msg = check_message(pytest.raises(ConfigError, C.load_job, tmp_path / ("j" * 5000 + ".yaml")).value,
+    assert J.load_job(p)[0].target.image.endswith(".png")
+    msg = check_message(pytest.raises(ConfigError, J.load_job, tmp_path / ("j" * 5000 + ".yaml")).value,
                         max_len=6000)                      # the file name as the user gave it
     assert "cannot read job file (File name too long)" in msg
 
@@ -537,7 +537,7 @@ def test_cli_hostile_job_is_one_line_exit_2_no_output(run_cli, job_file, tmp_pat
 def test_values_that_would_poison_the_run(section, leaf, needle):
     """A background outside [0, 1] (the targets are in [0, 1]) or a zero light direction
     validate but make the run meaningless: refused up front."""
-    job, msg = outcome(C.validate_job, {"target": {"image": "x"}, section: leaf}, where="<job>")
+    job, msg = outcome(J.validate_job, {"target": {"image": "x"}, section: leaf}, where="<job>")
     assert job is None and needle in msg, msg
 
 
@@ -675,9 +675,9 @@ def assert_loaded_as_given(model: BaseModel, doc: dict, paths=(), base: Path | N
 @VALID
 @given(valid_jobs())
 def test_valid_jobs_are_accepted_with_their_values(doc):
-    job = C.validate_job(doc)
+    job = J.validate_job(doc)
     assert_loaded_as_given(job, doc)
-    assert C.validate_job(yaml.safe_load(C.dump_job(job))) == job       # job.yaml loads back the same
+    assert J.validate_job(yaml.safe_load(J.dump_job(job))) == job       # job.yaml loads back the same
 
 
 @VALID
@@ -685,7 +685,7 @@ def test_valid_jobs_are_accepted_with_their_values(doc):
 def test_valid_job_files_are_accepted_with_their_values(folder, doc):
     path = folder / "valid.yaml"
     path.write_text(dump(doc), encoding="utf-8")
-    job, base = C.load_job(path)
+    job, base = J.load_job(path)
     assert base == folder.resolve()
     assert_loaded_as_given(job, doc, J.path_keys(), folder)
 
@@ -722,7 +722,7 @@ def test_valid_overrides_are_applied(folder, pairs):
         value = data.draw(VALID_SETS[key], label=key)
         sets.append(f"{key}={yaml_text(value)}")
         expected[key] = value                               # the last --set of a key wins
-    job, _ = C.load_job(path, sets)
+    job, _ = J.load_job(path, sets)
     for key, value in expected.items():
         got = job
         for part in key.split("."):

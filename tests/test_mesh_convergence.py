@@ -4,7 +4,7 @@ views, a sphere deformed into a target shape, and a transforms.json target."""
 import json
 
 
-from diffrast_cli.config import load_job
+from diffrast_cli.jobfile import load_job
 from diffrast_cli.pipeline import run_job
 from diffrast_cli.scene.cameras import save_transforms
 from diffrast_cli.io.pictures import save_png

@@ -1,4 +1,5 @@
-"""diffrast_cli.resources: memory estimate and check, free device memory, atomic outputs."""
+"""The memory estimate and check (sge/memory.py), free device memory (gl/device_memory.py),
+atomic outputs (io/atomic.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diffrast_cli import resources as R
+from diffrast_cli.gl import device_memory as D
+from diffrast_cli.io import atomic as A
+from diffrast_cli.sge import memory as M
 from diffrast_cli.errors import LimitError, OutputError
 from diffrast_cli.gl import bindings as B
 from diffrast_cli.gl.context import create_device
@@ -27,7 +30,7 @@ SMALL = dict(parameters=100, pairs=2, contributors=50, views=3, width=20, height
 
 
 def test_estimate_matches_hand_computed_sizes():
-    est = R.estimate_job_memory(**SMALL)
+    est = M.estimate_job_memory(**SMALL)
     expected = {
         "parameters": 4 * 100,
         "gradient": 4 * 100,
@@ -44,7 +47,7 @@ def test_estimate_matches_hand_computed_sizes():
     assert est["total"] == sum(expected.values())
     assert all(isinstance(v, int) for v in est.values())
     # extra render targets beside the ids add their bytes per tiled pixel
-    more = R.estimate_job_memory(**SMALL, attachment_bytes=8)
+    more = M.estimate_job_memory(**SMALL, attachment_bytes=8)
     assert more["id_target"] - est["id_target"] == 80 * 40 * 8
 
 
@@ -56,7 +59,7 @@ def test_estimate_mirrors_what_the_estimator_allocates(device):
     try:
         est = problem.estimator
         tgt = est.target_ids
-        guess = R.estimate_job_memory(
+        guess = M.estimate_job_memory(
             parameters=est.count, pairs=est.pairs, contributors=est.contributors, views=est.views.count,
             width=est.size[0], height=est.size[1], supersample=tgt.ss, copies=est.copies,
             tile_cols=tgt.cols, tile_rows=tgt.rows, primitives=problem.scene.primitives)
@@ -78,14 +81,14 @@ def test_estimate_mirrors_what_the_estimator_allocates(device):
 # -- memory check --------------------------------------------------------------
 
 def test_check_memory_refuses_with_the_numbers(monkeypatch, device):
-    est = R.estimate_job_memory(parameters=10_000_000, pairs=1, contributors=3_000_000, views=1, width=512,
+    est = M.estimate_job_memory(parameters=10_000_000, pairs=1, contributors=3_000_000, views=1, width=512,
                                 height=512, supersample=1, copies=2, tile_cols=2, tile_rows=1)
-    monkeypatch.setattr(R, "available_memory", lambda dev: 64 * 2**20)
+    monkeypatch.setattr(M, "available_memory", lambda dev: 64 * 2**20)
     with pytest.raises(LimitError) as info:
-        R.check_memory(device, est, size_keys="scene.triangles")
+        M.check_memory(device, est, size_keys="scene.triangles")
     msg = str(info.value)
     assert "\n" not in msg
-    assert R.format_bytes(est["total"]) in msg            # what the job needs
+    assert M.format_bytes(est["total"]) in msg            # what the job needs
     assert "adam moments 76.3 MiB" in msg                  # its biggest items
     assert "64.0 MiB is available" in msg and "57.6 MiB" in msg  # what there is, and 90% of it
     assert "lower scene.triangles" in msg
@@ -93,22 +96,22 @@ def test_check_memory_refuses_with_the_numbers(monkeypatch, device):
 
 
 def test_check_memory_passes_when_it_fits_or_is_unknown(monkeypatch, device):
-    est = R.estimate_job_memory(**SMALL)
-    monkeypatch.setattr(R, "available_memory", lambda dev: est["total"] * 2)
-    R.check_memory(device, est)
-    monkeypatch.setattr(R, "available_memory", lambda dev: None)
-    R.check_memory(device, {"total": 10**18})
-    monkeypatch.setattr(R, "available_memory", lambda dev: est["total"])
+    est = M.estimate_job_memory(**SMALL)
+    monkeypatch.setattr(M, "available_memory", lambda dev: est["total"] * 2)
+    M.check_memory(device, est)
+    monkeypatch.setattr(M, "available_memory", lambda dev: None)
+    M.check_memory(device, {"total": 10**18})
+    monkeypatch.setattr(M, "available_memory", lambda dev: est["total"])
     with pytest.raises(LimitError):  # needs more than 90% of it
-        R.check_memory(device, est)
-    R.check_memory(device, est, fraction=1.0)
+        M.check_memory(device, est)
+    M.check_memory(device, est, fraction=1.0)
 
 
 def test_format_bytes():
-    assert R.format_bytes(512) == "512 B"
-    assert R.format_bytes(1536) == "1.5 KiB"
-    assert R.format_bytes(3 * 2**20) == "3.0 MiB"
-    assert R.format_bytes(5 * 2**30 // 2) == "2.50 GiB"
+    assert M.format_bytes(512) == "512 B"
+    assert M.format_bytes(1536) == "1.5 KiB"
+    assert M.format_bytes(3 * 2**20) == "3.0 MiB"
+    assert M.format_bytes(5 * 2**30 // 2) == "2.50 GiB"
 
 
 # -- free memory -----------------------------------------------------------------
@@ -126,7 +129,7 @@ def test_available_memory_on_the_cpu_renderer(device):
     avail = device.available_memory()
     assert isinstance(avail, int) and avail > 0
     expected = _meminfo_available()
-    group = R._cgroup_available()
+    group = D._cgroup_available()
     if group is not None:
         expected = min(expected, group)
     assert abs(avail - expected) < 0.1 * expected + 256 * 2**20
@@ -134,16 +137,16 @@ def test_available_memory_on_the_cpu_renderer(device):
 
 def test_gl_query_through_egl_proc_address(device):
     """The ctypes glGetIntegerv path (used for the NVX/ATI queries) reads the right context."""
-    assert R._gl_get_integers(device, GL_MAX_TEXTURE_SIZE) == [device.max_texture_size]
+    assert D._gl_get_integers(device, GL_MAX_TEXTURE_SIZE) == [device.max_texture_size]
     with pytest.raises(RuntimeError):  # an enum the driver rejects is an error, not a number
-        R._gl_get_integers(device, 0x1234)
+        D._gl_get_integers(device, 0x1234)
     device.ctx.buffer(reserve=64).release()  # the context is still current for moderngl
     # with another context current, the query leaves that one current
-    egl = R._egl()
+    egl = D._egl()
     other = create_device()
     try:
         current = egl.eglGetCurrentContext()
-        assert R._gl_get_integers(device, GL_MAX_TEXTURE_SIZE) == [device.max_texture_size]
+        assert D._gl_get_integers(device, GL_MAX_TEXTURE_SIZE) == [device.max_texture_size]
         assert egl.eglGetCurrentContext() == current
         other.ctx.buffer(reserve=64).release()
     finally:
@@ -154,31 +157,31 @@ def test_gl_query_through_egl_proc_address(device):
 def test_available_memory_never_raises(monkeypatch):
     class Fake:
         is_software = False
-        extensions = {R.NVX_MEMINFO_EXT}
+        extensions = {D.NVX_MEMINFO_EXT}
         ctx = None  # no context: the query fails
 
-    assert R.available_memory(Fake()) is None
+    assert D.available_memory(Fake()) is None
     Fake.extensions = set()
-    assert R.available_memory(Fake()) is None  # no memory-info extension: unknown
+    assert D.available_memory(Fake()) is None  # no memory-info extension: unknown
 
     def boom(*a, **k):
         raise OSError("no /proc")
 
-    monkeypatch.setattr(R, "_meminfo_available", boom)
-    monkeypatch.setattr(R, "_cgroup_available", lambda: None)
+    monkeypatch.setattr(D, "_meminfo_available", boom)
+    monkeypatch.setattr(D, "_cgroup_available", lambda: None)
     Fake.is_software = True
-    assert R.available_memory(Fake()) is None
-    monkeypatch.setattr(R, "_meminfo_available", lambda: None)
-    monkeypatch.setattr(R, "_cgroup_available", lambda: 5 * 2**20)
-    assert R.available_memory(Fake()) == 5 * 2**20  # no MemAvailable: the cgroup's room
-    monkeypatch.setattr(R, "_meminfo_available", lambda: 8 * 2**20)
-    assert R.available_memory(Fake()) == 5 * 2**20  # the smaller of the two
+    assert D.available_memory(Fake()) is None
+    monkeypatch.setattr(D, "_meminfo_available", lambda: None)
+    monkeypatch.setattr(D, "_cgroup_available", lambda: 5 * 2**20)
+    assert D.available_memory(Fake()) == 5 * 2**20  # no MemAvailable: the cgroup's room
+    monkeypatch.setattr(D, "_meminfo_available", lambda: 8 * 2**20)
+    assert D.available_memory(Fake()) == 5 * 2**20  # the smaller of the two
     Fake.is_software = False
-    monkeypatch.setattr(R, "_gl_get_integers", lambda dev, pname, count=1: [2048, 0, 0, 0])
-    Fake.extensions = {R.NVX_MEMINFO_EXT}
-    assert R.available_memory(Fake()) == 2048 * 1024
-    Fake.extensions = {R.ATI_MEMINFO_EXT}
-    assert R.available_memory(Fake()) == 2048 * 1024
+    monkeypatch.setattr(D, "_gl_get_integers", lambda dev, pname, count=1: [2048, 0, 0, 0])
+    Fake.extensions = {D.NVX_MEMINFO_EXT}
+    assert D.available_memory(Fake()) == 2048 * 1024
+    Fake.extensions = {D.ATI_MEMINFO_EXT}
+    assert D.available_memory(Fake()) == 2048 * 1024
 
 
 # -- atomic outputs --------------------------------------------------------------
@@ -191,7 +194,7 @@ def test_atomic_write_bytes_replaces_with_0644_and_no_temp(tmp_path):
     path = tmp_path / "a.bin"
     path.write_bytes(b"old")
     os.chmod(path, 0o600)
-    R.atomic_write_bytes(path, b"new")
+    A.atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"new"
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert os.listdir(tmp_path) == ["a.bin"]
@@ -207,7 +210,7 @@ def test_disk_full_keeps_the_previous_picture(tmp_path, monkeypatch, where):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     if where == "replace":
-        monkeypatch.setattr(R.os, "replace", full)
+        monkeypatch.setattr(A.os, "replace", full)
     else:  # pillow's write of the temporary file fails
         monkeypatch.setattr(P.Image.Image, "save", full)
     with pytest.raises(OutputError) as info:
@@ -235,13 +238,13 @@ def test_every_picture_writer_is_atomic(tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(R.os, "replace", full)
+    monkeypatch.setattr(A.os, "replace", full)
     for name, write in writers.items():
         with pytest.raises(OutputError, match="disk full"):
             write(tmp_path / name)
         assert (tmp_path / name).read_bytes() == b"previous " + name.encode()
     assert sorted(os.listdir(tmp_path)) == sorted(writers)
-    monkeypatch.setattr(R.os, "replace", real_replace)
+    monkeypatch.setattr(A.os, "replace", real_replace)
     for name, write in writers.items():
         write(tmp_path / name)
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
@@ -258,7 +261,7 @@ def test_soup_export_disk_full_keeps_previous_files(tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(R.os, "fsync", full)  # a full disk may surface only when the data is flushed
+    monkeypatch.setattr(A.os, "fsync", full)  # a full disk may surface only when the data is flushed
     with pytest.raises(OutputError, match="disk full"):
         E.export_soup(pos * 2, col, tmp_path)
     assert {p.name: p.read_bytes() for p in paths} == before
@@ -294,7 +297,7 @@ def test_write_under_a_file(tmp_path):
         P.save_png(path, _img())
     assert str(info.value) == f"{path}: cannot write (a parent is not a folder: Not a directory); nothing was written"
     with pytest.raises(OutputError, match=r"file/out: cannot create the output folder \(a parent is not a folder"):
-        R.ensure_folder(tmp_path / "file" / "out")
+        A.ensure_folder(tmp_path / "file" / "out")
     assert os.listdir(tmp_path) == ["file"] and (tmp_path / "file").read_bytes() == b"x"
 
 
@@ -309,12 +312,12 @@ def test_unwritable_folder(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr(R.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(A.tempfile, "mkstemp", denied)
     with pytest.raises(OutputError) as info:
         P.save_png(old, 1.0 - _img())
     assert str(info.value) == f"{old}: cannot write (permission denied); the previous file is intact"
     with pytest.raises(OutputError) as info:
-        R.atomic_write_bytes(folder / "new.bin", b"x")
+        A.atomic_write_bytes(folder / "new.bin", b"x")
     assert str(info.value) == f"{folder / 'new.bin'}: cannot write (permission denied); nothing was written"
     assert old.read_bytes() == before
     assert sorted(os.listdir(folder)) == ["final.png"]
@@ -324,14 +327,14 @@ def test_read_only_filesystem_message(tmp_path, monkeypatch):
     def erofs(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(R.tempfile, "mkstemp", erofs)
+    monkeypatch.setattr(A.tempfile, "mkstemp", erofs)
     with pytest.raises(OutputError, match="read-only file system"):
-        R.atomic_write_bytes(tmp_path / "x.bin", b"x")
+        A.atomic_write_bytes(tmp_path / "x.bin", b"x")
 
 
 def test_failure_that_is_not_an_oserror_is_passed_through_and_cleaned_up(tmp_path):
     with pytest.raises(ValueError):
-        with R.atomic_path(tmp_path / "x.png") as tmp:
+        with A.atomic_path(tmp_path / "x.png") as tmp:
             tmp.write_bytes(b"partial")
             raise ValueError("encoder failed")
     assert os.listdir(tmp_path) == []
@@ -341,7 +344,7 @@ def test_output_folder_that_is_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
     expected = f"{tmp_path / 'file'}: cannot create the output folder (a file of that name exists: File exists)"
     with pytest.raises(OutputError) as info:
-        R.ensure_folder(tmp_path / "file")
+        A.ensure_folder(tmp_path / "file")
     assert str(info.value) == expected
     pos = np.zeros((1, 3, 3), np.float32)
     with pytest.raises(OutputError) as info:

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from diffrast_cli.checkpoint import CHECKPOINT, PREVIOUS, load_checkpoint
-from diffrast_cli.config import load_job
+from diffrast_cli.jobfile import load_job
 from diffrast_cli.errors import ConfigError, NumericalError, OutputError
 from diffrast_cli.pipeline import run_job
 

@@ -100,7 +100,8 @@ def test_driver_logs_are_rewritten_to_file_and_line():
 
 def test_line_directives_keep_every_line_number():
     """Each line of the preprocessed text maps back (through #line) to the same text in its file."""
-    src = shaders.ShaderSource("gradient.comp", {"NUM_GROUPS": 2}, aliases={"scene": "soup_shade.glsl"})
+    aliases = {"scene": "scene/soup/soup_shade.glsl", "visibility": "resolve.glsl", "scene_spread": "spread_none.glsl"}
+    src = shaders.ShaderSource("gradient.comp", {"NUM_GROUPS": 2}, aliases=aliases)
     current, number = None, None
     checked = 0
     for text in src.text.splitlines():
