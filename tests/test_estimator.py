@@ -33,7 +33,7 @@ def test_atomic_paths_agree():
 def test_aggregation_is_exact():
     """Work-group (and, where the driver has it, subgroup) aggregation changes only the
     order of additions."""
-    from diffrast_cli.sge.estimator import SUBGROUP_EXTENSIONS
+    from diffrast_cli.sge.aggregation import SUBGROUP_EXTENSIONS
     dev = create_device()
     modes = ["direct", "shared"]
     if all(e in dev.extensions for e in SUBGROUP_EXTENSIONS):
