@@ -26,7 +26,7 @@ from ..gl.context import FLOAT_ATOMICS_EXT
 from ..gl.declared import DeclaredResources
 from ..gl.passes import barrier, set_uniforms
 from ..optim.adam import AdamPass
-from .aggregation import aggregation_defines, choose_aggregation
+from .aggregation import SUBGROUP_EXTENSIONS, aggregation_defines, choose_aggregation
 from .evaluation import CleanPass, read_flags, target_array
 from .g_pass import GPass
 from .memory import check_memory, estimate_job_memory
@@ -36,7 +36,7 @@ from .visibility import make_visibility
 
 GL_CLIP_DISTANCE0 = 0x3000
 
-__all__ = ["Estimator", "choose_aggregation"]
+__all__ = ["Estimator", "SUBGROUP_EXTENSIONS", "choose_aggregation"]
 
 
 def _no_timer(name):
