@@ -53,14 +53,20 @@ uint deep_sample_of(ivec2 texel) { return uint(texel.y * u_deep_width + texel.x)
 
 #ifdef DEEP_FRAGMENT_STAGE
 #ifdef DEEP_KBUFFER
+// Skipping slots with plain reads: a read r <= key of slot j means slot j's
+// final value is <= r <= key (values only decrease), and every slot before
+// j ends no larger (final slots are sorted), so atomicMin on slots 0..j would
+// change nothing and carry key on: the chain may start at j + 1. A read >
+// key proves nothing and only costs an atomic. A binary search over plain
+// reads finds such a j in log2(K) loads; a fragment behind slot K-1 is done.
 void deep_kbuffer_insert_key(uint s, uint key) {
-    // Early out: slot K-1 only decreases, so a stale read that is <= key
-    // means key would be carried out of the buffer anyway.
-    if (deep_keys[uint(DEEP_K - 1) * u_deep_samples + s] <= key) return;
-    for (int i = 0; i < DEEP_K; ++i) {
-        uint at = uint(i) * u_deep_samples + s;
-        if (deep_keys[at] <= key) continue;  // stale read >= current: atomicMin would change nothing
-        uint old = atomicMin(deep_keys[at], key);
+    int lo = 0, hi = DEEP_K;  // chain starts at lo: every read below lo was <= key
+    while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (deep_keys[uint(mid) * u_deep_samples + s] <= key) lo = mid + 1; else hi = mid;
+    }
+    for (int i = lo; i < DEEP_K; ++i) {
+        uint old = atomicMin(deep_keys[uint(i) * u_deep_samples + s], key);
         if (old == DEEP_EMPTY) return;
         key = max(old, key);
     }
