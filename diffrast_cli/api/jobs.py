@@ -7,10 +7,11 @@ import json
 import os
 from pathlib import Path
 
-from diffrast_cli.checkpoint import job_dict
+import yaml
+
 from diffrast_cli.config import JobConfig
 from diffrast_cli.errors import ConfigError
-from diffrast_cli.jobfile import PATH_KEYS, apply_override, load_job as load_job_file, validate_job
+from diffrast_cli.jobfile import PATH_KEYS, apply_override, dump_job, load_job as load_job_file, validate_job
 
 # target.image of a job whose target images are given as arrays (``targets=``), not files.
 ARRAY_TARGET = "<array>"
@@ -67,7 +68,7 @@ def load_job(source, overrides=None) -> JobConfig:
         job, _ = load_job_file(Path(source), assignments)
         return job
     if isinstance(source, JobConfig):
-        data = job_dict(source)
+        data = yaml.safe_load(dump_job(source))          # as job.yaml holds it
         where = "<job>"
     elif isinstance(source, dict):
         data = copy.deepcopy(source)
