@@ -64,8 +64,7 @@ class FolderLock:
                 os.close(fd)
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise OutputError(f"{self.folder}: cannot lock the output folder ({_reason(exc)})") from None
-                raise OutputError(f"{self.folder}: in use by another diffrast run (PID {owner}); wait for it "
-                                  f"to end or choose another folder") from None
+                raise busy(self.folder, owner) from None
             try:                       # its previous owner may have removed the file before we locked it
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
             except FileNotFoundError:
@@ -77,6 +76,22 @@ class FolderLock:
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             self.fd = fd
             return self
+
+    def holder(self) -> str | None:
+        """The PID written by the process holding the lock, or None if nobody holds it."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
 
     def release(self) -> None:
         if self.fd is None:
@@ -90,6 +105,11 @@ class FolderLock:
         self.fd = None
 
 
+def busy(folder: Path, owner: str) -> OutputError:
+    return OutputError(f"{folder}: in use by another diffrast run (PID {owner}); wait for it to end or "
+                       f"choose another folder")
+
+
 def check_target(out: Path | None, *, overwrite: bool, resume: bool) -> None:
     """Refuse early (before any setup) an explicit folder this run may not write."""
     if out is None:
@@ -97,6 +117,9 @@ def check_target(out: Path | None, *, overwrite: bool, resume: bool) -> None:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
+    owner = FolderLock(out).holder() if out.is_dir() else None
+    if owner is not None:
+        raise busy(out, owner)
     if resume:
         if not out.is_dir():
             raise ConfigError(f"--resume {out}: no such run folder")

@@ -120,7 +120,8 @@ def test_a_second_run_into_a_busy_folder_is_refused_naming_the_first(tmp_path):
     try:
         _wait_for(out / CHECKPOINT, first)
         assert (out / LOCK).read_text().strip() == str(first.pid)
-        for args in (["optimize", QUICKSTART, "--out", out, "--quiet", "--overwrite", *sets],
+        for args in (["optimize", QUICKSTART, "--out", out, "--quiet", *sets],
+                     ["optimize", QUICKSTART, "--out", out, "--quiet", "--overwrite", *sets],
                      ["optimize", "--resume", out, "--quiet"]):
             line = _one_line(_cli(args, tmp_path))
             assert line == (f"diffrast: output error: {out}: in use by another diffrast run (PID {first.pid}); "
@@ -148,8 +149,10 @@ def test_a_stale_lock_file_is_taken_over_and_removed(tmp_path, job_file):
 
 
 def test_the_lock_is_exclusive_within_one_process_too(tmp_path):
+    assert FolderLock(tmp_path).holder() is None
     held = FolderLock(tmp_path).acquire()
     try:
+        assert FolderLock(tmp_path).holder() == str(os.getpid())
         with pytest.raises(OutputError, match=rf"in use by another diffrast run \(PID {os.getpid()}\)"):
             FolderLock(tmp_path).acquire()
     finally:
