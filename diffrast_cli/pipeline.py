@@ -211,7 +211,7 @@ class _Run:
 
     def _call_back(self, rec: dict, image) -> None:
         cam = self.problem.eval_cams[0]
-        step = Step(rec, (lambda: image) if image is not None else (lambda: self.est.color(cam)))
+        step = Step(rec, (lambda: image.copy()) if image is not None else (lambda: self.est.color(cam)))
         try:
             go_on = self.callback(step)
         except StopIteration:
