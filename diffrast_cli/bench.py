@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import JobConfig
 from .gl.context import create_device
-from .optim.schedule import lr_factor
+from .optim.loop import Loop, Plan
 from .problem import Problem
 
 # Standard problems. The 100K soups use the initial triangle size that gives
@@ -102,14 +102,12 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int)
         est, ctx = problem.estimator, device.ctx
         total = warmup + iterations
         opt = job.optimize
-        for i in range(warmup):
-            est.step(i, lr_factor(opt.lr_schedule, i, total, opt.lr_final))
+        loop = Loop(est, Plan(total=total, lr_schedule=opt.lr_schedule, lr_final=opt.lr_final), ctx.finish)
+        loop.run(0, warmup)                       # untimed warm-up
         ctx.finish()
-        t0 = time.perf_counter()
-        for i in range(warmup, total):
-            est.step(i, lr_factor(opt.lr_schedule, i, total, opt.lr_final))
-        ctx.finish()
-        seconds = time.perf_counter() - t0
+        warm = loop.seconds
+        loop.run(warmup, total)                   # timed: steps, then ctx.finish()
+        seconds = loop.seconds - warm
         # Per-pass split: a separate, synchronised run with timer queries.
         timer = PassTimer(ctx, wall=device.is_software)
         for i in range(min(iterations, 50)):

@@ -86,20 +86,37 @@ class Checkpoint:
         return target
 
 
+class DamagedCheckpoint(Exception):
+    """A checkpoint file that cannot be read; the message says how (one line, no numpy internals)."""
+
+
 def _read(path: Path) -> Checkpoint:
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(bytes(data["meta"]).decode())
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"unknown checkpoint format {meta.get('format')!r}")
-        state = {k[len("state_"):]: data[k].copy() for k in data.files if k.startswith("state_")}
-        frames = list(zip(meta["frame_iterations"], data["frames"].astype(np.float32))) if "frames" in data.files else []
-    return Checkpoint(iteration=int(meta["iteration"]), seed=int(meta["seed"]), job=meta["job"], state=state,
-                      records=meta["records"], frames=frames, loop_seconds=float(meta["loop_seconds"]),
-                      flags=meta.get("flags", {}))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files") or "meta" not in data.files:
+                raise DamagedCheckpoint("not a diffrast checkpoint (no metadata)")
+            meta = json.loads(bytes(data["meta"]).decode())
+            if meta.get("format") != FORMAT:
+                raise DamagedCheckpoint(f"checkpoint format {meta.get('format')!r}, this diffrast reads {FORMAT}")
+            state = {k[len("state_"):]: data[k].copy() for k in data.files if k.startswith("state_")}
+            frames = (list(zip(meta["frame_iterations"], data["frames"].astype(np.float32)))
+                      if "frames" in data.files else [])
+            return Checkpoint(iteration=int(meta["iteration"]), seed=int(meta["seed"]), job=meta["job"], state=state,
+                              records=meta["records"], frames=frames, loop_seconds=float(meta["loop_seconds"]),
+                              flags=meta.get("flags", {}))
+    except DamagedCheckpoint:
+        raise
+    except OSError as exc:
+        if exc.strerror:                     # unreadable (permissions, I/O error), not damaged
+            raise DamagedCheckpoint(f"cannot read it ({exc.strerror})") from None
+        raise DamagedCheckpoint("damaged or truncated (not a readable .npz archive)") from None
+    except Exception:          # a zip that is not one, pickled or missing entries, bad JSON, ...
+        raise DamagedCheckpoint("damaged or truncated (not a readable .npz archive)") from None
 
 
 def load_checkpoint(run_dir: Path) -> tuple[Checkpoint, Path]:
-    """The newest readable checkpoint of a run folder (falls back to the previous one)."""
+    """The newest readable checkpoint of a run folder (falls back to the previous one).
+    Neither readable: a ConfigError naming each file, what is wrong with it and what to do."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError(f"--resume {run_dir}: no such run folder")
@@ -110,7 +127,10 @@ def load_checkpoint(run_dir: Path) -> tuple[Checkpoint, Path]:
             continue
         try:
             return _read(path), path
-        except Exception as exc:  # damaged or foreign file: try the older one
-            problems.append(f"{name}: {' '.join(str(exc).split()) or exc.__class__.__name__}")
-    detail = f" ({'; '.join(problems)})" if problems else ""
-    raise ConfigError(f"--resume {run_dir}: no usable checkpoint{detail}")
+        except DamagedCheckpoint as exc:       # damaged or foreign file: try the older one
+            problems.append(f"{path} is {exc}" if str(exc).startswith("damaged") else f"{path}: {exc}")
+    if not problems:
+        raise ConfigError(f"--resume {run_dir}: no usable checkpoint (no {CHECKPOINT} in the folder); "
+                          f"start the run again (--out {run_dir} --overwrite)")
+    raise ConfigError(f"--resume {run_dir}: no usable checkpoint: {'; '.join(problems)}; start the run again "
+                      f"(--out {run_dir} --overwrite) or restore the file from a backup")

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import DiffrastError
+from .errors import ConfigError, DiffrastError
+from .interrupts import Interrupted
 
 EXIT_USER_ERROR = 2
 
@@ -72,7 +74,13 @@ class _Group(click.Group):
             except OSError:
                 pass
             sys.exit(0)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+        except Interrupted as exc:          # a signal outside the optimization loop
+            click.echo(f"diffrast: {_one_line(exc)}", err=True)
+            sys.exit(exc.code)
+        except KeyboardInterrupt:
+            click.echo("diffrast: SIGINT: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line unless asked for the traceback
             if os.environ.get("DIFFRAST_DEBUG"):
@@ -93,34 +101,51 @@ def main():
 
 
 @main.command()
-@click.argument("job_file", type=click.Path(path_type=Path))
+@click.argument("job_file", type=click.Path(path_type=Path), required=False)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: runs/<job name>).")
+              help="Output folder (default: runs/<job name>, or runs/<job name>-N if that exists).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a job key, e.g. --set optimize.iterations=500 (repeatable).")
 @device_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; one summary line at the end.")
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
-              help="Continue the run in RUN_DIR from its checkpoint.")
+              help="Continue the run in RUN_DIR from its checkpoint (its job.yaml, unless JOB_FILE is given).")
 @click.option("--force", is_flag=True, help="With --resume: continue even if the job changed.")
-def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force):
+@click.option("--overwrite", is_flag=True,
+              help="Replace the run in --out (once the new run has written all its outputs).")
+def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force, overwrite):
     """Optimise the scene of JOB_FILE to match its target.
 
     Ctrl-C (or SIGTERM) stops after the current iteration, writes a checkpoint
     and the outputs so far, and exits with 130 (143); a second one exits at once.
     """
-    from .jobfile import load_job
-    from .pipeline import run_job
+    from .api import load_job, optimize as run
+    from .interrupts import RaiseOnSignals
 
     if resume_dir is not None and out_dir is not None and Path(out_dir).resolve() != Path(resume_dir).resolve():
         raise click.UsageError("--resume RUN_DIR writes into RUN_DIR; leave out --out or give the same folder")
     if force and resume_dir is None:
         raise click.UsageError("--force only applies with --resume")
-    job, base = load_job(job_file, overrides)
-    report = run_job(job, base, resume_dir or out_dir, device_index=device, quiet=quiet, config_path=job_file,
-                     resume=resume_dir is not None, force=force)
+    if overwrite and resume_dir is not None:
+        raise click.UsageError("--overwrite replaces a run, --resume continues it: give one of them")
+    if overwrite and out_dir is None:
+        raise click.UsageError("--overwrite needs --out (default folders are never overwritten)")
+    if job_file is None and resume_dir is None:
+        raise click.UsageError("Missing argument 'JOB_FILE' (or --resume RUN_DIR).")
+    with RaiseOnSignals("interrupted before the optimization started; nothing was written"):
+        if job_file is None:
+            job_file = Path(resume_dir) / "job.yaml"
+            if Path(resume_dir).is_dir() and not job_file.is_file():
+                raise ConfigError(f"--resume {resume_dir}: {job_file} is missing; give the job file: "
+                                  f"diffrast optimize JOB_FILE --resume {resume_dir}")
+        job = load_job(job_file, overrides)
+    result = run(job, out=resume_dir or out_dir, runs=None if (resume_dir or out_dir) else "runs",
+                 resume=resume_dir is not None, force=force, overwrite=overwrite, device=device,
+                 progress=not quiet, stop_on_signals=True, config=job_file)
+    report = result.report
     if report["interrupted"]:
-        cmd = f"diffrast optimize {job_file} --resume {report['out_dir']}"
+        cmd = " ".join(["diffrast", "optimize", "--resume", shlex.quote(report["out_dir"])]
+                       + (["--device", shlex.quote(str(device))] if device is not None else []))
         click.echo(f"diffrast: {report['interrupted']}: stopped at iteration {report['iterations']} of "
                    f"{report['iterations_planned']}; checkpoint and outputs so far in {report['out_dir']}. "
                    f"Resume with: {cmd}", err=True)

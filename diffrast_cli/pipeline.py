@@ -1,15 +1,16 @@
 """Run a job: set up (everything that can fail is checked before the output
-folder exists), loop on the GPU, log at intervals, write the outputs."""
+folder is claimed), run the shared loop (:mod:`optim.loop`), log at intervals,
+checkpoint, write the outputs and the report into a run folder (:mod:`runfolder`),
+or nothing at all for an in-memory run of the Python API."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
+import contextlib
 import signal
 import sys
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,13 @@ import numpy as np
 from .checkpoint import CHECKPOINT, PREVIOUS, Checkpoint, job_dict, job_differences, load_checkpoint
 from .config import JobConfig
 from .jobfile import dump_job
-from .errors import ConfigError, NumericalError, OutputError
+from .errors import ConfigError, NumericalError
+from .interrupts import RaiseOnSignals, StopSignals
 from .io import pictures
-from .optim.schedule import lr_factor
+from .optim.loop import Loop, Plan, StopRequest
 from .problem import Problem
 from .io.atomic import atomic_write_bytes, output_error
+from .runfolder import DEFAULT_ROOT, RunFolder, check_target
 
 OUTPUT_FILES = {
     "checkpoint": CHECKPOINT,
@@ -34,30 +37,6 @@ OUTPUT_FILES = {
     "report": "report.json",
     "config": "job.yaml",
 }
-
-
-def frame_iterations(total: int, frames: int) -> set[int]:
-    """Iterations (0..total) at which a progress frame is taken, evenly spaced, ends included."""
-    if frames <= 0:
-        return set()
-    if frames == 1:
-        return {total}
-    return {round(i * total / (frames - 1)) for i in range(frames)}
-
-
-def _make_out_dir(out_dir: Path) -> bool:
-    """Create the output folder; True if this run created it."""
-    existed = out_dir.exists()
-    if existed and not out_dir.is_dir():
-        raise OutputError(f"{out_dir}: exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write the output folder ({exc.strerror or exc})")
-    return not existed
 
 
 def _write_json(path: Path, data) -> None:
@@ -86,203 +65,259 @@ class _Progress:
             self.bar.close()
 
 
-class _StopSignals:
-    """SIGINT/SIGTERM during the loop: the first asks the loop to stop after the
-    current iteration (it then writes a checkpoint and the outputs so far); a
-    second exits at once (checkpoints are written atomically, so the last one
-    stays intact)."""
+class Step:
+    """What a run's callback receives at each log step (``output.log_every``): ``iteration``,
+    ``loss``, ``psnr`` (of a clean render of the evaluation views), ``holdout_psnr`` (multi-view
+    jobs with held-out cameras, else None), ``elapsed_s`` (loop time), and ``image()``, the clean
+    render of the first evaluation view (HxWx3 float32, row 0 = top), rendered on request and
+    only during the callback."""
 
-    CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+    def __init__(self, record: dict, render):
+        self.iteration = record["iteration"]
+        self.loss = record["loss"]
+        self.psnr = record["psnr"]
+        self.holdout_psnr = record.get("holdout_psnr")
+        self.elapsed_s = record["elapsed_s"]
+        self._render = render
+        self._image = None
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.received = None
-        self._previous = {}
+    def image(self) -> np.ndarray:
+        if self._image is None:
+            if self._render is None:
+                raise RuntimeError("Step.image() is only available during the callback")
+            self._image = self._render()
+        return self._image
 
-    def _handle(self, signum, frame):
-        if self.received is not None:
-            os._exit(self.CODES.get(signum, 130))
-        self.received = signum
-        if not self.quiet:
-            sys.stderr.write("\ndiffrast: stopping after this iteration (again to exit at once)\n")
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.CODES:
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self.received is None else self.CODES.get(self.received, 130)
+    def __repr__(self) -> str:
+        return f"Step(iteration={self.iteration}, loss={self.loss:.6g}, psnr={self.psnr:.2f})"
 
 
-def run_job(job: JobConfig, base_dir: Path, out_dir: Path | None = None, *, device_index=None,
-            quiet: bool = False, config_path: Path | None = None, resume: bool = False,
-            force: bool = False) -> dict:
-    """Optimise a job and write its outputs; returns the report. With ``resume``,
-    continue the run in ``out_dir`` from its checkpoint (refused if the job
-    changed, unless ``force``). The report's ``interrupted`` names the signal that
-    stopped the run early (``exit_code`` then says how to exit)."""
+@dataclass
+class Outcome:
+    """A finished (or stopped) run: its report, final parameters and run folder (None: nothing written)."""
+
+    report: dict
+    theta: np.ndarray
+    layout: object
+    out: Path | None
+
+
+def run_job(job: JobConfig, base_dir: Path, out_dir: Path | None = None, **options) -> dict:
+    """Optimise a job and write its outputs (see :func:`execute`); returns the report."""
+    return execute(job, base_dir, out_dir, **options).report
+
+
+def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, *, write: bool = True,
+            device_index=None, quiet: bool = False, config_path: Path | None = None, resume: bool = False,
+            force: bool = False, overwrite: bool = False, targets=None, callback=None,
+            handle_signals: bool = True, runs_root: Path = DEFAULT_ROOT) -> Outcome:
+    """Optimise a job. With ``write``, into a run folder (``out_dir``; default ``runs_root/<name>``
+    or the next free ``runs_root/<name>-N``; see :mod:`runfolder`); without, nothing is written.
+    ``resume`` continues the run in ``out_dir`` from its checkpoint (refused if the job changed,
+    unless ``force``). ``targets``: a target image array replacing the job's target file.
+    ``callback(step)`` runs at each log step (:class:`Step`); returning False or raising
+    StopIteration stops the run after that step. With ``handle_signals`` the first SIGINT/SIGTERM
+    stops the run after the current iteration; the report's ``interrupted`` names the signal
+    (or "callback") and ``exit_code`` says how to exit."""
     wall0 = time.perf_counter()
-    out_dir = Path(out_dir) if out_dir is not None else Path("runs") / job.name
-    ckpt = None
-    if resume:
-        ckpt, _ = load_checkpoint(out_dir)
-        changed = job_differences(ckpt.job, job_dict(job))
-        if changed and not force:
-            shown = "; ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
-            raise ConfigError(f"--resume {out_dir}: the job differs from the checkpoint's: {shown} "
-                              f"(--force resumes anyway)")
-    problem = Problem(job, base_dir, device_index=device_index)
-    created = False
+    if resume and not write:
+        raise ConfigError("resume: a run without a folder cannot be resumed")
+    if write:
+        check_target(out_dir, overwrite=overwrite, resume=resume)
+    folder = None
+    failed = True
+    guard = (RaiseOnSignals("interrupted before the optimization started; nothing was written")
+             if handle_signals else contextlib.nullcontext())
     try:
-        if ckpt is not None:
+        with guard:
+            ckpt = None
+            if resume:
+                folder = RunFolder.open(out_dir, job.name, resume=True)
+                ckpt, _ = load_checkpoint(folder.path)
+                changed = job_differences(ckpt.job, job_dict(job))
+                if changed and not force:
+                    shown = "; ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
+                    raise ConfigError(f"--resume {out_dir}: the job differs from the checkpoint's: {shown} "
+                                      f"(--force resumes anyway)")
+            problem = Problem(job, base_dir, device_index=device_index, target=targets)
             try:
-                problem.estimator.restore(ckpt.state)
-            except ValueError as exc:
-                raise ConfigError(f"--resume {out_dir}: the checkpoint does not fit this job ({exc})")
-        created = _make_out_dir(out_dir)
-        report = _optimize(problem, out_dir, quiet, wall0, config_path, ckpt)
-    except BaseException:
-        # Never leave a half-written output folder behind (a run with a checkpoint keeps it).
-        if created and not any((out_dir / name).exists() for name in (CHECKPOINT, PREVIOUS)):
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
+                if ckpt is not None:
+                    try:
+                        problem.estimator.restore(ckpt.state)
+                    except ValueError as exc:
+                        raise ConfigError(f"--resume {out_dir}: the checkpoint does not fit this job ({exc})")
+                if write and folder is None:
+                    folder = RunFolder.open(out_dir, job.name, overwrite=overwrite, root=runs_root)
+                run = _Run(problem, folder, ckpt, quiet, callback)
+                outcome = run.run(wall0, config_path, handle_signals, guard)
+            finally:
+                problem.release()
+        failed = False
+        return outcome
     finally:
-        problem.release()
-    return report
+        if folder is not None:
+            folder.close(failed)
 
 
-def _optimize(problem: Problem, out_dir: Path, quiet: bool, wall0: float, config_path, ckpt) -> dict:
-    job, est = problem.job, problem.estimator
-    opt, total = job.optimize, job.optimize.iterations
-    log_every = job.output.log_every
-    every = job.output.checkpoint_every
-    checkpoint_every = 0 if every == 0 else max(log_every, round(every / log_every) * log_every)
-    frames_at = frame_iterations(total, job.output.frames)
-    ctx = problem.device.ctx
-    start = ckpt.iteration if ckpt is not None else 0
-    frames: list[tuple[int, np.ndarray]] = list(ckpt.frames) if ckpt is not None else []
-    records: list[dict] = [r for r in ckpt.records if r["iteration"] <= start] if ckpt is not None else []
-    flags = {"overflow": False, "nonfinite": False}
-    if ckpt is not None:
-        flags.update({k: v for k, v in ckpt.flags.items() if k in flags})
-    loop_seconds = ckpt.loop_seconds if ckpt is not None else 0.0
-    atomic_write_bytes(out_dir / OUTPUT_FILES["config"], dump_job(job).encode())
-    metrics_path = out_dir / OUTPUT_FILES["metrics"]
-    atomic_write_bytes(metrics_path, "".join(json.dumps(rec) + "\n" for rec in records).encode())
-    last_checkpoint = start if ckpt is not None else None
+class _Run:
+    """One run's bookkeeping: metrics, frames, flags, checkpoints and the outputs."""
 
-    def checkpoint(iteration: int) -> None:
-        nonlocal last_checkpoint
-        Checkpoint(iteration=iteration, seed=job.seed, job=job_dict(job), state=est.state(), records=records,
-                   frames=frames, loop_seconds=loop_seconds, flags=flags).save(out_dir)
-        last_checkpoint = iteration
+    def __init__(self, problem: Problem, folder: RunFolder | None, ckpt, quiet: bool, callback):
+        job = problem.job
+        self.problem, self.est, self.folder, self.ckpt = problem, problem.estimator, folder, ckpt
+        self.quiet, self.callback = quiet, callback
+        self.plan = Plan.of_job(job)
+        self.out = folder.path if folder is not None else None
+        self.frames: list[tuple[int, np.ndarray]] = list(ckpt.frames) if ckpt is not None else []
+        start = ckpt.iteration if ckpt is not None else 0
+        self.start = start
+        self.records: list[dict] = [r for r in ckpt.records if r["iteration"] <= start] if ckpt is not None else []
+        self.flags = {"overflow": False, "nonfinite": False}
+        if ckpt is not None:
+            self.flags.update({k: v for k, v in ckpt.flags.items() if k in self.flags})
+        self.stop = StopRequest()
+        self.loop = Loop(self.est, self.plan, problem.device.ctx.finish, stop=self.stop)
+        self.loop.seconds = ckpt.loop_seconds if ckpt is not None else 0.0
+        self.last_checkpoint = start if ckpt is not None else None
 
-    def log(iteration: int) -> dict:
-        m = problem.metrics(images=iteration in frames_at)
-        if iteration in frames_at and all(f[0] != iteration for f in frames):
-            frames.append((iteration, m["images"][0]))
-        seen = est.flags()
-        flags["overflow"] = flags["overflow"] or seen["overflow"]
-        flags["nonfinite"] = flags["nonfinite"] or seen["nonfinite"]
-        if seen["nonfinite"] and opt.on_nonfinite == "stop":
-            raise NumericalError(_nonfinite_message(seen, iteration, log_every, out_dir, last_checkpoint))
-        rec = {"iteration": iteration, "loss": m["loss"], "psnr": m["psnr"], "elapsed_s": round(loop_seconds, 4)}
+    def checkpoint(self, iteration: int) -> None:
+        if self.out is None:
+            return
+        job = self.problem.job
+        Checkpoint(iteration=iteration, seed=job.seed, job=job_dict(job), state=self.est.state(), records=self.records,
+                   frames=self.frames, loop_seconds=self.loop.seconds, flags=self.flags).save(self.out)
+        self.last_checkpoint = iteration
+
+    def log(self, iteration: int) -> dict:
+        problem, plan = self.problem, self.plan
+        frame = iteration in plan.frames_at
+        m = problem.metrics(images=frame)
+        if frame and all(f[0] != iteration for f in self.frames):
+            self.frames.append((iteration, m["images"][0]))
+        seen = self.est.flags()
+        self.flags["overflow"] = self.flags["overflow"] or seen["overflow"]
+        self.flags["nonfinite"] = self.flags["nonfinite"] or seen["nonfinite"]
+        if seen["nonfinite"] and problem.job.optimize.on_nonfinite == "stop":
+            raise NumericalError(_nonfinite_message(seen, iteration, self.out, self.last_checkpoint))
+        rec = {"iteration": iteration, "loss": m["loss"], "psnr": m["psnr"], "elapsed_s": round(self.loop.seconds, 4)}
         if "holdout_psnr" in m:
             rec["holdout_psnr"] = m["holdout_psnr"]
-        records.append(rec)
-        _append_line(metrics_path, json.dumps(rec) + "\n")
+        self.records.append(rec)
+        if self.out is not None:
+            _append_line(self.out / OUTPUT_FILES["metrics"], json.dumps(rec) + "\n")
+        if self.callback is not None:
+            self._call_back(rec, m["images"][0] if frame else None)
         return m
 
-    progress = _Progress(total, quiet, job.name)
-    signals = _StopSignals(quiet)
-    try:
-        with signals:
-            initial = log(0) if ckpt is None else _initial_from(records, problem)
-            progress.update(start)
-            it = start
-            while it < total and signals.received is None:
-                stop = min(total, (it // log_every + 1) * log_every)
-                for f in sorted(frames_at):
-                    if it < f < stop:
-                        stop = f
-                        break
-                t0 = time.perf_counter()
-                i = it
-                while i < stop:
-                    est.step(i, lr_factor(opt.lr_schedule, i, total, opt.lr_final))
-                    i += 1
-                    if signals.received is not None:
-                        break
-                ctx.finish()
-                loop_seconds += time.perf_counter() - t0
-                m = log(i)
-                progress.update(i - it, m)
-                it = i
-                if signals.received is not None or (checkpoint_every and it % checkpoint_every == 0 and it < total):
-                    checkpoint(it)
-    finally:
-        progress.close()
-    if last_checkpoint != it:
-        checkpoint(it)
+    def _call_back(self, rec: dict, image) -> None:
+        cam = self.problem.eval_cams[0]
+        step = Step(rec, (lambda: image.copy()) if image is not None else (lambda: self.est.color(cam)))
+        try:
+            go_on = self.callback(step)
+        except StopIteration:
+            go_on = False
+        finally:
+            step._render = None
+        if go_on is False and self.stop.requested is None:
+            self.stop.requested = "callback"
 
-    final = problem.metrics(images=True)
-    final_img = final["images"][0]
-    theta = est.download()
-    pictures.save_png(out_dir / OUTPUT_FILES["final"], final_img)
-    # Up to three evaluation views stacked: target | result | error.
-    shown = range(min(3, len(problem.eval_cams)))
-    stacked_target = np.concatenate([problem.views.targets[problem.eval_cams[i]] for i in shown], axis=0)
-    stacked_result = np.concatenate([final["images"][i] for i in shown], axis=0)
-    pictures.side_by_side(stacked_target, stacked_result, out_dir / OUTPUT_FILES["comparison"])
-    if frames:
-        pictures.progress_grid(frames, out_dir / OUTPUT_FILES["progress_grid"])
-        pictures.progress_gif(frames, out_dir / OUTPUT_FILES["progress_gif"])
-    pictures.loss_curve(records, out_dir / OUTPUT_FILES["curve"])
-    assets = problem.scene.export(theta, out_dir)
+    def run(self, wall0: float, config_path, handle_signals: bool, guard) -> Outcome:
+        problem, job, plan = self.problem, self.problem.job, self.plan
+        if self.out is not None:
+            atomic_write_bytes(self.out / OUTPUT_FILES["config"], dump_job(job).encode())
+            atomic_write_bytes(self.out / OUTPUT_FILES["metrics"],
+                               "".join(json.dumps(rec) + "\n" for rec in self.records).encode())
+        progress = _Progress(plan.total, self.quiet, job.name)
+        signals = StopSignals(self.quiet, self.stop, handle_signals)
+        try:
+            with signals:
+                initial = self.log(0) if self.ckpt is None else _initial_from(self.records, problem)
+                progress.update(self.start)
+                self.it = self.start
 
-    dev = problem.device
-    report = {
-        "job": job.name,
-        "config": str(config_path) if config_path else None,
-        "out_dir": str(out_dir),
-        "estimator": opt.estimator,
-        "loss_kind": opt.loss,
-        "scene": job.scene.kind,
-        problem.scene.primitive_name: problem.scene.primitives,
-        "views": {"cameras": problem.views.count, "train": len(problem.views.train),
-                  "holdout": len(problem.views.holdout), "per_iteration": opt.views_per_iteration},
-        "parameters": problem.scene.layout.size,
-        "resolution": list(problem.size),
-        "supersample": job.render.supersample,
-        "samples": opt.samples,
-        "seed": job.seed,
-        "iterations": it,
-        "iterations_planned": total,
-        "interrupted": None if signals.received is None else signal.Signals(signals.received).name,
-        "exit_code": signals.exit_code or 0,
-        "resumed_from": start if ckpt is not None else None,
-        "seconds": round(time.perf_counter() - wall0, 3),
-        "loop_seconds": round(loop_seconds, 3),
-        "it_per_s": round(it / loop_seconds, 2) if loop_seconds > 0 else None,
-        "initial": {"loss": initial["loss"], "psnr": initial["psnr"], "mse": initial.get("mse")},
-        "final": {k: final[k] for k in ("loss", "psnr", "mse", "mae", "holdout_psnr", "train_psnr") if k in final},
-        "device": {**dev.describe(), "aggregation": est.aggregation},
-        "flags": flags,
-        "checkpoint": CHECKPOINT,
-        "outputs": sorted([p for k, p in OUTPUT_FILES.items() if k == "report" or (out_dir / p).exists()]
-                          + [a.name for a in assets]),
-    }
-    report["initial"].update(problem.scene_metrics(problem.theta0))
-    report["final"].update(problem.scene_metrics(theta))
-    _write_json(out_dir / OUTPUT_FILES["report"], report)
-    return report
+                def on_log(i):
+                    m = self.log(i)
+                    progress.update(i - self.it, m)
+                    self.it = i
+
+                it = self.loop.run(self.start, on_log=on_log, on_checkpoint=self.checkpoint)
+        finally:
+            progress.close()
+        if self.folder is not None and isinstance(guard, RaiseOnSignals):
+            guard.message = self._interrupted_outputs
+        if self.last_checkpoint != it and self.out is not None:
+            self.checkpoint(it)
+        return self._finish(it, initial, wall0, config_path, signals)
+
+    def _interrupted_outputs(self) -> str:
+        folder = self.folder
+        if folder.replacing:
+            kept = f"the old run in {folder.final} is intact"
+        elif any((folder.path / n).exists() for n in (CHECKPOINT, PREVIOUS)):
+            kept = f"its last checkpoint is kept: resume with diffrast optimize --resume {folder.final}"
+        else:
+            kept = "nothing was kept"
+        return f"interrupted while writing the outputs; {kept}"
+
+    def _finish(self, it: int, initial: dict, wall0: float, config_path, signals) -> Outcome:
+        problem, job, est, out = self.problem, self.problem.job, self.est, self.out
+        opt = job.optimize
+        final = problem.metrics(images=out is not None)
+        theta = est.download()
+        assets = []
+        if out is not None:
+            pictures.save_png(out / OUTPUT_FILES["final"], final["images"][0])
+            # Up to three evaluation views stacked: target | result | error.
+            shown = range(min(3, len(problem.eval_cams)))
+            stacked_target = np.concatenate([problem.views.targets[problem.eval_cams[i]] for i in shown], axis=0)
+            stacked_result = np.concatenate([final["images"][i] for i in shown], axis=0)
+            pictures.side_by_side(stacked_target, stacked_result, out / OUTPUT_FILES["comparison"])
+            if self.frames:
+                pictures.progress_grid(self.frames, out / OUTPUT_FILES["progress_grid"])
+                pictures.progress_gif(self.frames, out / OUTPUT_FILES["progress_gif"])
+            pictures.loss_curve(self.records, out / OUTPUT_FILES["curve"])
+            assets = problem.scene.export(theta, out)
+        stop = self.stop.requested
+        loop_seconds = self.loop.seconds
+        dev = problem.device
+        report = {
+            "job": job.name,
+            "config": str(config_path) if config_path else None,
+            "out_dir": str(self.folder.final) if self.folder is not None else None,
+            "estimator": opt.estimator,
+            "loss_kind": opt.loss,
+            "scene": job.scene.kind,
+            problem.scene.primitive_name: problem.scene.primitives,
+            "views": {"cameras": problem.views.count, "train": len(problem.views.train),
+                      "holdout": len(problem.views.holdout), "per_iteration": opt.views_per_iteration},
+            "parameters": problem.scene.layout.size,
+            "resolution": list(problem.size),
+            "supersample": job.render.supersample,
+            "samples": opt.samples,
+            "seed": job.seed,
+            "iterations": it,
+            "iterations_planned": self.plan.total,
+            "interrupted": None if stop is None else (stop if isinstance(stop, str) else signal.Signals(stop).name),
+            "exit_code": signals.exit_code or 0,
+            "resumed_from": self.start if self.ckpt is not None else None,
+            "seconds": round(time.perf_counter() - wall0, 3),
+            "loop_seconds": round(loop_seconds, 3),
+            "it_per_s": round(it / loop_seconds, 2) if loop_seconds > 0 else None,
+            "initial": {"loss": initial["loss"], "psnr": initial["psnr"], "mse": initial.get("mse")},
+            "final": {k: final[k] for k in ("loss", "psnr", "mse", "mae", "holdout_psnr", "train_psnr") if k in final},
+            "device": {**dev.describe(), "aggregation": est.aggregation},
+            "flags": self.flags,
+            "checkpoint": CHECKPOINT if out is not None else None,
+            "outputs": sorted([p for k, p in OUTPUT_FILES.items() if k == "report" or (out / p).exists()]
+                              + [a.name for a in assets]) if out is not None else [],
+        }
+        report["initial"].update(problem.scene_metrics(problem.theta0))
+        report["final"].update(problem.scene_metrics(theta))
+        if out is not None:
+            _write_json(out / OUTPUT_FILES["report"], report)
+            self.folder.commit()
+        return Outcome(report=report, theta=theta, layout=problem.scene.layout,
+                       out=self.folder.final if self.folder is not None else None)
 
 
 def _append_line(path: Path, line: str) -> None:
@@ -311,7 +346,7 @@ def _initial_from(records: list, problem: Problem) -> dict:
     return {"loss": first["loss"], "psnr": first["psnr"], "mse": mse}
 
 
-def _nonfinite_message(seen: dict, iteration: int, log_every: int, out_dir: Path, last_checkpoint) -> str:
+def _nonfinite_message(seen: dict, iteration: int, out_dir: Path | None, last_checkpoint) -> str:
     what = []
     if seen["nonfinite_gradient"]:
         what.append(f"gradient in group {', '.join(seen['nonfinite_gradient'])}")
@@ -321,7 +356,10 @@ def _nonfinite_message(seen: dict, iteration: int, log_every: int, out_dir: Path
         what.append("pixel loss")
     step = seen["first_bad_step"]
     when = f"at iteration {step - 1}" if step else f"before iteration {iteration}"
-    kept = (f"the last good checkpoint is {out_dir / CHECKPOINT} (iteration {last_checkpoint})"
-            if last_checkpoint is not None else "no checkpoint was written yet")
+    if out_dir is None:
+        kept = "nothing was written (no run folder)"
+    else:
+        kept = (f"the last good checkpoint is {out_dir / CHECKPOINT} (iteration {last_checkpoint})"
+                if last_checkpoint is not None else "no checkpoint was written yet")
     return (f"non-finite {' and '.join(what) or 'value'} {when}; stopped: {kept}. Lower the learning rate or "
             f"raise eps of that group, or set optimize.on_nonfinite: skip")

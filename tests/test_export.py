@@ -116,7 +116,7 @@ def test_export_is_atomic_and_leaves_no_temp_files(tmp_path):
 
 def test_atomic_write_failure_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
     from diffrast_cli.errors import OutputError
-    from diffrast_cli.resources import atomic_write_bytes
+    from diffrast_cli.io.atomic import atomic_write_bytes
     target = tmp_path / "soup.ply"
     target.write_bytes(b"previous")
 

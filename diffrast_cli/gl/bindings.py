@@ -21,7 +21,7 @@ SSBO_KEYS = 12         # pair keys of the current iteration (written per iterati
 SSBO_GATHER = 13       # gather tables of the parameter groups that gather several contributors (CSR, u32)
 
 # Binding points [SSBO_SCENE_FIRST, device limit) belong to the scene kind: the buffers it
-# declares get them in order, as defines SSBO_SCENE_<NAME> (sge/scene_resources.py).
+# declares get them in order, as defines SSBO_SCENE_<NAME> (gl/declared.py).
 SSBO_SCENE_FIRST = 16
 
 # Texture / image units.
