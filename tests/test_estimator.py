@@ -49,3 +49,30 @@ def test_aggregation_is_exact():
     assert np.count_nonzero(grads[0]) > 0.5 * grads[0].size
     for other in grads[1:]:
         np.testing.assert_allclose(grads[0], other, rtol=1e-4, atol=1e-5 * np.abs(grads[0]).max())
+
+
+def test_releasing_a_second_device_reactivates_the_first(monkeypatch):
+    """GL calls go to the current context: releasing the newest device must make the one
+    still in use current again (on NVIDIA, calls with no current context are dropped
+    silently: a run on the first device then never moved; found by the suite on an H200)."""
+    from diffrast_cli.gl.context import GLDevice
+    first = create_device()
+    try:
+        second = create_device()
+        activated = []
+        original = GLDevice.activate
+        monkeypatch.setattr(GLDevice, "activate", lambda self: (activated.append(self), original(self)))
+        second.release()
+        assert len(activated) == 1 and activated[0] is first
+        problem = make_problem(first, gradient_target(32, 32), triangles=20, seed=2)
+        try:
+            image = problem.estimator.color()
+            before = problem.metrics()["mse"]
+            for i in range(30):
+                problem.estimator.step(i)
+            assert problem.metrics()["mse"] < before          # the steps ran on the first device
+        finally:
+            problem.release()
+        assert image.any()
+    finally:
+        first.release()

@@ -82,11 +82,28 @@ class GLDevice:
             "float_atomics_available": FLOAT_ATOMICS_EXT in self.extensions,
         }
 
+    def activate(self) -> None:
+        """Make this device's context the thread's current one (GL calls go to the current
+        context; with several devices in one process the last created or activated is)."""
+        self.ctx.__enter__()
+        _LIVE_DEVICES[:] = [d for d in _LIVE_DEVICES if d is not self] + [self]
+
     def release(self) -> None:
+        live = _LIVE_DEVICES
+        was_current = bool(live) and live[-1] is self
+        live[:] = [d for d in live if d is not self]
         try:
             self.ctx.release()
         except Exception:  # pragma: no cover - best effort at shutdown
             pass
+        # Releasing the current context leaves none current: later GL calls of another live
+        # device would go nowhere (NVIDIA drops them silently). Re-activate the newest other.
+        if was_current and live:
+            live[-1].activate()
+
+
+# Live devices, oldest first; the last is the current context.
+_LIVE_DEVICES: list[GLDevice] = []
 
 
 def _device_index(device: int | str | None) -> int:
@@ -151,6 +168,7 @@ def create_device(device: int | str | None = None, atomics: str | None = None) -
         version=str(info.get("GL_VERSION", "?")),
         extensions=extensions,
     )
+    _LIVE_DEVICES.append(dev)     # the new context is the current one
     try:
         dev.atomics = _choose_atomics(extensions, atomics)
     except GLError:
