@@ -342,6 +342,10 @@ IMAGE_CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.st
 @pytest.mark.parametrize("name", list(IMAGE_CASES))
 def test_image_modes_load_with_the_right_content(tmp_path, name):
     path, expect, tol = IMAGE_CASES[name](tmp_path)
+    try:
+        Image.open(path).load()
+    except OSError as exc:      # e.g. Pillow 12.3 writes a YCbCr TIFF it cannot read back
+        pytest.skip(f"this Pillow ({Image.__version__}) cannot read back the {name} file it wrote: {exc}")
     got = load_target(path, (W, H), BG)
     assert got.shape == (H, W, 3) and got.dtype == np.float32
     assert np.isfinite(got).all() and got.min() >= 0.0 and got.max() <= 1.0
