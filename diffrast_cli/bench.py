@@ -102,7 +102,8 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int)
         est, ctx = problem.estimator, device.ctx
         total = warmup + iterations
         opt = job.optimize
-        loop = Loop(est, Plan(total=total, lr_schedule=opt.lr_schedule, lr_final=opt.lr_final), ctx.finish)
+        loop = Loop(est, Plan(total=total, lr_schedule=opt.lr_schedule, lr_final=opt.lr_final), ctx.finish,
+                    after_step=est.post_step_hooks)
         loop.run(0, warmup)                       # untimed warm-up
         ctx.finish()
         warm = loop.seconds
