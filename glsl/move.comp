@@ -6,8 +6,10 @@
 // [0, u_n) is written exactly once; the caller copies move_to back into place.
 layout(local_size_x = WG_1D) in;
 
-#include "buffers.glsl"
-#include "groups.glsl"
+// Index of a 1D dispatch split over y past 65535 groups (as groups.glsl; this pass has no parameter groups).
+uint global_index_1d() {
+    return gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * uint(WG_1D);
+}
 
 layout(std430, binding = SSBO_SCAN_IN) readonly buffer Keep { uint keep[]; };
 layout(std430, binding = SSBO_SCAN_OUT) readonly buffer Slots { uint slot[]; };

@@ -12,8 +12,10 @@ layout(local_size_x = WG_1D) in;
 #define WIDTH WG_1D
 #endif
 
-#include "buffers.glsl"
-#include "groups.glsl"
+// Index of a 1D dispatch split over y past 65535 groups (as groups.glsl; this pass has no parameter groups).
+uint global_index_1d() {
+    return gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * uint(WG_1D);
+}
 
 layout(std430, binding = SSBO_SCAN_IN) readonly buffer ScanIn { uint scan_in[]; };
 layout(std430, binding = SSBO_SCAN_OUT) buffer ScanOut { uint scan_out[]; };
