@@ -18,10 +18,14 @@ from .problem import Problem
 # 100K-triangle textured mesh (2048^2 texture, 12.7M parameters) seen in 4
 # views of 1024^2 per iteration; mesh-8k-tex512-256 is its CPU-renderer-sized
 # counterpart (8K triangles, 512^2 texture, one 256^2 view).
+# The *-resample variants: scene.resample at the settings of configs/soup_100k_resample.yaml.
+RESAMPLE = {"every": 25, "unseen": 50, "min_area": 0.25}
 PROBLEMS = {
     "soup-2k-256": dict(kind="soup", triangles=2_000, resolution=256, size=0.1),
     "soup-100k-512": dict(kind="soup", triangles=100_000, resolution=512, size=0.0825),
     "soup-100k-1024": dict(kind="soup", triangles=100_000, resolution=1024, size=0.0825),
+    "soup-2k-256-resample": dict(kind="soup", triangles=2_000, resolution=256, size=0.1, resample=RESAMPLE),
+    "soup-100k-512-resample": dict(kind="soup", triangles=100_000, resolution=512, size=0.0825, resample=RESAMPLE),
     "mesh-8k-tex512-256": dict(kind="mesh", rows=45, texture=512, resolution=256, views=1),
     "mesh-100k-tex2048-4x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=4),
 }
@@ -68,7 +72,7 @@ def _soup_problem(device, name: str, spec: dict, iterations: int, samples: int, 
     res = spec["resolution"]
     job = JobConfig.model_validate({
         "name": name, "target": {"image": "<synthetic>"}, "render": {"resolution": res},
-        "scene": {"triangles": spec["triangles"], "init": {"size": spec["size"]}},
+        "scene": {"triangles": spec["triangles"], "init": {"size": spec["size"]}, "resample": spec.get("resample", {})},
         "optimize": {"iterations": iterations, "samples": samples},
     })
     return Problem(job, None, device=device, target=synthetic_target(res), **estimator_options)
@@ -102,7 +106,8 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int)
         est, ctx = problem.estimator, device.ctx
         total = warmup + iterations
         opt = job.optimize
-        loop = Loop(est, Plan(total=total, lr_schedule=opt.lr_schedule, lr_final=opt.lr_final), ctx.finish)
+        loop = Loop(est, Plan(total=total, lr_schedule=opt.lr_schedule, lr_final=opt.lr_final), ctx.finish,
+                    after_step=est.post_step_hooks)
         loop.run(0, warmup)                       # untimed warm-up
         ctx.finish()
         warm = loop.seconds

@@ -176,7 +176,8 @@ class _Run:
         if ckpt is not None:
             self.flags.update({k: v for k, v in ckpt.flags.items() if k in self.flags})
         self.stop = StopRequest()
-        self.loop = Loop(self.est, self.plan, problem.device.ctx.finish, stop=self.stop)
+        self.loop = Loop(self.est, self.plan, problem.device.ctx.finish, stop=self.stop,
+                         after_step=self.est.post_step_hooks)
         self.loop.seconds = ckpt.loop_seconds if ckpt is not None else 0.0
         self.last_checkpoint = start if ckpt is not None else None
 

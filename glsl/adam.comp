@@ -11,6 +11,10 @@ layout(local_size_x = WG_1D) in;
 layout(std430, binding = SSBO_GRAD) buffer Grad { float grad[]; };
 layout(std430, binding = SSBO_ADAM) buffer Moments { vec2 moments[]; };
 layout(std430, binding = SSBO_STATS) buffer Stats { uint stats[]; };
+#ifdef ELEMENT_BIRTHS
+// Per layout element: the step after which its moments were reset (sge/relayout.py).
+layout(std430, binding = SSBO_BIRTHS) readonly buffer Births { uint births[]; };
+#endif
 
 uniform uint u_count;
 uniform float u_beta1;
@@ -45,7 +49,18 @@ void main() {
     vec2 mv = moments[i];
     mv.x = u_beta1 * mv.x + (1.0 - u_beta1) * gr;
     mv.y = u_beta2 * mv.y + (1.0 - u_beta2) * gr * gr;
-    float step = g.lr * u_lr_scale * (mv.x / u_bias1) / (sqrt(mv.y / u_bias2) + u_adam_eps);
+    float bias1 = u_bias1, bias2 = u_bias2;
+#ifdef ELEMENT_BIRTHS
+    if ((g.flags & uint(GROUP_ELEMENT)) != 0u) {   // a re-placed element counts its own steps
+        uint born = births[(i - g.offset) / g.stride];
+        if (born != 0u) {
+            float t = float(u_step - born);
+            bias1 = 1.0 - pow(u_beta1, t);
+            bias2 = 1.0 - pow(u_beta2, t);
+        }
+    }
+#endif
+    float step = g.lr * u_lr_scale * (mv.x / bias1) / (sqrt(mv.y / bias2) + u_adam_eps);
     float p = clamp(old - step, g.lo, g.hi);
     if (isnan(p) || isinf(p)) {
         flag(STAT_NONFINITE_PARAM, gi);

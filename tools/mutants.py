@@ -76,7 +76,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_gradients.py::test_full_image*",
             "tests/test_convergence.py::test_per_pixel_converges_and_beats_full_image")),
     Mutant("adam_no_bias_correction", "Adam: moments used without bias correction", "glsl/adam.comp",
-           "(mv.x / u_bias1) / (sqrt(mv.y / u_bias2) + u_adam_eps)", "mv.x / (sqrt(mv.y) + u_adam_eps)",
+           "(mv.x / bias1) / (sqrt(mv.y / bias2) + u_adam_eps)", "mv.x / (sqrt(mv.y) + u_adam_eps)",
            ("tests/test_kernels.py::test_adam*",)),
     Mutant("sign_shared_by_neighbours", "hash: parameters 2k and 2k+1 share one sign (param_sign(i & ~1u))",
            "glsl/include/rng.glsl", "return (pcg_hash(i ^ key) & 0x80000000u)",
@@ -130,6 +130,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("pair_keys_shifted", "pair_keys_bytes (keys of the per-parameter pass) for pairs 1..n, not 0..n-1",
            "diffrast_cli/sge/rng.py", "for p in range(pairs)]", "for p in range(1, pairs + 1)]",
            ("tests/test_kernels.py::*mirror*",)),
+    Mutant("resample_moments_kept", "soup resampling: the Adam moments of re-placed triangles are not reset",
+           "glsl/scene/soup/resample.comp",
+           "for (uint j = 0u; j < g.stride; ++j) moments[g.offset + t * g.stride + j] = vec2(0.0);",
+           "// mutant: moments kept", ("tests/test_soup_resample.py::test_resample_pass_matches*",)),
+    Mutant("resample_donor_not_split", "soup resampling: the donor keeps its whole triangle (the halves overlap)",
+           "glsl/scene/soup/resample.comp", "    set_corner(donor, kb, m);\n", "",
+           ("tests/test_soup_resample.py::test_resample_pass_matches*",)),
+    Mutant("births_ignored_by_adam", "Adam: a re-placed element is bias-corrected with the global step",
+           "glsl/adam.comp", "if (born != 0u) {", "if (born != 0u && false) {",
+           ("tests/test_relayout.py::test_adam_counts_steps*",)),
+    Mutant("compaction_ignores_base", "compaction: elements read from the start of the buffer, not their group",
+           "glsl/move.comp", "uint src = u_base + e * u_words;", "uint src = e * u_words;",
+           ("tests/test_relayout.py::test_compaction*",)),
 )
 
 QUICK = ("adam_no_bias_correction", "sign_shared_by_neighbours", "laplacian_gradient_halved", "pair_keys_shifted")

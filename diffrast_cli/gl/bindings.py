@@ -19,10 +19,18 @@ SSBO_CAMERAS = 10      # every camera of the job: view-projection matrix and eye
 SSBO_VIEWS = 11        # camera index of each view slot of the current pass (written per iteration)
 SSBO_KEYS = 12         # pair keys of the current iteration (written per iteration, read by the gradient pass)
 SSBO_GATHER = 13       # gather tables of the parameter groups that gather several contributors (CSR, u32)
+# Layouts whose elements are re-placed, split or removed (sge/relayout.py); bound only when a kind has one.
+SSBO_BIRTHS = 14       # per element: the Adam step after which its moments were reset (0: never), read by Adam
+SSBO_COUNTS = 15       # u32 counters: [0] live elements, [1..] totals written by prefix sums of the kind's passes
+SSBO_SCAN_IN = 16      # prefix sum (scan.comp): the values, ...
+SSBO_SCAN_OUT = 17     # ... their exclusive prefix sums, ...
+SSBO_SCAN_BLOCKS = 18  # ... and the per-work-group sums
+SSBO_MOVE_FROM = 19    # compaction (move.comp): the array whose elements move, ...
+SSBO_MOVE_TO = 20      # ... and the scratch they move into
 
 # Binding points [SSBO_SCENE_FIRST, device limit) belong to the scene kind: the buffers it
 # declares get them in order, as defines SSBO_SCENE_<NAME> (gl/declared.py).
-SSBO_SCENE_FIRST = 16
+SSBO_SCENE_FIRST = 24
 
 # Texture / image units.
 TEX_IDS = 0            # R32UI id buffer of all copies (tiled), read by G
@@ -49,6 +57,9 @@ STAT_NONFINITE_PARAM = 2  # bit g set: a parameter of group g became non-finite 
 STAT_NONFINITE_LOSS = 3   # set when a pixel's f+ - f- was not finite (pixel skipped)
 STAT_FIRST_BAD = 4     # the first Adam step (1-based) that saw a non-finite value (0: none)
 STAT_COUNT = 8
+
+# Bits of a parameter group's `flags` (group table).
+GROUP_ELEMENT = 1      # element e of the group is layout element e (relayout: births, moves, resets)
 
 
 def defines() -> dict[str, str]:

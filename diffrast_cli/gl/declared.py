@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import moderngl
+import numpy as np
 
 from ..errors import LimitError
 from . import bindings as B
@@ -22,11 +23,16 @@ GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS = "GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS"
 
 @dataclass(frozen=True)
 class BufferSpec:
-    """A storage buffer: ``data`` (bytes) or ``size`` bytes of zeros."""
+    """A storage buffer: ``data`` (bytes) or ``size`` bytes of zeros. ``persistent``: part of
+    the checkpoint (state the kind's post-step passes carry between iterations).
+    ``element_words``: per-element state of a changing layout (sge/relayout.py), that many
+    u32 words per element, moved with the element by compaction (implies persistent)."""
 
     name: str
     data: bytes | None = None
     size: int = 0
+    persistent: bool = False
+    element_words: int = 0
 
     @property
     def nbytes(self) -> int:
@@ -59,6 +65,7 @@ class DeclaredResources:
 
     def __init__(self, ctx, specs: list):
         self.ctx = ctx
+        self.specs = list(specs)
         self.buffers: dict = {}
         self.textures: dict = {}
         self._bindings: dict = {}
@@ -101,6 +108,26 @@ class DeclaredResources:
         d = {f"SSBO_SCENE_{name}": b for name, b in self._bindings.items()}
         d.update({f"TEX_SCENE_{name}": u for name, u in self._units.items()})
         return d
+
+    def persistent(self) -> list[str]:
+        """Names of the buffers a checkpoint holds."""
+        return [s.name for s in self.specs if isinstance(s, BufferSpec) and (s.persistent or s.element_words)]
+
+    def element_buffers(self) -> list:
+        """(buffer, words per element) of the per-element state buffers."""
+        return [(self.buffers[s.name], s.element_words) for s in self.specs
+                if isinstance(s, BufferSpec) and s.element_words]
+
+    def state(self) -> dict:
+        return {name: np.frombuffer(self.buffers[name].read(), np.uint8).copy() for name in self.persistent()}
+
+    def restore(self, state: dict) -> None:
+        for name in self.persistent():
+            value, buf = state.get(name), self.buffers[name]
+            if value is None or value.nbytes != buf.size:
+                raise ValueError(f"checkpoint scene buffer {name}: expected {buf.size} bytes, got "
+                                 f"{None if value is None else value.nbytes}")
+            buf.write(np.ascontiguousarray(value).tobytes())
 
     def bind(self) -> None:
         for name, buf in self.buffers.items():

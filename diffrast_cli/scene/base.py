@@ -130,6 +130,21 @@ class SceneKind:
     def add_regularizers(self, estimator) -> None:
         """Add analytic regularizer gradients into SSBO_GRAD (after the SGE gradient)."""
 
+    # -- layouts that change (sge/relayout.py) --------------------------------
+
+    def relayout(self):
+        """A sge.relayout.RelayoutSpec if post-step passes re-place, split or remove primitives
+        (the core then keeps per-element Adam births and a live count), else None."""
+        return None
+
+    def post_step(self, estimator) -> list:
+        """GPU passes run after each optimisation step, built once the estimator is set up:
+        objects with ``run(iteration)`` (iteration = steps done; GPU work only, nothing read
+        back) and ``release()``. State they carry between iterations lives in declared
+        buffers marked ``persistent`` / ``element_words`` (checkpointed by the core).
+        An empty list (the default) adds no GL call to an iteration."""
+        return []
+
     # -- results --------------------------------------------------------------
 
     def initial_params(self, seed: int) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 GROUP_DTYPE = np.dtype([
     ("offset", "<u4"), ("count", "<u4"), ("stride", "<u4"), ("contrib_base", "<u4"),
-    ("mapping", "<u4"), ("gather_start", "<u4"), ("gather_list", "<u4"), ("pad", "<u4"),
+    ("mapping", "<u4"), ("gather_start", "<u4"), ("gather_list", "<u4"), ("flags", "<u4"),
     ("eps", "<f4"), ("lr", "<f4"), ("lo", "<f4"), ("hi", "<f4"),
 ])
 MAP_DIRECT = 0   # contributor = contrib_base + element
@@ -93,12 +93,14 @@ class ParamLayout:
         g = self[name]
         return slice(g.offset, g.offset + g.count)
 
-    def table(self) -> np.ndarray:
-        """The group table as uploaded to SSBO_GROUPS."""
+    def table(self, flags: dict | None = None) -> np.ndarray:
+        """The group table as uploaded to SSBO_GROUPS; ``flags``: group name -> flag bits
+        (gl.bindings.GROUP_*), 0 for the others."""
         t = np.zeros(len(self.groups), dtype=GROUP_DTYPE)
+        flags = flags or {}
         for i, g in enumerate(self.groups):
             start, entries = self._gather_at.get(g.name, (0, 0))
-            t[i] = (g.offset, g.count, g.stride, g.contrib_base, g.mapping, start, entries, 0,
+            t[i] = (g.offset, g.count, g.stride, g.contrib_base, g.mapping, start, entries, flags.get(g.name, 0),
                     0.0 if g.frozen else g.eps, 0.0 if g.frozen else g.lr, g.lo, g.hi)
         return t
 

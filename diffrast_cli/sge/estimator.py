@@ -4,7 +4,9 @@ The Estimator wires the parts, one module each: the visibility strategy
 (visibility.py: R's targets and how G reads them), G (g_pass.py), the
 per-parameter pass (param_pass.py), Adam (optim/adam.py), the depth order
 (ordering.py), clean renders and flags (evaluation.py), the memory check
-(memory.py), the scene kind's declared buffers (gl/declared.py).
+(memory.py), the scene kind's declared buffers (gl/declared.py), and, for
+kinds whose layout changes, the per-element state and compaction
+(relayout.py) and the kind's post-step passes (``post_step_hooks``).
 
 One iteration issues a fixed, small number of GL calls and moves no
 per-parameter data between CPU and GPU (the camera indices of the
@@ -32,6 +34,7 @@ from .g_pass import GPass
 from .memory import check_memory, estimate_job_memory
 from .ordering import DepthOrder
 from .param_pass import ParamGradPass
+from .relayout import Relayout
 from .visibility import make_visibility
 
 GL_CLIP_DISTANCE0 = 0x3000
@@ -69,6 +72,8 @@ class Estimator:
         self._parts = []
         self._perturb = None
         self._slots = None
+        self.relayout = None
+        self.post_step = []
         try:
             self._setup(device, scene, views, loss, supersample, background, fixed_scale, adam_cfg, aggregate,
                         sort_every)
@@ -97,6 +102,9 @@ class Estimator:
         defines.update(scene.defines())
         defines.update(self.declared.defines())
         defines.update(vis.defines())
+        relayout_spec = scene.relayout()
+        if relayout_spec is not None:
+            defines.update(Relayout.defines())
         defines["SS"] = int(supersample)
         defines["FIXED_SCALE"] = repr(float(fixed_scale))
         extensions = ()
@@ -118,6 +126,8 @@ class Estimator:
         agg_defines, agg_extensions = aggregation_defines(self.aggregation, scene.shared_contributors)
         g_defines.update(agg_defines)
         self._defines = defines
+        self.defines = defines            # what every program is built with (a kind's passes too)
+        self.extensions = extensions
         dirs = scene.shader_dirs
 
         # Programs and buffers.
@@ -131,7 +141,11 @@ class Estimator:
         self.clean = CleanPass(ctx, self.size, self.copies, defines, aliases, extensions, dirs)
         self._parts.append(self.clean)
         self.params = ctx.buffer(reserve=4 * self.count)
-        self.groups = ctx.buffer(self.layout.table().tobytes())
+        if relayout_spec is not None:
+            self.relayout = Relayout(device, self.layout, relayout_spec, defines)
+            self._parts.append(self.relayout)
+        flags = self.relayout.group_flags() if self.relayout is not None else None
+        self.groups = ctx.buffer(self.layout.table(flags).tobytes())
         self.stats = ctx.buffer(reserve=4 * B.STAT_COUNT)
         self.stats.clear()
         self.cameras = ctx.buffer(views.camera_table().tobytes())
@@ -152,6 +166,8 @@ class Estimator:
         for prog in (scene.program, self.g.prog, self.clean.prog):
             set_uniforms(prog, **common, **scene.shading_uniforms())
         self._bind()
+        self.post_step = list(scene.post_step(self))
+        self._parts.extend(self.post_step)
 
     # -- parts kept under their former names (tests, diagnostics) ------------
 
@@ -185,6 +201,8 @@ class Estimator:
         self.cameras.bind_to_storage_buffer(B.SSBO_CAMERAS)
         self.view_slots.bind_to_storage_buffer(B.SSBO_VIEWS)
         self.declared.bind()
+        if self.relayout is not None:
+            self.relayout.bind()
         self.visibility.bind()
         self.targets.use(location=B.TEX_TARGET)
         ctx = self.ctx
@@ -213,11 +231,20 @@ class Estimator:
     def download(self) -> np.ndarray:
         return np.frombuffer(self.params.read(), dtype=np.float32).copy()
 
+    @property
+    def post_step_hooks(self) -> tuple:
+        """The kind's post-step passes as the loop's ``after_step`` hooks (none: no GL call)."""
+        return tuple(p.run for p in self.post_step)
+
     def state(self) -> dict:
         """Everything the loop carries between iterations (for checkpoints)."""
-        return {"params": self.download(),
-                "moments": np.frombuffer(self.adam.moments.read(), dtype=np.float32).copy(),
-                "order": np.frombuffer(self.order.order.read(), dtype=np.uint32).copy()}
+        state = {"params": self.download(),
+                 "moments": np.frombuffer(self.adam.moments.read(), dtype=np.float32).copy(),
+                 "order": np.frombuffer(self.order.order.read(), dtype=np.uint32).copy()}
+        if self.relayout is not None:
+            state.update(self.relayout.state())
+        state.update({f"scene_{k}": v for k, v in self.declared.state().items()})
+        return state
 
     def restore(self, state: dict) -> None:
         """Continue from :meth:`state` (shapes are checked)."""
@@ -231,6 +258,9 @@ class Estimator:
         self.upload(state["params"])
         self.adam.moments.write(np.ascontiguousarray(state["moments"], dtype=np.float32).tobytes())
         self.order.order.write(np.ascontiguousarray(state["order"], dtype=np.uint32).tobytes())
+        if self.relayout is not None:
+            self.relayout.restore(state)
+        self.declared.restore({k[len("scene_"):]: v for k, v in state.items() if k.startswith("scene_")})
 
     # -- the loop -----------------------------------------------------------
 

@@ -12,7 +12,7 @@ struct Group {
                         //    [gather[gather_start + e], gather[gather_start + e + 1]) (SSBO_GATHER)
     uint gather_start;  // the group's gather table in SSBO_GATHER: CSR offsets per element
     uint gather_list;   // ... and its entries
-    uint pad;
+    uint flags;         // GROUP_* bits (gl/bindings.py), e.g. GROUP_ELEMENT: element e is layout element e
     float eps;          // perturbation size (0: group frozen)
     float lr;           // Adam learning rate
     float lo;           // lower bound

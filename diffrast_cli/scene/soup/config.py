@@ -18,6 +18,18 @@ class SoupInit(Strict):
     color: Range = (0.0, 1.0)
 
 
+class SoupResample(Strict):
+    """Re-placing useless triangles (off while ``every`` is 0): every ``every`` iterations, each
+    triangle unseen for ``unseen`` iterations or with a screen area below ``min_area`` px^2
+    (camera 0) takes half of a large visible triangle, split along its longest edge; the
+    largest of ``candidates`` donors drawn from the seed is split."""
+
+    every: Int = Field(0, ge=0, description="iterations between re-placements; 0 = off")
+    unseen: Int = Field(50, ge=1, description="iterations without a non-zero contribution")
+    min_area: Float = Field(0.25, ge=0, description="screen area in pixels^2 (camera 0)")
+    candidates: Int = Field(4, ge=1, le=64, description="donors compared per re-placed triangle")
+
+
 class SoupConfig(Strict):
     kind: Literal["soup"] = "soup"
     triangles: Int = Field(2000, ge=1, le=50_000_000)
@@ -25,3 +37,4 @@ class SoupConfig(Strict):
     positions: ParamGroupConfig = ParamGroupConfig()
     depths: ParamGroupConfig = ParamGroupConfig()
     colors: ParamGroupConfig = ParamGroupConfig()
+    resample: SoupResample = SoupResample()

@@ -14,7 +14,9 @@ import math
 import numpy as np
 
 from ..base import SceneKind, SceneSetup
+from ...sge.relayout import RelayoutSpec
 from ..params import ParamGroup, ParamLayout, group_settings
+from .resample import SoupResampler, resample_resources
 
 PARAMS_PER_TRIANGLE = 12
 
@@ -69,6 +71,21 @@ class TriangleSoup(SceneKind):
 
     def defines(self) -> dict:
         return {"SCENE_MAX_CONTRIB": 1}
+
+    # -- resampling (scene.resample; off: none of this exists) ---------------
+
+    @property
+    def resampling(self) -> bool:
+        return self.cfg.resample.every > 0
+
+    def resources(self) -> list:
+        return resample_resources(self.n) if self.resampling else []
+
+    def relayout(self):
+        return RelayoutSpec(groups=("positions", "depths", "colors"), capacity=self.n) if self.resampling else None
+
+    def post_step(self, estimator) -> list:
+        return [SoupResampler(estimator, self.cfg.resample, self.n, self.shader_dirs)] if self.resampling else []
 
     def initial_params(self, seed: int) -> np.ndarray:
         """Random soup: centres uniform in centre +- extent, corners +- size around them."""
