@@ -30,20 +30,15 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class RaiseOnSignals:
-    """While active, SIGINT/SIGTERM raise :class:`Interrupted` with ``self.message`` (a string,
-    or a function that returns one when the signal arrives)."""
+class SignalScope:
+    """A context in which SIGINT/SIGTERM go to ``self._handle`` (main thread only; the
+    previous handlers come back on exit)."""
 
-    def __init__(self, message: str):
-        self.message = message
-        self._previous = {}
-
-    def _handle(self, signum, frame):
-        message = self.message() if callable(self.message) else self.message
-        raise Interrupted(f"{signal.Signals(signum).name}: {message}", CODES.get(signum, 130))
+    enabled = True
 
     def __enter__(self):
-        if _main_thread():
+        self._previous = {}
+        if self.enabled and _main_thread():
             for sig in CODES:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
@@ -52,8 +47,23 @@ class RaiseOnSignals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
+    def _handle(self, signum, frame):
+        raise NotImplementedError
 
-class StopSignals:
+
+class RaiseOnSignals(SignalScope):
+    """While active, SIGINT/SIGTERM raise :class:`Interrupted` with ``self.message`` (a string,
+    or a function that returns one when the signal arrives)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def _handle(self, signum, frame):
+        message = self.message() if callable(self.message) else self.message
+        raise Interrupted(f"{signal.Signals(signum).name}: {message}", CODES.get(signum, 130))
+
+
+class StopSignals(SignalScope):
     """During the loop: the first SIGINT/SIGTERM sets ``stop.requested`` to the signal
     number; a second one exits at once."""
 
@@ -61,7 +71,6 @@ class StopSignals:
         self.quiet = quiet
         self.stop = stop
         self.enabled = enabled
-        self._previous = {}
 
     @property
     def received(self):
@@ -73,16 +82,6 @@ class StopSignals:
         self.stop.requested = signum
         if not self.quiet:
             sys.stderr.write("\ndiffrast: stopping after this iteration (again to exit at once)\n")
-
-    def __enter__(self):
-        if self.enabled and _main_thread():
-            for sig in CODES:
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
     @property
     def exit_code(self) -> int | None:
