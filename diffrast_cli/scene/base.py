@@ -59,7 +59,7 @@ class SceneKind:
     shade_include: str = ""
     depth_include: str = ""
     spread_include: str = ""        # the G hook (see the module notes); "" = G spreads over the contributors
-    visibility: str = "opaque_id"   # the visibility strategy (sge/visibility.py)
+    visibility: str = "opaque_id"   # the visibility strategy (sge/visibility.py): "opaque_id" or "deep_id"
     layout = None                   # ParamLayout
     contributors: int = 0           # accumulator slots per pair
     shared_contributors: int = 0    # contributors [0, this) are shared by neighbouring pixels (primitives)
@@ -96,6 +96,11 @@ class SceneKind:
         """Extra GLSL defines of this scene kind; SCENE_MAX_CONTRIB (contributors of one
         sample) is required."""
         return {"SCENE_MAX_CONTRIB": 1}
+
+    def visibility_options(self) -> dict:
+        """Options of the visibility strategy (``deep_id``: structure, layers, fragments,
+        contributors; sge/deep_ids.py). ``opaque_id`` takes none."""
+        return {}
 
     def resources(self) -> list:
         """The kind's own GPU buffers and textures (gl.declared.BufferSpec / TextureSpec):

@@ -79,7 +79,8 @@ class Estimator:
     def _setup(self, device, scene, views, loss, supersample, background, fixed_scale, adam_cfg, aggregate,
                sort_every) -> None:
         ctx, (w, h) = self.ctx, self.size
-        self.visibility = make_visibility(scene.visibility, device, self.size, self.copies, supersample)
+        self.visibility = make_visibility(scene.visibility, device, self.size, self.copies, supersample,
+                                          scene.visibility_options())
         self._parts.append(self.visibility)
         vis = self.visibility
         declared = scene.resources()
@@ -238,7 +239,7 @@ class Estimator:
         """R: draw ``copies`` copies of the scene, perturbed (plus/minus per pair) or clean (one per slot)."""
         self.visibility.clear()
         set_uniforms(self.scene.program, u_iteration=iteration, u_clean=int(clean))
-        self.scene.draw(copies)
+        self.visibility.draw(self.scene.program, lambda: self.scene.draw(copies))
 
     def estimate(self, iteration: int, timer=None) -> None:
         """R, G and the per-parameter pass: the SGE gradient lands in SSBO_GRAD."""
@@ -277,8 +278,11 @@ class Estimator:
         return self.evaluate([cam], images=True)["images"][0]
 
     def flags(self, clear: bool = True) -> dict:
-        """GPU-side flags since the last clear (evaluation.read_flags)."""
-        return read_flags(self.stats, self.layout, clear)
+        """GPU-side flags since the last clear (evaluation.read_flags); the visibility
+        strategy acts on its own (e.g. grows its buffers)."""
+        out = read_flags(self.stats, self.layout, clear)
+        self.visibility.on_flags(out)
+        return out
 
     def gradient(self) -> np.ndarray:
         """The last estimated gradient (tests and diagnostics)."""
