@@ -18,6 +18,13 @@ the contributor accumulators with `accumulate(pair, c, value)` (any number
 of contributors, any weights). The visibility strategy still resolves the
 pixel's colours for f+ and f-.
 
+Visibility: ``visibility`` names the strategy (sge/visibility.py). With
+``"deep_id"`` (semi-transparent primitives) R's fragment stage calls
+`deep_emit(id + 1, alpha)` (``fragment_shader = "deep_id.frag"`` does it for a
+flat ``v_alpha``), G composites every sample's fragments front to back with
+``scene_sample`` as each fragment's colour, and :meth:`visibility_options`
+tunes the strategy.
+
 The estimator and the loop call only what is here.
 """
 
