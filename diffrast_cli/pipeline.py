@@ -172,7 +172,7 @@ class _Run:
         start = ckpt.iteration if ckpt is not None else 0
         self.start = start
         self.records: list[dict] = [r for r in ckpt.records if r["iteration"] <= start] if ckpt is not None else []
-        self.flags = {"overflow": False, "nonfinite": False}
+        self.flags = {"overflow": False, "nonfinite": False, **{k: False for k in self.est.visibility.flag_names}}
         if ckpt is not None:
             self.flags.update({k: v for k, v in ckpt.flags.items() if k in self.flags})
         self.stop = StopRequest()
@@ -198,6 +198,8 @@ class _Run:
         seen = self.est.flags()
         self.flags["overflow"] = self.flags["overflow"] or seen["overflow"]
         self.flags["nonfinite"] = self.flags["nonfinite"] or seen["nonfinite"]
+        for k in self.est.visibility.flag_names:
+            self.flags[k] = self.flags[k] or seen[k]
         if seen["nonfinite"] and problem.job.optimize.on_nonfinite == "stop":
             raise NumericalError(_nonfinite_message(seen, iteration, self.out, self.last_checkpoint))
         rec = {"iteration": iteration, "loss": m["loss"], "psnr": m["psnr"], "elapsed_s": round(self.loop.seconds, 4)}

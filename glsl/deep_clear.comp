@@ -1,7 +1,7 @@
 #version 430
 // Empties a deep id buffer before R: k-buffer keys to DEEP_EMPTY and ids to
 // 0 (opacities are only read where an id is set); list heads to DEEP_EMPTY
-// and the node counter to 0. One invocation per slot (k-buffer: K x N) or
+// and the node counter to 0 (counter[1], the budget, stays). One invocation per slot (k-buffer: K x N) or
 // per sample (lists).
 layout(local_size_x = WG_1D) in;
 

@@ -1,5 +1,6 @@
-"""Deep id buffer (diffrast_cli/sge/deep_ids.py, glsl/include/deep_ids.glsl and
-deep_composite.glsl) against a numpy reference written here from the definition:
+"""Deep id buffer (diffrast_cli/sge/deep_ids.py, glsl/include/deep_ids.glsl,
+deep_composite.glsl and the hashed list of contributors.glsl, driven by the harness
+tests/kinds/deep_tris) against a numpy reference written here from the definition:
 the fragments of a sample are the triangles covering its centre (in its copy's
 tile, the copy's shift applied), with opacity >= 1/255, sorted by depth
 (window z = z/2 + 1/2, ties by id), truncated to K; the composite is
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from diffrast_cli.sge import deep_ids as D
+from tests.kinds.deep_tris import DeepTriangles
 
 T_MIN = np.float32(1e-4)
 ALPHA_MIN = np.float32(1.0 / 255.0)
@@ -127,11 +129,10 @@ def render(device, kind, tris, k, tile=(24, 16), copies=2, shift=(0.031, -0.017)
     cols = 2
     rows = -(-copies // cols)
     size = (cols * tile[0], rows * tile[1])
-    deep = (D.KBuffer(device, size, k, max_contrib=max_contrib) if kind == "kbuffer"
-            else D.LinkedLists(device, size, k, max_contrib=max_contrib,
-                               budget=budget if budget is not None else len(tris) * size[0] * size[1]))
-    scene = D.DeepTriangles(device, deep, tris, tile, cols, rows, copies=copies, shift=shift,
-                            background=background, write_contrib=True, write_frags=True)
+    deep = (D.KBuffer(device, size, k) if kind == "kbuffer"
+            else D.LinkedLists(device, size, k, budget=budget if budget is not None else len(tris) * size[0] * size[1]))
+    scene = DeepTriangles(device, deep, tris, tile, cols, rows, copies=copies, shift=shift,
+                          background=background, write_contrib=True, write_frags=True, max_contrib=max_contrib)
     scene.build()
     scene.resolve()
     return deep, scene

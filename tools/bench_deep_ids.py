@@ -4,7 +4,7 @@ For each problem T@R (T semi-transparent triangles, R x R pixels per copy, one
 antithetic pair = 2 tiled copies, so the target is 2R x R samples) and each
 average depth complexity D (fragments per sample; triangle size calibrated
 from the lists' node counter), builds both structures with the test kind of
-diffrast_cli/sge/deep_ids.py and times, per iteration:
+the harness tests/kinds/deep_tris and times, per iteration:
 
   clear    -- emptying the structure (compute pass)
   raster   -- R: the k-buffer's two raster passes, or the lists' one
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from diffrast_cli.errors import DiffrastError  # noqa: E402
 from diffrast_cli.gl.context import create_device  # noqa: E402
 from diffrast_cli.sge import deep_ids as D  # noqa: E402
+from tests.kinds.deep_tris import DeepTriangles  # noqa: E402
 
 
 def make_tris(count: int, size_px: float, res: int, alpha: tuple[float, float], order: str, seed: int):
@@ -66,7 +67,7 @@ def measured_depth(dev, tris, res) -> float:
     """Mean fragments per sample: the lists' counter counts every fragment even
     past the budget, so a 1-node pool suffices."""
     deep = D.LinkedLists(dev, (2 * res, res), 1, budget=1)
-    scene = D.DeepTriangles(dev, deep, tris, (res, res), 2, 1, copies=2, shift=(0.5 / res, 0.0))
+    scene = DeepTriangles(dev, deep, tris, (res, res), 2, 1, copies=2, shift=(0.5 / res, 0.0))
     try:
         scene.build()
         return deep.needed() / deep.samples
@@ -107,16 +108,17 @@ class Timer:
 
 
 def bench_one(dev, kind, k, tris, res, budget_nodes, reps, warmup, max_contrib):
-    deep = (D.KBuffer(dev, (2 * res, res), k, max_contrib=max_contrib) if kind == "kbuffer"
-            else D.LinkedLists(dev, (2 * res, res), k, budget=budget_nodes, max_contrib=max_contrib))
-    scene = D.DeepTriangles(dev, deep, tris, (res, res), 2, 1, copies=2, shift=(0.5 / res, 0.0))
+    deep = (D.KBuffer(dev, (2 * res, res), k) if kind == "kbuffer"
+            else D.LinkedLists(dev, (2 * res, res), k, budget=budget_nodes))
+    scene = DeepTriangles(dev, deep, tris, (res, res), 2, 1, copies=2, shift=(0.5 / res, 0.0),
+                          max_contrib=max_contrib)
+    scene.build()  # binds the buffers and sets the raster state once
     timer = Timer(dev)
     times = {"clear": [], "raster": [], "resolve": []}
     try:
         for it in range(warmup + reps):
             t_clear = timer(deep.clear)
-            t_raster = sum(timer(lambda p=p: deep.raster(scene.program, scene.draw, p))
-                           for p in range(deep.raster_passes))
+            t_raster = timer(lambda: deep.draw(scene.program, scene.draw))  # every raster pass
             t_resolve = timer(scene.resolve)
             if it >= warmup:
                 times["clear"].append(t_clear)

@@ -37,6 +37,8 @@ MESH_TEX_FD = ("tests/test_gradients.py::test_mesh_texels",)
 MESH_COLOR_FD = ("tests/test_gradients.py::test_mesh_vertex_colors",)
 MULTI_VIEW_FD = ("tests/test_gradients.py::test_mesh_several_views*",)
 SCHEDULE = ("tests/test_outputs.py::*schedule*",)
+DEEP_RENDER = ("tests/test_glass.py::test_clean_render*", "tests/test_deep_ids.py::test_fragments*")
+GLASS_FD = ("tests/test_glass.py::test_glass_gradient*",)
 
 
 def _flip(name: str, what: str, guard: str, group: str, tests) -> Mutant:
@@ -109,6 +111,25 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("laplacian_gradient_halved", "Laplacian regulariser: gradient without its factor 2",
            "glsl/scene/mesh/laplacian.comp", "g *= 2.0 * u_weight;", "g *= u_weight;",
            ("tests/test_references.py::test_laplacian*",)),
+    # -- the deep id buffer (visibility strategy (b))
+    Mutant("deep_composite_back_to_front", "deep id buffer: fragments composited back to front",
+           "glsl/include/deep_composite.glsl",
+           "        float a = g_deep_alpha[i];\n        c += (t * a) * deep_fragment_color(g_deep_id[i], s);",
+           "        int r = g_deep_n - 1 - i;  // mutant\n        float a = g_deep_alpha[r];\n"
+           "        c += (t * a) * deep_fragment_color(g_deep_id[r], s);",
+           DEEP_RENDER + GLASS_FD),
+    Mutant("deep_no_early_termination", "deep id buffer: compositing runs past transmittance 1e-4",
+           "glsl/include/deep_composite.glsl", "        if (t < DEEP_T_MIN) break;", "",
+           ("tests/test_deep_ids.py::test_early_termination*",)),
+    Mutant("deep_background_without_transmittance", "deep id buffer: the background added at full weight",
+           "glsl/include/deep_resolve.glsl", "sum += ct.rgb + ct.a * u_background;", "sum += ct.rgb + u_background;",
+           DEEP_RENDER + GLASS_FD),
+    Mutant("contributor_hash_no_dedup", "hashed contributor list: a contributor seen again is listed again",
+           "glsl/include/contributors.glsl", "        if (g_contrib_table[h] == key) return;\n", "",
+           ("tests/test_deep_ids.py::test_64*",) + GLASS_FD),
+    Mutant("contributor_hash_capacity_one", "hashed contributor list: holds the first contributor only",
+           "glsl/include/contributors.glsl", "    if (g_ncontrib == MAX_CONTRIB) {", "    if (g_ncontrib == 1) {",
+           GLASS_FD),
     # -- Python
     Mutant("schedule_off_by_one", "lr schedule: position iteration/total, not /(total-1) (never reaches lr_final)",
            "diffrast_cli/optim/schedule.py", "x = min(max(iteration / (total - 1), 0.0), 1.0)",

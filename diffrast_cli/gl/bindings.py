@@ -28,9 +28,13 @@ SSBO_SCAN_BLOCKS = 18  # ... and the per-work-group sums
 SSBO_MOVE_FROM = 19    # compaction (move.comp): the array whose elements move, ...
 SSBO_MOVE_TO = 20      # ... and the scratch they move into
 
+# Binding points [SSBO_VISIBILITY_FIRST, SSBO_SCENE_FIRST) belong to the visibility strategy's
+# own buffers (sge/visibility.py; the deep id buffer uses three, sge/deep_ids.py).
+SSBO_VISIBILITY_FIRST = 24
+
 # Binding points [SSBO_SCENE_FIRST, device limit) belong to the scene kind: the buffers it
 # declares get them in order, as defines SSBO_SCENE_<NAME> (gl/declared.py).
-SSBO_SCENE_FIRST = 24
+SSBO_SCENE_FIRST = 28
 
 # Texture / image units.
 TEX_IDS = 0            # R32UI id buffer of all copies (tiled), read by G
@@ -56,6 +60,8 @@ STAT_NONFINITE = 1     # bit g set: a non-finite gradient in group g (that updat
 STAT_NONFINITE_PARAM = 2  # bit g set: a parameter of group g became non-finite (kept at its old value)
 STAT_NONFINITE_LOSS = 3   # set when a pixel's f+ - f- was not finite (pixel skipped)
 STAT_FIRST_BAD = 4     # the first Adam step (1-based) that saw a non-finite value (0: none)
+STAT_VISIBILITY = 5    # visibility strategy overflow: bit 0 deep id buffer nodes over budget,
+                       # bit 1 a pixel had more contributors than its list holds
 STAT_COUNT = 8
 
 # Bits of a parameter group's `flags` (group table).

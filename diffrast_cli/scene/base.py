@@ -18,6 +18,13 @@ the contributor accumulators with `accumulate(pair, c, value)` (any number
 of contributors, any weights). The visibility strategy still resolves the
 pixel's colours for f+ and f-.
 
+Visibility: ``visibility`` names the strategy (sge/visibility.py). With
+``"deep_id"`` (semi-transparent primitives) R's fragment stage calls
+`deep_emit(id + 1, alpha)` (``fragment_shader = "deep_id.frag"`` does it for a
+flat ``v_alpha``), G composites every sample's fragments front to back with
+``scene_sample`` as each fragment's colour, and :meth:`visibility_options`
+tunes the strategy.
+
 The estimator and the loop call only what is here.
 """
 
@@ -59,7 +66,7 @@ class SceneKind:
     shade_include: str = ""
     depth_include: str = ""
     spread_include: str = ""        # the G hook (see the module notes); "" = G spreads over the contributors
-    visibility: str = "opaque_id"   # the visibility strategy (sge/visibility.py)
+    visibility: str = "opaque_id"   # the visibility strategy (sge/visibility.py): "opaque_id" or "deep_id"
     layout = None                   # ParamLayout
     contributors: int = 0           # accumulator slots per pair
     shared_contributors: int = 0    # contributors [0, this) are shared by neighbouring pixels (primitives)
@@ -96,6 +103,11 @@ class SceneKind:
         """Extra GLSL defines of this scene kind; SCENE_MAX_CONTRIB (contributors of one
         sample) is required."""
         return {"SCENE_MAX_CONTRIB": 1}
+
+    def visibility_options(self) -> dict:
+        """Options of the visibility strategy (``deep_id``: structure, layers, fragments,
+        contributors; sge/deep_ids.py). ``opaque_id`` takes none."""
+        return {}
 
     def resources(self) -> list:
         """The kind's own GPU buffers and textures (gl.declared.BufferSpec / TextureSpec):

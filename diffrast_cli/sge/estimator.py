@@ -35,9 +35,8 @@ from .memory import check_memory, estimate_job_memory
 from .ordering import DepthOrder
 from .param_pass import ParamGradPass
 from .relayout import Relayout
+from .targets import enable_tile_clipping
 from .visibility import make_visibility
-
-GL_CLIP_DISTANCE0 = 0x3000
 
 __all__ = ["Estimator", "SUBGROUP_EXTENSIONS", "choose_aggregation"]
 
@@ -84,7 +83,8 @@ class Estimator:
     def _setup(self, device, scene, views, loss, supersample, background, fixed_scale, adam_cfg, aggregate,
                sort_every) -> None:
         ctx, (w, h) = self.ctx, self.size
-        self.visibility = make_visibility(scene.visibility, device, self.size, self.copies, supersample)
+        self.visibility = make_visibility(scene.visibility, device, self.size, self.copies, supersample,
+                                          scene.visibility_options())
         self._parts.append(self.visibility)
         vis = self.visibility
         declared = scene.resources()
@@ -212,8 +212,7 @@ class Estimator:
         else:
             ctx.enable_only(moderngl.DEPTH_TEST)
         ctx.depth_func = "<"
-        for i in range(4):
-            ctx.enable_direct(GL_CLIP_DISTANCE0 + i)
+        enable_tile_clipping(ctx)
 
     def set_slots(self, cams) -> None:
         """The camera of each view slot of the next pass (uploaded only when it changes)."""
@@ -268,7 +267,7 @@ class Estimator:
         """R: draw ``copies`` copies of the scene, perturbed (plus/minus per pair) or clean (one per slot)."""
         self.visibility.clear()
         set_uniforms(self.scene.program, u_iteration=iteration, u_clean=int(clean))
-        self.scene.draw(copies)
+        self.visibility.draw(self.scene.program, lambda: self.scene.draw(copies))
 
     def estimate(self, iteration: int, timer=None) -> None:
         """R, G and the per-parameter pass: the SGE gradient lands in SSBO_GRAD."""
@@ -307,8 +306,11 @@ class Estimator:
         return self.evaluate([cam], images=True)["images"][0]
 
     def flags(self, clear: bool = True) -> dict:
-        """GPU-side flags since the last clear (evaluation.read_flags)."""
-        return read_flags(self.stats, self.layout, clear)
+        """GPU-side flags since the last clear (evaluation.read_flags); the visibility
+        strategy acts on its own (e.g. grows its buffers)."""
+        out = read_flags(self.stats, self.layout, clear)
+        self.visibility.on_flags(out)
+        return out
 
     def gradient(self) -> np.ndarray:
         """The last estimated gradient (tests and diagnostics)."""

@@ -74,8 +74,9 @@ def target_array(ctx, views):
 
 def read_flags(stats, layout, clear: bool = True) -> dict:
     """GPU-side flags since the last clear: fixed-point overflow, and the groups (by
-    name) with non-finite gradients or parameters, non-finite pixel losses, and the
-    first Adam step that saw one."""
+    name) with non-finite gradients or parameters, non-finite pixel losses, the
+    first Adam step that saw one, and the visibility strategy's overflow (a deep id
+    buffer out of nodes, a pixel with more contributors than its list holds)."""
     v = np.frombuffer(stats.read(), dtype=np.uint32)
     names = [g.name for g in layout.groups]
 
@@ -87,7 +88,8 @@ def read_flags(stats, layout, clear: bool = True) -> dict:
            "nonfinite_gradient": groups(int(v[B.STAT_NONFINITE])),
            "nonfinite_parameter": groups(int(v[B.STAT_NONFINITE_PARAM])),
            "nonfinite_loss": bool(v[B.STAT_NONFINITE_LOSS]),
-           "first_bad_step": int(v[B.STAT_FIRST_BAD]) or None}
+           "first_bad_step": int(v[B.STAT_FIRST_BAD]) or None,
+           "visibility_overflow": bool(v[B.STAT_VISIBILITY])}
     if clear and v.any():
         stats.clear()
     return out

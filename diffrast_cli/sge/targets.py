@@ -14,6 +14,18 @@ import moderngl
 from ..errors import LimitError
 
 
+GL_CLIP_DISTANCE0 = 0x3000
+
+
+def enable_tile_clipping(ctx) -> None:
+    """Turn on the four clip planes that keep each copy inside its tile (include/tiles.glsl
+    writes gl_ClipDistance[0..3]). GL applies clip distances only where enabled: without
+    this a copy spills into its neighbours' tiles (llvmpipe happened to clip anyway; the
+    NVIDIA driver does not)."""
+    for i in range(4):
+        ctx.enable_direct(GL_CLIP_DISTANCE0 + i)
+
+
 def tile_layout(device, size: tuple[int, int], copies: int, supersample: int = 1) -> tuple[int, int]:
     """(cols, rows) of the tiled target, or LimitError if it does not fit the device."""
     w, h = size

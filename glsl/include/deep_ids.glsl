@@ -20,33 +20,35 @@
 //
 // DEEP_LISTS: per-sample linked lists: heads[s] -> nodes (key, id, alpha
 //   bits, next), a node counter; one raster pass. A fragment takes node
-//   n = atomicAdd(counter, 1); n >= u_deep_budget: dropped, and the counter
-//   (> budget) says how many nodes the frame needed. The gather walks the
+//   n = atomicAdd(counter[0], 1); n >= counter[1] (the node budget): dropped,
+//   and counter[0] (> budget) says how many nodes the frame needed. The gather walks the
 //   whole list and keeps the DEEP_MAX nearest by (key, id), sorted.
 //
 // Depth keys are floatBitsToUint(gl_FragCoord.z): non-negative floats order
 // as their bit patterns; 0xFFFFFFFF marks an empty slot. Id 0 is "none".
-// Fragment shaders of the kinds call deep_emit(id + 1, alpha); the rest is
-// for compute passes: deep_gather(s) fills the private global arrays
-// g_deep_* (front to back); deep_composite.glsl composites them.
+// Fragment shaders of the kinds call deep_emit(id + 1, alpha) (deep_id.frag
+// does it for a flat opacity); the rest is for compute passes:
+// deep_gather(s) fills the private global arrays g_deep_* (front to back);
+// deep_composite.glsl composites them. Binding points SSBO_DEEP_A..C and the
+// sizes come from sge/deep_ids.py as defines.
 
 #define DEEP_EMPTY 0xFFFFFFFFu
 
 uniform uint u_deep_samples;   // N: texels of the tiled target
 uniform int u_deep_width;      // its width
 uniform int u_deep_pass;       // k-buffer: 0 depth pass, 1 payload pass
-uniform uint u_deep_budget;    // lists: node capacity
 
 #ifdef DEEP_KBUFFER
-layout(std430, binding = SSBO_DEEP_KEYS) coherent buffer DeepKeys { uint deep_keys[]; };
-layout(std430, binding = SSBO_DEEP_IDS) coherent buffer DeepIds { uint deep_ids[]; };
-layout(std430, binding = SSBO_DEEP_ALPHAS) buffer DeepAlphas { float deep_alphas[]; };
+layout(std430, binding = SSBO_DEEP_A) coherent buffer DeepKeys { uint deep_keys[]; };
+layout(std430, binding = SSBO_DEEP_B) coherent buffer DeepIds { uint deep_ids[]; };
+layout(std430, binding = SSBO_DEEP_C) buffer DeepAlphas { float deep_alphas[]; };
 #endif
 
 #ifdef DEEP_LISTS
-layout(std430, binding = SSBO_DEEP_HEADS) coherent buffer DeepHeads { uint deep_heads[]; };
-layout(std430, binding = SSBO_DEEP_NODES) buffer DeepNodes { uvec4 deep_nodes[]; };  // key, id, alpha, next
-layout(std430, binding = SSBO_DEEP_COUNTER) coherent buffer DeepCounter { uint deep_counter[]; };
+layout(std430, binding = SSBO_DEEP_A) coherent buffer DeepHeads { uint deep_heads[]; };
+layout(std430, binding = SSBO_DEEP_B) buffer DeepNodes { uvec4 deep_nodes[]; };  // key, id, alpha, next
+// [0]: nodes requested this frame, [1]: the node budget (set by the host)
+layout(std430, binding = SSBO_DEEP_C) coherent buffer DeepCounter { uint deep_counter[]; };
 #endif
 
 uint deep_sample_of(ivec2 texel) { return uint(texel.y * u_deep_width + texel.x); }
@@ -98,7 +100,7 @@ void deep_emit(uint id, float alpha) {
     else deep_kbuffer_place(s, key, id, alpha);
 #else
     uint n = atomicAdd(deep_counter[0], 1u);
-    if (n >= u_deep_budget) return;  // over budget: counter > budget flags it
+    if (n >= deep_counter[1]) return;  // over budget: counter > budget flags it
     deep_nodes[n] = uvec4(key, id, floatBitsToUint(alpha), atomicExchange(deep_heads[s], n));
 #endif
 }
@@ -154,7 +156,8 @@ void deep_gather(uint s) {
     }
 #else
     uint node = deep_heads[s];
-    while (node != DEEP_EMPTY && node < u_deep_budget) {
+    uint budget = deep_counter[1];
+    while (node != DEEP_EMPTY && node < budget) {
         uvec4 v = deep_nodes[node];
         deep_insert_sorted(v.x, v.y, uintBitsToFloat(v.z));
         node = v.w;

@@ -1,9 +1,10 @@
 #version 430
-// R of the deep-id test kind: flat-shaded semi-transparent triangles given
+// R of the deep-id harness: flat-shaded semi-transparent triangles given
 // directly in clip space (orthographic 2D, w = 1), four vec4 per triangle
 // (three corners xyz, then rgb + opacity). Instance = copy, tiled with
 // clip distances like every R pass; copy c is shifted by c * u_copy_shift
-// (a stand-in for the perturbation of the +/- copies).
+// (a stand-in for the perturbation of the +/- copies). Fragment stage: the
+// core's deep_id.frag.
 #define VERTEX_STAGE
 #include "tiles.glsl"
 
@@ -22,5 +23,5 @@ void main() {
     p.xy += float(gl_InstanceID) * u_copy_shift;
     gl_Position = to_tile(vec4(p, 1.0), gl_InstanceID);
     v_id = tri + 1u;
-    v_alpha = deep_tris[tri * 4u + 3u].w;
+    v_alpha = clamp(deep_tris[tri * 4u + 3u].w, 0.0, 1.0);
 }

@@ -1,0 +1,53 @@
+// The deep id buffer's visibility (strategy deep_id, sge/deep_ids.py; included
+// as <visibility>). A copy's view of one output pixel: the mean over its
+// SS x SS samples of the sample's fragments composited front to back over the
+// background. Each composited fragment's colour is the kind's scene_sample
+// (from the copy's perturbed parameters, like the opaque path), which adds
+// its contributors; the list is hashed (contributors.glsl, CONTRIB_HASH_BITS).
+// The opacity is the one R recorded for the copy.
+// Overflow flags (stats[STAT_VISIBILITY]): bit 0 the lists needed more nodes
+// than their budget, bit 1 a pixel had more contributors than MAX_CONTRIB.
+// Needs tiles.glsl, contributors.glsl, the scene include (<scene>).
+
+#include "deep_ids.glsl"
+#include "deep_composite.glsl"
+
+uniform vec3 u_background;
+layout(std430, binding = SSBO_STATS) buffer DeepStats { uint deep_stats[]; };
+
+ivec2 subsample_texel(int copy, ivec2 px, int k) {
+    return tile_origin(copy) + px * SS + ivec2(k % SS, k / SS);
+}
+
+// NDC position of the centre of a texel of the tiled target, within its own tile.
+vec2 texel_ndc(ivec2 texel) {
+    vec2 local = vec2(texel - (texel / u_tile_size) * u_tile_size) + 0.5;
+    return 2.0 * local / vec2(u_tile_size) - 1.0;
+}
+
+// What deep_fragment_color needs beside the fragment (private globals).
+ivec2 g_deep_texel;
+uint g_deep_cam;
+uint g_deep_pkey;
+float g_deep_sigma;
+
+vec3 deep_fragment_color(uint id, uint s) {
+    return scene_sample(id, g_deep_texel, g_deep_cam, g_deep_pkey, g_deep_sigma);
+}
+
+vec3 resolve_pixel(int copy, ivec2 px, uint cam, uint key, float sigma) {
+    g_deep_cam = cam;
+    g_deep_pkey = key;
+    g_deep_sigma = sigma;
+    vec3 sum = vec3(0.0);
+    for (int k = 0; k < NSUB; ++k) {
+        g_deep_texel = subsample_texel(copy, px, k);
+        vec4 ct = deep_composite(deep_sample_of(g_deep_texel));
+        sum += ct.rgb + ct.a * u_background;
+    }
+#ifdef DEEP_LISTS
+    if (copy == 0 && px == ivec2(0) && deep_counter[0] > deep_counter[1]) atomicOr(deep_stats[STAT_VISIBILITY], 1u);
+#endif
+    if (g_collect && g_contrib_full) atomicOr(deep_stats[STAT_VISIBILITY], 2u);
+    return sum * (1.0 / float(NSUB));
+}
