@@ -61,6 +61,8 @@ class _Group(click.Group):
 
     def invoke(self, ctx):
         try:
+            from .scene import registry        # every scene kind before the command: a broken
+            registry.load_kinds()              # plug-in fails each command alike, on one line
             return super().invoke(ctx)
         except DiffrastError as exc:
             _fail(exc)
@@ -179,7 +181,7 @@ def validate(job_file, overrides):
 @click.option("--list", "list_all", is_flag=True, help="List every EGL device.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info(device, list_all, as_json):
-    """Show the GL device: renderer, version, extensions, limits, atomic path."""
+    """Show the GL device (renderer, version, extensions, limits, atomic path) and the scene kinds."""
     from .gl.context import FLOAT_ATOMICS_EXT, create_device, list_devices
 
     if list_all:
@@ -189,6 +191,7 @@ def info(device, list_all, as_json):
         else:
             for d in devices:
                 click.echo(f"[{d['index']}] {d.get('renderer', d.get('error'))}")
+            _echo_kinds(_scene_kinds())
         return
     dev = create_device(device)
     try:
@@ -199,6 +202,7 @@ def info(device, list_all, as_json):
         data["extensions"] = {e: e in dev.extensions for e in wanted}
     finally:
         dev.release()
+    data["scene_kinds"] = _scene_kinds()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -211,6 +215,22 @@ def info(device, list_all, as_json):
     click.echo("limits:")
     for k, v in data["limits"].items():
         click.echo(f"  {k}: {v}")
+    _echo_kinds(data["scene_kinds"])
+
+
+def _scene_kinds() -> dict:
+    """The registered scene kinds: name -> its scene class and where it came from."""
+    from .scene import registry
+
+    kinds = registry.kinds()
+    return {name: {"class": f"{kinds[name].factory.__module__}.{kinds[name].factory.__qualname__}",
+                   "source": source} for name, source in registry.kind_sources().items()}
+
+
+def _echo_kinds(kinds: dict) -> None:
+    click.echo("scene kinds:")
+    for name, k in kinds.items():
+        click.echo(f"  {name}: {k['class']} ({k['source']})")
 
 
 @main.command()

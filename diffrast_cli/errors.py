@@ -85,3 +85,8 @@ def short_key(key) -> str:
     """A dotted key as shown in a message: very long keys are cut in the middle."""
     key = str(key)
     return key if len(key) <= 80 else f"{key[:60]}...{key[-16:]} ({len(key)} characters)"
+
+
+def one_line(exc) -> str:
+    """An exception's message (or any text) on one line; the class name if it is empty."""
+    return " ".join(str(exc).split()) or exc.__class__.__name__

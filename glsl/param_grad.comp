@@ -5,6 +5,11 @@
 // accumulators its group's gather table lists for the parameter's element
 // (mapping 1, e.g. a shared vertex gathers its primitives). s_i is recomputed
 // from the counter-based hash, so nothing per-parameter was stored by P.
+//
+// One dispatch per parameter group (u_group), by one of two programs: the
+// direct path (PARAM_GATHER 0) or the gather path (PARAM_GATHER 1). A single
+// program choosing per invocation ran the gather loop's loads, masked off,
+// for every direct parameter on llvmpipe (docs/design.md, "Per-parameter pass").
 layout(local_size_x = WG_1D) in;
 
 #include "buffers.glsl"
@@ -18,7 +23,7 @@ layout(std430, binding = SSBO_GATHER) readonly buffer Gather { uint gather[]; };
 // pair_key(u_seed, u_iteration, pair) of every pair, computed once per iteration.
 layout(std430, binding = SSBO_KEYS) readonly buffer Keys { uint pair_keys[]; };
 
-uniform uint u_count;
+uniform uint u_group;
 uniform uint u_pairs;
 uniform float u_norm;
 
@@ -27,18 +32,21 @@ float accumulated(Group g, uint i, uint pair) {
     return accum_value(pair, 0u);
 #else
     uint e = (i - g.offset) / g.stride;
-    if (g.mapping == 0u) return accum_value(pair, g.contrib_base + e);
+#if PARAM_GATHER
     float a = 0.0;
     uint s = g.gather_start + e;
     for (uint k = gather[s]; k < gather[s + 1u]; ++k) a += accum_value(pair, g.contrib_base + gather[g.gather_list + k]);
     return a;
+#else
+    return accum_value(pair, g.contrib_base + e);
+#endif
 #endif
 }
 
 void main() {
-    uint i = global_index_1d();
-    if (i >= u_count) return;
-    Group g = groups[group_of(i)];
+    Group g = groups[u_group];
+    uint i = g.offset + global_index_1d();
+    if (i >= g.offset + g.count) return;
     if (g.eps == 0.0) { grad[i] = 0.0; return; }
     float sum = 0.0;
     for (uint pair = 0u; pair < u_pairs; ++pair) {

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, LimitError
+from ..errors import InputError, LimitError, one_line
 
 MAX_IMAGE_PIXELS = 64 * 1024 * 1024    # a target image file, decoded
 MAX_TARGET_PIXELS = 64 * 1024 * 1024   # the target at render.resolution (8192 x 8192)
@@ -44,10 +44,6 @@ def target_size(resolution, image_size: tuple[int, int]) -> tuple[int, int]:
             return resolution, max(1, round(resolution * ih / iw))
         return max(1, round(resolution * iw / ih)), resolution
     return int(resolution[0]), int(resolution[1])
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or exc.__class__.__name__
 
 
 EXIF_ORIENTATION = 0x0112
@@ -84,7 +80,7 @@ def header_size(path: Path) -> tuple[int, int] | None:
     try:
         if not Path(path).is_file():                 # a FIFO would block open() until a writer comes
             return None
-        with _c_stderr_into([]), warnings.catch_warnings():
+        with c_stderr_into([]), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 w, h = img.size
@@ -94,7 +90,7 @@ def header_size(path: Path) -> tuple[int, int] | None:
 
 
 @contextlib.contextmanager
-def _c_stderr_into(caught: list):
+def c_stderr_into(caught: list):
     """C libraries under pillow (libtiff) print their warnings and errors straight to file
     descriptor 2, which would add lines to the CLI's one-line error: send fd 2 to a temporary
     file meanwhile and append what was printed to ``caught`` (filled on exit)."""
@@ -119,7 +115,7 @@ def _c_stderr_into(caught: list):
 
 
 def _decoder_said(caught: list) -> str:
-    return f"; {_one_line(caught[0])[:200]}" if caught else ""
+    return f"; {one_line(caught[0])[:200]}" if caught else ""
 
 
 def check_input_file(path, what: str) -> Path:
@@ -129,7 +125,7 @@ def check_input_file(path, what: str) -> Path:
     try:
         exists, is_file = path.exists(), path.is_file()
     except (OSError, ValueError) as exc:             # a name too long, ...
-        raise InputError(f"{path}: cannot read {what} ({getattr(exc, 'strerror', None) or _one_line(exc)})")
+        raise InputError(f"{path}: cannot read {what} ({getattr(exc, 'strerror', None) or one_line(exc)})")
     if not exists:
         raise InputError(f"{path}: {what} not found")
     if not is_file:
@@ -166,7 +162,7 @@ def open_image(path: Path):
         raise InputError(f"{path}: cannot read image ({exc.strerror or exc.__class__.__name__})")
     caught: list = []
     try:
-        with f, _c_stderr_into(caught), warnings.catch_warnings():
+        with f, c_stderr_into(caught), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img = decode_checked(f, path, "image")
     except InputError:
@@ -180,9 +176,9 @@ def open_image(path: Path):
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error) as exc:
         if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:   # reading failed (EIO, ...)
             raise InputError(f"{path}: cannot read image ({exc.strerror})")
-        raise InputError(f"{path}: corrupt or truncated image ({_one_line(exc)}{_decoder_said(caught)})")
+        raise InputError(f"{path}: corrupt or truncated image ({one_line(exc)}{_decoder_said(caught)})")
     except Exception as exc:             # any other failure of a pillow decoder on a bad file
-        raise InputError(f"{path}: corrupt or truncated image ({exc.__class__.__name__}: {_one_line(exc)}"
+        raise InputError(f"{path}: corrupt or truncated image ({exc.__class__.__name__}: {one_line(exc)}"
                          f"{_decoder_said(caught)})")
     return img
 
@@ -251,5 +247,5 @@ def load_target(path: Path, resolution, background=(0.0, 0.0, 0.0)) -> np.ndarra
     except MemoryError:
         raise InputError(f"{path}: not enough memory to convert the image")
     except Exception as exc:
-        raise InputError(f"{path}: cannot convert the {img.mode} image to RGB ({_one_line(exc)})")
+        raise InputError(f"{path}: cannot convert the {img.mode} image to RGB ({one_line(exc)})")
     return np.clip(rgb, 0.0, 1.0).astype(np.float32)

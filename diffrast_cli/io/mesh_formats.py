@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from .images import _c_stderr_into, _one_line, decode_checked, open_image
+from ..errors import InputError, one_line
+from .images import c_stderr_into, decode_checked, open_image
 
 def image_to_rgb(img) -> np.ndarray:
     """A pillow image as (H, W, 3) float32 in [0, 1], row 0 = top; alpha is dropped."""
@@ -33,7 +33,7 @@ def image_to_rgb(img) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- pre-checks per format
-def _obj_materials(path: Path, data: bytes) -> dict:
+def obj_materials(path: Path, data: bytes) -> dict:
     """Materials of an OBJ's MTL files that ``usemtl`` uses: {name: {"kd": rgb|None, "texture": file|None}}.
 
     Texture paths are resolved relative to the .mtl (trimesh resolves them relative to the
@@ -98,7 +98,7 @@ def _gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
     try:
         tree = json.loads(js.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a valid glTF file ({_one_line(exc)})")
+        raise InputError(f"{path}: not a valid glTF file ({one_line(exc)})")
     except RecursionError:
         raise InputError(f"{path}: not a valid glTF file (JSON nested too deeply)")
     if not isinstance(tree, dict):
@@ -114,7 +114,7 @@ def _gltf_file(path: Path, uri: str) -> Path:
     return plain if plain.is_file() else path.parent / unquote(uri)
 
 
-def _check_gltf(path: Path, data: bytes) -> bool:
+def check_gltf(path: Path, data: bytes, max_faces: int) -> bool:
     """Buffers and base-colour textures that trimesh would silently drop; the face count.
     True if a material that a mesh uses has a base-colour texture."""
     tree, binary = _gltf_json(path, data)
@@ -140,8 +140,8 @@ def _check_gltf(path: Path, data: bytes) -> bool:
                 if prim.get("mode", 4) == 4:
                     a = prim.get("indices", prim.get("attributes", {}).get("POSITION"))
                     faces += int(acc[a]["count"]) // 3 if a is not None else 0
-        if faces > _limits()[0]:
-            raise InputError(f"{path}: {faces} triangles, more than the {_limits()[0]} allowed")
+        if faces > max_faces:
+            raise InputError(f"{path}: {faces} triangles, more than the {max_faces} allowed")
         used = {p["material"] for m in meshes for p in m.get("primitives", []) if "material" in p}
         for mi in sorted(used):
             pbr = tree["materials"][mi].get("pbrMetallicRoughness", {})
@@ -157,7 +157,7 @@ def _check_gltf(path: Path, data: bytes) -> bool:
                 f = _gltf_file(path, img["uri"])
                 if not f.is_file():
                     raise InputError(f"{path}: texture {img['uri']} not found (looked for {f})")
-                _open_texture(path, f)
+                open_texture(path, f)
                 continue
             if "uri" in img:
                 blob = base64.b64decode(img["uri"].split(",", 1)[1])
@@ -173,11 +173,12 @@ def _check_gltf(path: Path, data: bytes) -> bool:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, RecursionError,
             struct.error) as exc:
-        raise InputError(f"{path}: malformed glTF ({exc.__class__.__name__}: {_one_line(exc)})")
+        raise InputError(f"{path}: malformed glTF ({exc.__class__.__name__}: {one_line(exc)})")
     return textured
 
 
-def _open_texture(path: Path, file: Path):
+def open_texture(path: Path, file: Path):
+    """The texture ``file`` of the mesh ``path`` as a pillow image (errors name the mesh)."""
     try:
         return open_image(file)
     except InputError as exc:
@@ -186,21 +187,22 @@ def _open_texture(path: Path, file: Path):
 
 def _check_image_bytes(path: Path, blob: bytes, what: str) -> None:
     try:
-        with warnings.catch_warnings(), _c_stderr_into([]):
+        with warnings.catch_warnings(), c_stderr_into([]):
             warnings.simplefilter("ignore")
             decode_checked(io.BytesIO(blob), path, what)
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"{path}: {what} cannot be decoded ({_one_line(exc)})")
+        raise InputError(f"{path}: {what} cannot be decoded ({one_line(exc)})")
 
 
-def _check_ply_header(path: Path, data: bytes) -> None:
+def check_ply_header(path: Path, data: bytes, max_faces: int, max_vertices: int) -> None:
+    """A PLY file's magic and element counts, before trimesh allocates them."""
     head = data[:65536]
     if not head.startswith(b"ply"):
         raise InputError(f"{path}: not a PLY file (missing 'ply' header)")
     for name, count in re.findall(rb"^element[ \t]+(\w+)[ \t]+(\d+)", head, re.M):
-        limit = dict(zip((b"face", b"vertex"), _limits())).get(name)
+        limit = {b"face": max_faces, b"vertex": max_vertices}.get(name)
         if limit is not None and int(count) > limit:
             raise InputError(f"{path}: {int(count)} {'faces' if name == b'face' else 'vertices'}, "
                              f"more than the {limit} allowed")
@@ -208,19 +210,20 @@ def _check_ply_header(path: Path, data: bytes) -> None:
 
 # --------------------------------------------------------------------------- loading
 @contextlib.contextmanager
-def _quiet():
+def quiet_loaders():
+    """trimesh's logging, Python warnings and C decoders' stderr silenced meanwhile."""
     log = logging.getLogger("trimesh")
     level = log.level
     log.setLevel(logging.CRITICAL)
     try:       # C decoders (libtiff for a texture) print to fd 2: keep the CLI's error on one line
-        with warnings.catch_warnings(), np.errstate(all="ignore"), _c_stderr_into([]):
+        with warnings.catch_warnings(), np.errstate(all="ignore"), c_stderr_into([]):
             warnings.simplefilter("ignore")
             yield
     finally:
         log.setLevel(level)
 
 
-def _resolver(path: Path):
+def file_resolver(path: Path):
     """trimesh's file resolver, also for assets outside the mesh's folder (``../tex.png``, which
     trimesh 5 refuses by default) and for percent-encoded glTF uris (``my%20texture.png``)."""
     from urllib.parse import unquote
@@ -237,12 +240,7 @@ def _resolver(path: Path):
     return Resolver(str(path), allow_anywhere=True)
 
 
-def _image_key(img) -> tuple:
+def image_key(img) -> tuple:
+    """A key equal for equal images (tells an asset's textures apart)."""
     a = np.ascontiguousarray(np.asarray(img))
     return a.shape, a.dtype.str, hash(a.tobytes())
-
-
-def _limits() -> tuple[int, int]:
-    """(MAX_FACES, MAX_VERTICES) of :mod:`meshes`, looked up at call time (one source; tests patch it)."""
-    from . import meshes
-    return meshes.MAX_FACES, meshes.MAX_VERTICES

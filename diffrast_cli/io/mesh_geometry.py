@@ -1,11 +1,11 @@
 """Mesh geometry without files: welding, vertex normals and generated shapes
-(icosphere, lat-long sphere). :class:`MeshData` lives in :mod:`meshes`."""
+(icosphere, lat-long sphere)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .meshes import MeshData  # noqa: E402  (meshes imports this module after defining MeshData)
+from .mesh_data import MeshData
 
 # --------------------------------------------------------------------------- geometry helpers
 _WELD_EXACT_ABOVE = float(2 ** 61)   # |x| / tol beyond this: compare coordinates exactly (int64 keys)
@@ -30,7 +30,7 @@ def _weld_keys(pos: np.ndarray, tol: float) -> np.ndarray:
     return keys
 
 
-def _weld_map(positions, faces, tol: float = 1e-7):
+def weld_map(positions, faces, tol: float = 1e-7):
     """Merge positions closer than ``tol`` (same cell of a ``tol`` grid) and drop unreferenced ones.
 
     Returns (positions (P, 3) float32, faces (F, 3) int32, old_to_new (N,) int64,
@@ -57,7 +57,7 @@ def _weld_map(positions, faces, tol: float = 1e-7):
 
 def weld(positions, faces, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """Merge duplicate positions (within ``tol``) and drop unreferenced ones: (positions, faces)."""
-    pos, tri, _ = _weld_map(positions, faces, tol)
+    pos, tri, _ = weld_map(positions, faces, tol)
     return pos, tri
 
 
@@ -76,10 +76,11 @@ def compute_vertex_normals(positions, faces) -> np.ndarray:
     acc = np.zeros((len(pos), 3))
     for c in range(3):
         acc[:, c] = np.bincount(tri.ravel(), weights=np.repeat(fn[:, c], 3), minlength=len(pos))
-    return _unit(acc, fallback=np.array([0.0, 0.0, 1.0])).astype(np.float32)
+    return unit_rows(acc, fallback=np.array([0.0, 0.0, 1.0])).astype(np.float32)
 
 
-def _unit(v, fallback) -> np.ndarray:
+def unit_rows(v, fallback) -> np.ndarray:
+    """``v`` scaled to unit length along its last axis; ``fallback`` where its length is 0 or not finite."""
     v = np.asarray(v, dtype=np.float64)
     with np.errstate(all="ignore"):
         n = np.linalg.norm(v, axis=-1, keepdims=True)

@@ -21,13 +21,19 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from .images import MAX_IMAGE_PIXELS, _one_line, check_input_file
+from ..errors import InputError, one_line
+from .images import MAX_IMAGE_PIXELS, check_input_file
+from .mesh_data import MeshData
+from .mesh_formats import (check_gltf, check_ply_header, file_resolver, image_key, image_to_rgb, obj_materials,
+                           open_texture, quiet_loaders)
+from .mesh_geometry import compute_vertex_normals, icosphere, lat_long_sphere, unit_rows, weld, weld_map
+
+__all__ = ["EXTENSIONS", "MAX_FACES", "MAX_VERTICES", "MeshData", "compute_vertex_normals", "icosphere",
+           "image_to_rgb", "lat_long_sphere", "load_mesh", "weld"]
 
 MAX_FACES = 20_000_000
 MAX_VERTICES = 3 * MAX_FACES
@@ -35,23 +41,6 @@ F32_MAX = float(np.finfo(np.float32).max)                # positions are float32
 EXTENSIONS = (".obj", ".gltf", ".glb", ".ply")
 # A face line ("f ...", as trimesh reads them) with an index component [+-]0: one linear pass, no backtracking.
 _OBJ_ZERO_INDEX = re.compile(rb"\nf(?:[ \t/]++[+-]?+0*+[1-9][0-9]*+)*+[ \t/]++[+-]?+0++(?![0-9])")
-
-
-@dataclass
-class MeshData:
-    positions: np.ndarray              # (P, 3) float32, unique (welded) vertex positions
-    faces: np.ndarray                  # (F, 3) int32 indices into positions
-    uvs: np.ndarray | None             # (F, 3, 2) float32 per corner, v = 0 at the bottom of the image
-    normals: np.ndarray | None         # (F, 3, 3) float32 per corner, unit length
-    texture: np.ndarray | None         # (H, W, 3) float32 in [0, 1], row 0 = top of the image
-    vertex_colors: np.ndarray | None   # (P, 3) float32 in [0, 1]
-    name: str
-
-
-from .mesh_geometry import (compute_vertex_normals, icosphere, lat_long_sphere, weld,  # noqa: E402,F401
-                            _unit, _weld_map)
-from .mesh_formats import (_check_gltf, _check_ply_header, _image_key, _obj_materials,  # noqa: E402,F401
-                           _open_texture, _quiet, _resolver, image_to_rgb)
 
 
 def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
@@ -70,7 +59,7 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
     if not data.strip():
         raise InputError(f"{path}: empty file")
     materials, textured = None, False
-    source: dict = {"file_obj": str(path), "resolver": _resolver(path)}
+    source: dict = {"file_obj": str(path), "resolver": file_resolver(path)}
     if suffix == ".obj":
         if b"\0" in data:
             raise InputError(f"{path}: binary data, not an OBJ text file")
@@ -82,29 +71,29 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
             line = data.count(b"\n", 0, zero.start()) + 1
             raise InputError(f"{path}:{line}: a face refers to index 0, a vertex that does not exist "
                              f"(OBJ indices start at 1)")
-        materials = _obj_materials(path, data)
+        materials = obj_materials(path, data)
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:                         # trimesh would need charset_normalizer
             source.update(file_obj=io.BytesIO(data.decode("latin-1").encode("utf-8")), file_type="obj")
     elif suffix in (".gltf", ".glb"):
-        textured = _check_gltf(path, data)
+        textured = check_gltf(path, data, MAX_FACES)
     else:
-        _check_ply_header(path, data)
+        check_ply_header(path, data, MAX_FACES, MAX_VERTICES)
     try:
-        with _quiet():
+        with quiet_loaders():
             scene = trimesh.load_scene(process=False, **source)
             parts = [scene.graph[node] for node in scene.graph.nodes_geometry]
     except MemoryError:
         raise InputError(f"{path}: not enough memory to load the mesh")
     except Exception as exc:
         if suffix == ".obj" and isinstance(exc, IndexError):
-            raise InputError(f"{path}: a face refers to a vertex that does not exist ({_one_line(exc)})")
+            raise InputError(f"{path}: a face refers to a vertex that does not exist ({one_line(exc)})")
         raise InputError(f"{path}: cannot read the mesh: malformed or truncated {suffix[1:].upper()} file "
-                         f"({exc.__class__.__name__}: {_one_line(exc)})")
+                         f"({exc.__class__.__name__}: {one_line(exc)})")
 
     try:
-        with _quiet():
+        with quiet_loaders():
             objs = []
             for matrix, gname in parts:
                 geom = scene.geometry.get(gname)
@@ -123,7 +112,7 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
     except (ValueError, IndexError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
         # a safety net: trimesh can hand back odd arrays (shapes, dtypes) for a malformed file
         raise InputError(f"{path}: cannot read the mesh: malformed {suffix[1:].upper()} file "
-                         f"({exc.__class__.__name__}: {_one_line(exc)})")
+                         f"({exc.__class__.__name__}: {one_line(exc)})")
 
 
 def _object(path: Path, geom, gname: str, matrix: np.ndarray, materials: dict | None) -> dict:
@@ -207,7 +196,7 @@ def _assemble(path: Path, objs: list[dict], need_uvs: bool) -> MeshData:
     for o in objs:
         if o["texture"] is not None:
             kind, ref = o["texture"]
-            keys.setdefault(("file", ref) if kind == "file" else _image_key(ref), o["texture"])
+            keys.setdefault(("file", ref) if kind == "file" else image_key(ref), o["texture"])
     if len(keys) > 1:
         raise InputError(f"{path}: has {len(keys)} different textures; one texture per asset is supported")
     texture = None
@@ -217,15 +206,15 @@ def _assemble(path: Path, objs: list[dict], need_uvs: bool) -> MeshData:
             raise InputError(f"{path}: {untextured} of {len(objs)} objects have no texture; "
                              "one texture for the whole asset is supported")
         kind, ref = next(iter(keys.values()))
-        img = _open_texture(path, ref) if kind == "file" else ref
+        img = open_texture(path, ref) if kind == "file" else ref
         if img.width * img.height > MAX_IMAGE_PIXELS:
             raise InputError(f"{path}: texture is {img.width}x{img.height}, more than the "
                              f"{MAX_IMAGE_PIXELS} pixels allowed")
         try:
-            with _quiet():
+            with quiet_loaders():
                 texture = image_to_rgb(img)
         except Exception as exc:
-            raise InputError(f"{path}: cannot convert the {img.mode} texture to RGB ({_one_line(exc)})")
+            raise InputError(f"{path}: cannot convert the {img.mode} texture to RGB ({one_line(exc)})")
     no_uv = sum(o["uv"] is None for o in objs)
     if no_uv and (need_uvs or texture is not None):
         what = "has no UV coordinates" if no_uv == len(objs) else \
@@ -235,7 +224,7 @@ def _assemble(path: Path, objs: list[dict], need_uvs: bool) -> MeshData:
     offsets = np.cumsum([0] + [len(o["pos"]) for o in objs])
     pos = np.concatenate([o["pos"] for o in objs])
     faces = np.concatenate([o["faces"] + off for o, off in zip(objs, offsets)])
-    positions, wfaces, _ = _weld_map(pos, faces)
+    positions, wfaces, _ = weld_map(pos, faces)
     keep = (wfaces[:, 0] != wfaces[:, 1]) & (wfaces[:, 1] != wfaces[:, 2]) & (wfaces[:, 2] != wfaces[:, 0])
     if not keep.any():
         raise InputError(f"{path}: every triangle is degenerate (a corner repeated, or corners closer than 1e-7)")
@@ -248,11 +237,11 @@ def _assemble(path: Path, objs: list[dict], need_uvs: bool) -> MeshData:
 
     wfaces = wfaces[keep]
     if not keep.all():                                     # drop vertices that only degenerate faces used
-        positions, wfaces, _ = _weld_map(positions, wfaces, tol=0)
+        positions, wfaces, _ = weld_map(positions, wfaces, tol=0)
     uvs = None if no_uv else np.concatenate([o["uv"] for o in objs])[keep].astype(np.float32)
     normals = corners("normal", np.nan)                    # missing or zero: smooth normals instead
     if normals is not None:
-        normals = _unit(normals, fallback=compute_vertex_normals(positions, wfaces)[wfaces]).astype(np.float32)
+        normals = unit_rows(normals, fallback=compute_vertex_normals(positions, wfaces)[wfaces]).astype(np.float32)
     colors = corners("color", 1.0)                         # objects without colour are white
     vertex_colors = None
     if colors is not None:

@@ -2,7 +2,7 @@
 
 Images are float32 numpy arrays of shape (H, W, 3) with values in [0, 1] and
 row 0 at the top.  Every writer expects the parent directory of ``path`` to
-exist already, and replaces ``path`` atomically (``resources.atomic_path``):
+exist already, and replaces ``path`` atomically (``io.atomic.atomic_path``):
 a failed write raises OutputError and leaves the previous file intact.
 """
 

@@ -1,16 +1,22 @@
 """The per-parameter pass: accumulators -> gradient, dividing by 2 s_i eps_i
-(param_grad.comp); groups with a gather table sum several contributors."""
+(param_grad.comp); groups with a gather table sum several contributors.
+
+One dispatch per parameter group, by the program of the group's mapping (the
+direct one, or the gather one), so that no invocation carries the other
+path: on llvmpipe a shared program ran the gather loop's loads, masked off,
+for every direct parameter (docs/design.md, "Per-parameter pass")."""
 
 from __future__ import annotations
 
 from ..gl import bindings as B
 from ..gl import shaders
 from ..gl.passes import barrier, groups_1d, set_uniforms
+from ..scene.params import MAP_GATHER
 from . import rng
 
 
 class ParamGradPass:
-    """The per-parameter program, the gradient buffer, the pair keys and the gather tables."""
+    """The per-parameter programs, the gradient buffer, the pair keys and the gather tables."""
 
     def __init__(self, device, layout, pairs: int, contributors: int, size, seed: int, defines: dict,
                  extensions: tuple):
@@ -19,13 +25,21 @@ class ParamGradPass:
         self.pairs = pairs
         self.seed = seed
         w, h = size
-        self.prog = shaders.compute(ctx, "param_grad.comp", defines, None, extensions)
+        full_image = "FULL_IMAGE" in defines
+        gathers = {not full_image and g.mapping == MAP_GATHER for g in layout.groups}
+        self.progs = {}
+        for gather in sorted(gathers):
+            self.progs[gather] = shaders.compute(ctx, "param_grad.comp", {**defines, "PARAM_GATHER": int(gather)},
+                                                 None, extensions)
+            set_uniforms(self.progs[gather], u_pairs=pairs, u_contributors=contributors,
+                         u_norm=1.0 / (3.0 * w * h))
         self.grad = ctx.buffer(reserve=4 * self.count)
         self.pair_keys = ctx.buffer(reserve=4 * pairs)
         self.gather = ctx.buffer(layout.gather_table().tobytes())
-        self.groups = groups_1d(self.count, device.max_groups_x)
-        set_uniforms(self.prog, u_count=self.count, u_pairs=pairs, u_contributors=contributors,
-                     u_norm=1.0 / (3.0 * w * h))
+        self.groups = groups_1d(self.count, device.max_groups_x)     # all parameters at once (perturb.comp)
+        self.dispatches = [(self.progs[not full_image and g.mapping == MAP_GATHER], index,
+                            groups_1d(g.count, device.max_groups_x))
+                           for index, g in enumerate(layout.groups) if g.count > 0]
 
     def bind(self) -> None:
         self.grad.bind_to_storage_buffer(B.SSBO_GRAD)
@@ -34,9 +48,12 @@ class ParamGradPass:
 
     def run(self, iteration: int) -> None:
         self.pair_keys.write(rng.pair_keys_bytes(self.seed, iteration, self.pairs))
-        self.prog.run(*self.groups)
+        for prog, index, groups in self.dispatches:
+            set_uniforms(prog, u_group=index)
+            prog.run(*groups)
         barrier(self.ctx)
 
     def release(self) -> None:
-        for obj in (self.prog, self.grad, self.pair_keys, self.gather):
+        for obj in (*self.progs.values(), self.grad, self.pair_keys, self.gather):
             obj.release()
+        self.progs = {}
