@@ -164,10 +164,30 @@ def documents(draw):
 
 
 # ------------------------------------------------------------------ validate_job
+@pytest.fixture
+def repr_recursion_ignored():
+    """pydantic-core formats the input of some errors with repr()/str(); for a list nested
+    ~1000 deep that raises RecursionError, for an integer of over 4300 digits ValueError,
+    inside the validator, which reports it through sys.unraisablehook (and pytest's own hook
+    then fails formatting the same object). The validation result is still a one-line
+    ConfigError (asserted by the test). Any other unraisable exception fails."""
+    seen = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append((type(u.exc_value), str(u.exc_value)))
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+    other = [s for s in seen if not (s[0] is RecursionError and "repr" in s[1]
+                                      or s[0] is ValueError and "integer string conversion" in s[1])]
+    assert not other, other
+
+
 @SETTINGS
 @given(documents())
 @example({"target": {"image": "x"}, "a\nb\u2028c": 1})
 @example({"target": {"image": "x"}, "k" * 100_000: 1})
+@pytest.mark.usefixtures("repr_recursion_ignored")
 def test_validate_job_returns_a_job_or_a_one_line_config_error(doc):
     job, msg = outcome(J.validate_job, doc, where="<job>")
     if job is not None:
