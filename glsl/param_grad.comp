@@ -6,8 +6,9 @@
 // (mapping 1, e.g. a shared vertex gathers its primitives). s_i is recomputed
 // from the counter-based hash, so nothing per-parameter was stored by P.
 //
-// One dispatch per parameter group (u_group), by one of two programs: the
-// direct path (PARAM_GATHER 0) or the gather path (PARAM_GATHER 1). A single
+// One dispatch per run of consecutive groups of one mapping (parameters
+// [u_start, u_end)), by one of two programs: the direct path (PARAM_GATHER 0)
+// or the gather path (PARAM_GATHER 1). A single
 // program choosing per invocation ran the gather loop's loads, masked off,
 // for every direct parameter on llvmpipe (docs/design.md, "Per-parameter pass").
 layout(local_size_x = WG_1D) in;
@@ -23,7 +24,8 @@ layout(std430, binding = SSBO_GATHER) readonly buffer Gather { uint gather[]; };
 // pair_key(u_seed, u_iteration, pair) of every pair, computed once per iteration.
 layout(std430, binding = SSBO_KEYS) readonly buffer Keys { uint pair_keys[]; };
 
-uniform uint u_group;
+uniform uint u_start;
+uniform uint u_end;
 uniform uint u_pairs;
 uniform float u_norm;
 
@@ -44,9 +46,9 @@ float accumulated(Group g, uint i, uint pair) {
 }
 
 void main() {
-    Group g = groups[u_group];
-    uint i = g.offset + global_index_1d();
-    if (i >= g.offset + g.count) return;
+    uint i = u_start + global_index_1d();
+    if (i >= u_end) return;
+    Group g = groups[group_of(i)];
     if (g.eps == 0.0) { grad[i] = 0.0; return; }
     float sum = 0.0;
     for (uint pair = 0u; pair < u_pairs; ++pair) {

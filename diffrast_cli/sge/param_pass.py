@@ -1,10 +1,11 @@
 """The per-parameter pass: accumulators -> gradient, dividing by 2 s_i eps_i
 (param_grad.comp); groups with a gather table sum several contributors.
 
-One dispatch per parameter group, by the program of the group's mapping (the
-direct one, or the gather one), so that no invocation carries the other
-path: on llvmpipe a shared program ran the gather loop's loads, masked off,
-for every direct parameter (docs/design.md, "Per-parameter pass")."""
+One dispatch per run of consecutive groups of one mapping, by the program of
+that mapping (the direct one, or the gather one), so that no invocation
+carries the other path: on llvmpipe a shared program ran the gather loop's
+loads, masked off, for every direct parameter (docs/design.md, "Per-parameter
+pass"). The soup (all direct) is one dispatch, as before the split."""
 
 from __future__ import annotations
 
@@ -37,9 +38,26 @@ class ParamGradPass:
         self.pair_keys = ctx.buffer(reserve=4 * pairs)
         self.gather = ctx.buffer(layout.gather_table().tobytes())
         self.groups = groups_1d(self.count, device.max_groups_x)     # all parameters at once (perturb.comp)
-        self.dispatches = [(self.progs[not full_image and g.mapping == MAP_GATHER], index,
-                            groups_1d(g.count, device.max_groups_x))
-                           for index, g in enumerate(layout.groups) if g.count > 0]
+        # Consecutive groups of one mapping share a dispatch over their index range (the soup:
+        # one dispatch); a program used for one range gets its range once, here.
+        runs = []
+        for g in layout.groups:
+            if g.count == 0:
+                continue
+            gather = not full_image and g.mapping == MAP_GATHER
+            if runs and runs[-1][0] == gather and runs[-1][2] == g.offset:
+                runs[-1][2] = g.offset + g.count
+            else:
+                runs.append([gather, g.offset, g.offset + g.count])
+        uses = [gather for gather, _, _ in runs]
+        self.dispatches = []
+        for gather, start, end in runs:
+            prog = self.progs[gather]
+            span = dict(u_start=start, u_end=end)
+            if uses.count(gather) == 1:
+                set_uniforms(prog, **span)
+                span = None
+            self.dispatches.append((prog, span, groups_1d(end - start, device.max_groups_x)))
 
     def bind(self) -> None:
         self.grad.bind_to_storage_buffer(B.SSBO_GRAD)
@@ -48,8 +66,9 @@ class ParamGradPass:
 
     def run(self, iteration: int) -> None:
         self.pair_keys.write(rng.pair_keys_bytes(self.seed, iteration, self.pairs))
-        for prog, index, groups in self.dispatches:
-            set_uniforms(prog, u_group=index)
+        for prog, span, groups in self.dispatches:
+            if span is not None:
+                set_uniforms(prog, **span)
             prog.run(*groups)
         barrier(self.ctx)
 
