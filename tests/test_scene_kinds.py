@@ -174,6 +174,29 @@ def test_quads_run_end_to_end_through_the_cli(tmp_path, run_cli):
     assert code == 2 and "scene.kind: unknown kind 'quads'" in err and len(err.strip().splitlines()) == 1
 
 
+def test_quads_run_through_the_api(quads):
+    """The opaque test kind through `diffrast.optimize` with an array target, writing nothing."""
+    try:
+        import diffrast
+    except ImportError:   # not installed (PYTHONPATH only): the same package under its own name
+        import diffrast_cli.api as diffrast
+    target = gradient_target(32, 32)
+    job = diffrast.load_job({"name": "quads", "render": {"resolution": 32}, "scene": {"kind": "quads", "quads": 5},
+                             "optimize": {"iterations": 30}, "output": {"log_every": 10}})
+    steps = []
+    result = diffrast.optimize(job, out=None, targets=target, callback=lambda step: steps.append(step.iteration))
+    assert result.out is None and steps[0] == 0 and steps[-1] == 30 and {10, 20} <= set(steps)
+    assert steps == sorted(set(steps))                     # log (and frame) steps, each once, in order
+    assert result.report["scene"] == "quads" and result.report["quads"] == 5
+    assert result.report["final"]["loss"] < result.report["initial"]["loss"]
+    assert result.report["final"]["quad_area"] > 0
+    assert set(result.parameters) == {"positions", "colors"} and result.parameters["colors"].shape == (5, 3)
+    image = diffrast.render(result)
+    assert image.shape == (32, 32, 3) and np.isfinite(image).all()
+    # the render is the final parameters' clean render: its error is the report's final loss
+    assert float(np.mean((image - target) ** 2)) == pytest.approx(result.report["final"]["mse"], rel=0.02)
+
+
 def test_load_job_paths_of_a_kind_are_its_own(tmp_path):
     (tmp_path / "m.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
     (tmp_path / "job.yaml").write_text("target: {image: t.png}\nscene: {kind: mesh, mesh: m.obj}\n")

@@ -5,7 +5,7 @@ One dispatch per run of consecutive groups of one mapping, by the program of
 that mapping (the direct one, or the gather one), so that no invocation
 carries the other path: on llvmpipe a shared program ran the gather loop's
 loads, masked off, for every direct parameter (docs/design.md, "Per-parameter
-pass"). The soup (all direct) is one dispatch, as before the split."""
+pass"). A layout of direct groups only is one dispatch, as before the split."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class ParamGradPass:
         self.pair_keys = ctx.buffer(reserve=4 * pairs)
         self.gather = ctx.buffer(layout.gather_table().tobytes())
         self.groups = groups_1d(self.count, device.max_groups_x)     # all parameters at once (perturb.comp)
-        # Consecutive groups of one mapping share a dispatch over their index range (the soup:
+        # Consecutive groups of one mapping share a dispatch over their index range (all direct:
         # one dispatch); a program used for one range gets its range once, here.
         runs = []
         for g in layout.groups:
