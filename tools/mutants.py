@@ -164,6 +164,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("compaction_ignores_base", "compaction: elements read from the start of the buffer, not their group",
            "glsl/move.comp", "uint src = u_base + e * u_words;", "uint src = e * u_words;",
            ("tests/test_relayout.py::test_compaction*",)),
+    Mutant("atlas_uvs_to_wrong_triangles", "UV atlas: xatlas's per-corner UVs given to the wrong triangles",
+           "diffrast_cli/io/uv_atlas.py", "return uv[indices], atlas.chart_count",
+           "return uv[indices][::-1], atlas.chart_count",
+           ("tests/test_uv_atlas.py::test_atlas_is_deterministic*", "tests/test_uv_atlas.py::test_atlas_quality*")),
 )
 
 QUICK = ("adam_no_bias_correction", "sign_shared_by_neighbours", "laplacian_gradient_halved", "pair_keys_shifted")

@@ -11,11 +11,13 @@ from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
 
 
 class TextureConfig(ParamGroupConfig):
-    """The base-colour texture of a mesh (optimised when the mesh has one, or when a resolution is given)."""
+    """The base-colour texture of a mesh: there is one when the mesh has one, or when a resolution or an RGB init is given."""
 
     resolution: Optional[Union[Int, tuple[Int, Int]]] = Field(
         None, description="texels: int (square) or [w, h]; null = the asset's texture size")
     init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
+    uv_atlas: Literal["auto", "never"] = Field(
+        "auto", description="a texture on a mesh without UVs: auto = generate a UV atlas with xatlas; never = refuse")
 
     @field_validator("resolution")
     @classmethod

@@ -25,6 +25,7 @@ from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
 from .geometry import closed_orientation, laplacian_csr, vertex_triangles
+from .uvs import needs_atlas, texture_size, texture_wanted, with_uvs
 
 DEFAULT_BASE_COLOR = (0.8, 0.8, 0.8)
 
@@ -46,18 +47,19 @@ class TexturedMesh(SceneKind):
             mesh = meshes.icosphere(ico.subdivisions, ico.radius)
             mesh.positions = (mesh.positions + np.asarray(ico.center, np.float32)).astype(np.float32)
             return mesh
-        need_uvs = cfg.texture.optimize and cfg.texture.resolution is not None
         path = Path(cfg.mesh).expanduser()
-        return meshes.load_mesh(path if path.is_absolute() or base is None else base / path, need_uvs=need_uvs)
+        return meshes.load_mesh(path if path.is_absolute() or base is None else base / path)
 
     @classmethod
     def describe_inputs(cls, cfg, base) -> str:
         mesh = cls.load_asset(cfg, base)
-        return f"mesh {len(mesh.faces)} triangles" + (", textured" if mesh.texture is not None else "")
+        atlas = ", no UVs: a UV atlas will be generated (xatlas)" if needs_atlas(mesh, cfg) else ""
+        return f"mesh {len(mesh.faces)} triangles" + (", textured" if mesh.texture is not None else "") + atlas
 
     @classmethod
     def create(cls, setup: SceneSetup) -> "TexturedMesh":
         mesh = setup.asset if setup.asset is not None else cls.load_asset(setup.job.scene, setup.base)
+        mesh = with_uvs(mesh, setup.job.scene)
         center = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
         return cls(mesh, setup.job.scene, setup.pixel_at(center), cull=setup.job.render.cull)
 
@@ -108,14 +110,12 @@ class TexturedMesh(SceneKind):
 
     @staticmethod
     def _initial_texture(mesh, tex_cfg):
-        want = tex_cfg.optimize and tex_cfg.resolution is not None or mesh.texture is not None
-        if not want:
+        if not texture_wanted(mesh, tex_cfg):
             return None
-        if mesh.uvs is None:
+        if mesh.uvs is None:       # create() generates an atlas first (uvs.with_uvs); a mesh handed in directly
             raise ConfigError(f"scene.texture: mesh {mesh.name} has no UV coordinates; a texture needs them")
         if tex_cfg.init != "asset" or mesh.texture is None:
-            res = tex_cfg.resolution or 256
-            w, h = (res, res) if isinstance(res, int) else res
+            w, h = texture_size(mesh, tex_cfg)
             color = DEFAULT_BASE_COLOR if tex_cfg.init == "asset" else tex_cfg.init
             return np.broadcast_to(np.asarray(color, np.float32), (h, w, 3)).copy()
         tex = np.asarray(mesh.texture, np.float32)
