@@ -16,6 +16,8 @@ class TextureConfig(ParamGroupConfig):
     resolution: Optional[Union[Int, tuple[Int, Int]]] = Field(
         None, description="texels: int (square) or [w, h]; null = the asset's texture size")
     init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
+    smoothness: Float = Field(0.0, ge=0, description="weight of the texture smoothness regulariser "
+                              "weight / texels * sum |t - neighbour|^2 over 4-neighbours, wrapped (0 = off)")
 
     @field_validator("resolution")
     @classmethod
