@@ -18,6 +18,8 @@ class TextureConfig(ParamGroupConfig):
     init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
     uv_atlas: Literal["auto", "never"] = Field(
         "auto", description="a texture on a mesh without UVs: auto = generate a UV atlas with xatlas; never = refuse")
+    smoothness: Float = Field(0.0, ge=0, description="weight of the texture smoothness regulariser "
+                              "weight / texels * sum |t - neighbour|^2 over 4-neighbours, wrapped (0 = off)")
 
     @field_validator("resolution")
     @classmethod

@@ -100,6 +100,7 @@ class TexturedMesh(SceneKind):
         self.laplacian = lap.weight > 0 and self.optimize_positions
         if self.laplacian:
             self.nbr_start, self.nbr_table = laplacian_csr(mesh.positions, self.faces, lap.weights)
+        self.texture_smoothness = self.texture_contrib and tex_cfg.smoothness > 0
         orientation = closed_orientation(mesh.positions, self.faces) if cull == "auto" else 1
         # Back faces of a closed mesh are hidden by front faces: culling them changes no clean
         # image and saves raster work. A perturbed copy differs only where the perturbation
@@ -205,12 +206,17 @@ class TexturedMesh(SceneKind):
         self.normals_prog = shaders.compute(ctx, "vertex_normals.comp", defines, dirs=self.shader_dirs)
         set_uniforms(self.normals_prog, u_vertices=self.vertices)
         self.vgroups = groups_1d(self.vertices)
-        self.lap_progs = []
+        self.regularizers = []             # (program, work groups): analytic gradients added after G
         if self.laplacian:
             for k in range(2):
                 prog = shaders.compute(ctx, "laplacian.comp", {**defines, "LAPLACE_PASS": k}, dirs=self.shader_dirs)
                 set_uniforms(prog, u_vertices=self.vertices, u_weight=self.cfg.laplacian.weight / self.vertices)
-                self.lap_progs.append(prog)
+                self.regularizers.append((prog, self.vgroups))
+        if self.texture_smoothness:
+            texels = self.tex_size[0] * self.tex_size[1]
+            prog = shaders.compute(ctx, "texture_smoothness.comp", defines, dirs=self.shader_dirs)
+            set_uniforms(prog, u_weight=self.cfg.texture.smoothness / texels)
+            self.regularizers.append((prog, groups_1d(texels)))
 
     def shading_uniforms(self) -> dict:
         return self._uniforms
@@ -225,13 +231,13 @@ class TexturedMesh(SceneKind):
             self._normals_done = True
 
     def add_regularizers(self, estimator) -> None:
-        for prog in self.lap_progs:
-            prog.run(*self.vgroups)
+        for prog, groups in self.regularizers:
+            prog.run(*groups)
             barrier(self.ctx)
 
     def release(self) -> None:
         super().release()
-        for prog in [getattr(self, "normals_prog", None)] + getattr(self, "lap_progs", []):
+        for prog in [getattr(self, "normals_prog", None)] + [p for p, _ in getattr(self, "regularizers", [])]:
             if prog is not None:
                 prog.release()
 
