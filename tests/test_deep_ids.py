@@ -144,6 +144,16 @@ def sample_index(deep, scene, copy, x, y):
     return (oy + y) * deep.width + ox + x
 
 
+def clear_samples(deep, scene, ref):
+    """(sample index, reference fragment list) of every sample of every copy that no
+    edge makes ambiguous."""
+    for c, (lists_, amb) in enumerate(ref):
+        for y in range(scene.tile[1]):
+            for x in range(scene.tile[0]):
+                if not amb[y, x]:
+                    yield sample_index(deep, scene, c, x, y), lists_[y, x]
+
+
 KINDS = ["kbuffer", "lists"]
 
 
@@ -211,21 +221,14 @@ def test_kbuffer_keeps_the_k_nearest_sorted(device):
     try:
         keys, ids, alphas = deep.read()
         overflowing = 0
-        for c in range(2):
-            lists_, amb = ref[c]
-            for y in range(tile[1]):
-                for x in range(tile[0]):
-                    if amb[y, x]:
-                        continue
-                    s = sample_index(deep, scene, c, x, y)
-                    full = lists_[y, x]
-                    overflowing += len(full) > k
-                    want = full[:k]
-                    n = len(want)
-                    assert np.all(np.diff(keys[s, :n].astype(np.int64)) >= 0)
-                    assert ids[s, :n].tolist() == [i for i, _, _ in want]
-                    np.testing.assert_array_equal(alphas[s, :n], [a for _, _, a in want])
-                    assert (keys[s, n:] == D.EMPTY).all() and (ids[s, n:] == 0).all()
+        for s, full in clear_samples(deep, scene, ref):
+            overflowing += len(full) > k
+            want = full[:k]
+            n = len(want)
+            assert np.all(np.diff(keys[s, :n].astype(np.int64)) >= 0)
+            assert ids[s, :n].tolist() == [i for i, _, _ in want]
+            np.testing.assert_array_equal(alphas[s, :n], [a for _, _, a in want])
+            assert (keys[s, n:] == D.EMPTY).all() and (ids[s, n:] == 0).all()
         assert overflowing > 20
     finally:
         scene.release()
@@ -243,18 +246,13 @@ def test_lists_hold_every_fragment_and_flag_overflow(device):
         amb_count = sum(int(amb.sum()) for _, amb in ref)
         assert abs(needed - total) <= 4 * amb_count  # edge samples may go either way
         assert not deep.overflowed()
-        for c in range(2):
-            lists_, amb = ref[c]
-            for y in range(tile[1]):
-                for x in range(tile[0]):
-                    if amb[y, x]:
-                        continue
-                    node, seen = heads[sample_index(deep, scene, c, x, y)], []
-                    while node != D.EMPTY:
-                        seen.append(int(nodes[node, 1]))
-                        node = nodes[node, 3]
-                        assert len(seen) <= len(tris)
-                    assert sorted(seen) == sorted(i for i, _, _ in lists_[y, x])
+        for s, full in clear_samples(deep, scene, ref):
+            node, seen = heads[s], []
+            while node != D.EMPTY:
+                seen.append(int(nodes[node, 1]))
+                node = nodes[node, 3]
+                assert len(seen) <= len(tris)
+            assert sorted(seen) == sorted(i for i, _, _ in full)
 
         # Over budget: exactly `budget` nodes kept, each a real fragment, each linked once;
         # the counter says how many were needed.

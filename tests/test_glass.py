@@ -6,7 +6,6 @@ budget's overflow flag and growth, and runs through `diffrast optimize` and the 
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 
 import numpy as np
@@ -17,6 +16,7 @@ from diffrast_cli.errors import ConfigError
 from diffrast_cli.problem import Problem
 from diffrast_cli.scene import registry
 from tests.gradcheck import check_gradient
+from tests.kinds import registered
 from tests.scenes import gradient_target, set_dotted
 
 W = 40
@@ -26,10 +26,8 @@ BACKGROUND = (0.1, 0.2, 0.3)
 
 @pytest.fixture
 def glass():
-    ep = importlib.metadata.EntryPoint(name="glass", value=GLASS_PLUGIN, group=registry.ENTRY_POINT_GROUP)
-    spec = registry.load_entry_point(ep)
-    yield spec
-    registry.unregister_kind("glass")
+    with registered("glass", GLASS_PLUGIN) as spec:
+        yield spec
 
 
 def glass_problem(device, extra=None, target=None) -> Problem:

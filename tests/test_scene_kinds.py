@@ -17,6 +17,7 @@ from diffrast_cli.jobfile import dump_job, load_job, validate_job
 from diffrast_cli.problem import Problem
 from diffrast_cli.scene import registry
 from tests.gradcheck import check_gradient
+from tests.kinds import registered
 from tests.scenes import gradient_target, set_dotted
 
 W = 48
@@ -26,10 +27,8 @@ QUADS_PLUGIN = "tests.kinds.quads:SPEC"
 @pytest.fixture
 def quads():
     """The test kind, registered through the function the entry-point loader calls."""
-    ep = importlib.metadata.EntryPoint(name="quads", value=QUADS_PLUGIN, group=registry.ENTRY_POINT_GROUP)
-    spec = registry.load_entry_point(ep)
-    yield spec
-    registry.unregister_kind("quads")
+    with registered("quads", QUADS_PLUGIN) as spec:
+        yield spec
 
 
 def quads_problem(device, extra=None, **options) -> Problem:

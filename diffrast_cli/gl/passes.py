@@ -31,3 +31,14 @@ def groups_1d(count: int, max_groups: int = 65535) -> tuple[int, int]:
 def barrier(ctx) -> None:
     """Make storage-buffer and image writes of one pass visible to the next."""
     ctx.memory_barrier()
+
+
+def run_three_phase(ctx, passes, groups) -> None:
+    """Per-element pass, one-work-group pass, per-element pass, with a barrier after each
+    (the shape of a histogram / scan / scatter or a block scan / carry scan / add)."""
+    passes[0].run(*groups)
+    barrier(ctx)
+    passes[1].run(1)
+    barrier(ctx)
+    passes[2].run(*groups)
+    barrier(ctx)

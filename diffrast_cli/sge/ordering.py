@@ -17,7 +17,7 @@ import numpy as np
 
 from ..gl import bindings as B
 from ..gl import shaders
-from ..gl.passes import barrier, groups_1d, set_uniforms
+from ..gl.passes import groups_1d, run_three_phase, set_uniforms
 
 
 class DepthOrder:
@@ -40,12 +40,7 @@ class DepthOrder:
     def update(self) -> None:
         """Recompute the order from the current parameters (4 GL calls, no readback)."""
         self.buckets.clear()
-        self.passes[0].run(*self.groups)
-        barrier(self.ctx)
-        self.passes[1].run(1)
-        barrier(self.ctx)
-        self.passes[2].run(*self.groups)
-        barrier(self.ctx)
+        run_three_phase(self.ctx, self.passes, self.groups)
 
     def read(self) -> np.ndarray:
         return np.frombuffer(self.order.read(), dtype=np.uint32).copy()

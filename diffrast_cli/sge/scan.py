@@ -7,7 +7,7 @@ import math
 
 from ..gl import bindings as B
 from ..gl import shaders
-from ..gl.passes import barrier, groups_1d, set_uniforms
+from ..gl.passes import groups_1d, run_three_phase, set_uniforms
 
 
 class PrefixSum:
@@ -29,12 +29,7 @@ class PrefixSum:
         out.bind_to_storage_buffer(B.SSBO_SCAN_OUT)
         self.blocks.bind_to_storage_buffer(B.SSBO_SCAN_BLOCKS)
         set_uniforms(self.passes[1], u_slot=int(slot))
-        self.passes[0].run(*self.groups)
-        barrier(self.ctx)
-        self.passes[1].run(1)
-        barrier(self.ctx)
-        self.passes[2].run(*self.groups)
-        barrier(self.ctx)
+        run_three_phase(self.ctx, self.passes, self.groups)
 
     def release(self) -> None:
         for obj in self.passes + [self.blocks]:
