@@ -27,6 +27,7 @@ PROBLEMS = {
     "soup-2k-256-resample": dict(kind="soup", triangles=2_000, resolution=256, size=0.1, resample=RESAMPLE),
     "soup-100k-512-resample": dict(kind="soup", triangles=100_000, resolution=512, size=0.0825, resample=RESAMPLE),
     "mesh-8k-tex512-256": dict(kind="mesh", rows=45, texture=512, resolution=256, views=1),
+    "mesh-100k-tex2048-1x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=1),
     "mesh-100k-tex2048-4x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=4),
 }
 PASSES = ("sort", "R", "G", "grad", "adam")
@@ -97,10 +98,10 @@ def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int, 
     return Problem(job, None, device=device, mesh=mesh, views=views, cameras=cams, **estimator_options)
 
 
-def bench_problem(device, name: str, iterations: int, warmup: int, samples: int) -> dict:
+def bench_problem(device, name: str, iterations: int, warmup: int, samples: int, aggregation=None) -> dict:
     spec = PROBLEMS[name]
     build = _mesh_problem if spec["kind"] == "mesh" else _soup_problem
-    problem = build(device, name, spec, warmup + iterations, samples)
+    problem = build(device, name, spec, warmup + iterations, samples, aggregate=aggregation)
     job = problem.job
     try:
         est, ctx = problem.estimator, device.ctx
@@ -138,7 +139,7 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int)
 
 
 def run_bench(names, iterations: int, warmup: int, samples: int, device_index, atomics: str,
-              progress: bool = True) -> dict:
+              progress: bool = True, aggregation: str | None = None) -> dict:
     device = create_device(device_index, atomics)
     try:
         info = device.describe()
@@ -148,7 +149,7 @@ def run_bench(names, iterations: int, warmup: int, samples: int, device_index, a
             click.echo(f"{'problem':<26}{'params':>10}{'it/s':>10}{'ms/it':>9}" + "".join(f"{p + ' ms':>10}" for p in PASSES)
                        + f"{'R floor':>10}  G aggregation")
         for name in names:
-            r = bench_problem(device, name, iterations, warmup, samples)
+            r = bench_problem(device, name, iterations, warmup, samples, aggregation)
             results.append(r)
             if progress:
                 click.echo(f"{name:<26}{r['parameters']:>10}{r['it_per_s']:>10.1f}{r['ms_per_it']:>9.2f}"

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ConfigError, DiffrastError
+from .errors import ConfigError, DiffrastError, GLError
 from .interrupts import Interrupted
 
 EXIT_USER_ERROR = 2
@@ -242,8 +242,10 @@ def _echo_kinds(kinds: dict) -> None:
               help="Antithetic pairs per iteration.")
 @device_option
 @click.option("--atomics", type=click.Choice(["auto", "float", "fixed"]), default="auto", show_default=True)
+@click.option("--aggregation", type=click.Choice(["auto", "direct", "shared", "subgroup"]), default="auto",
+              show_default=True, help="How G merges additions to one contributor (auto: per device and scene).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def bench(problems, iterations, warmup, samples, device, atomics, as_json):
+def bench(problems, iterations, warmup, samples, device, atomics, aggregation, as_json):
     """Time the optimisation loop on standard problems (it/s and per-pass ms)."""
     from .bench import PROBLEMS, run_bench
 
@@ -252,6 +254,10 @@ def bench(problems, iterations, warmup, samples, device, atomics, as_json):
     if unknown:
         raise click.BadParameter(f"unknown problem {unknown[0]!r}; choose from {', '.join(PROBLEMS)}",
                                  param_hint="--problem")
-    results = run_bench(names, iterations, warmup, samples, device, atomics, progress=not as_json)
+    try:
+        results = run_bench(names, iterations, warmup, samples, device, atomics, progress=not as_json,
+                            aggregation=None if aggregation == "auto" else aggregation)
+    except GLError as e:
+        raise click.UsageError(str(e)) from None
     if as_json:
         click.echo(json.dumps(results, indent=2))

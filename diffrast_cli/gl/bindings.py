@@ -27,6 +27,7 @@ SSBO_SCAN_OUT = 17     # ... their exclusive prefix sums, ...
 SSBO_SCAN_BLOCKS = 18  # ... and the per-work-group sums
 SSBO_MOVE_FROM = 19    # compaction (move.comp): the array whose elements move, ...
 SSBO_MOVE_TO = 20      # ... and the scratch they move into
+SSBO_ZERO = 21         # the buffer a device-side clear is zeroing (zero.comp, gl/zero.py)
 
 # Binding points [SSBO_VISIBILITY_FIRST, SSBO_SCENE_FIRST) belong to the visibility strategy's
 # own buffers (sge/visibility.py; the deep id buffer uses three, sge/deep_ids.py).

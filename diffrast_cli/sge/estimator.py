@@ -27,6 +27,7 @@ from ..gl import shaders
 from ..gl.context import FLOAT_ATOMICS_EXT
 from ..gl.declared import DeclaredResources
 from ..gl.passes import barrier, set_uniforms
+from ..gl.zero import BufferZero
 from ..optim.adam import AdamPass
 from .aggregation import SUBGROUP_EXTENSIONS, aggregation_defines, choose_aggregation
 from .evaluation import CleanPass, read_flags, target_array
@@ -132,8 +133,10 @@ class Estimator:
 
         # Programs and buffers.
         scene.build(ctx, defines, self.declared.buffers)
+        self.zero = BufferZero(device)
+        self._parts.append(self.zero)
         self.g = GPass(ctx, self.size, self.pairs, self.contributors, g_defines, aliases,
-                       extensions + agg_extensions, dirs)
+                       extensions + agg_extensions, dirs, self.zero)
         self._parts.append(self.g)
         self.param_pass = ParamGradPass(device, self.layout, self.pairs, self.contributors, self.size, self.seed,
                                         defines, extensions)
@@ -156,7 +159,7 @@ class Estimator:
         # Front-to-back order pays on GPUs with overdraw; it needs one camera.
         auto_sort = 0 if (device.is_software or views.count > 1) else 8
         self.sort_every = auto_sort if sort_every is None else int(sort_every)
-        self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include, dirs)
+        self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include, dirs, self.zero)
         self._parts.append(self.order)
 
         # Uniforms that never change.

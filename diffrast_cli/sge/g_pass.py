@@ -12,8 +12,9 @@ class GPass:
     """The G program and the per-contributor accumulators (one block per pair)."""
 
     def __init__(self, ctx, size, pairs: int, contributors: int, defines: dict, aliases: dict,
-                 extensions: tuple, dirs: tuple):
+                 extensions: tuple, dirs: tuple, zero):
         self.ctx = ctx
+        self.zero = zero          # gl/zero.py: clears the accumulators where they live
         self.pairs = pairs
         w, h = size
         self.wg = ((w + B.WG_2D_X - 1) // B.WG_2D_X, (h + B.WG_2D_Y - 1) // B.WG_2D_Y)
@@ -25,7 +26,7 @@ class GPass:
 
     def run(self, iteration: int) -> None:
         """Clear the accumulators and spread every pixel's difference (3 GL calls + a barrier)."""
-        self.accum.clear()
+        self.zero(self.accum)
         set_uniforms(self.prog, u_iteration=iteration)
         self.prog.run(self.wg[0], self.wg[1], self.pairs)
         barrier(self.ctx)

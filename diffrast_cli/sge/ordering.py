@@ -21,8 +21,9 @@ from ..gl.passes import groups_1d, run_three_phase, set_uniforms
 
 
 class DepthOrder:
-    def __init__(self, device, primitives: int, defines: dict, depth_include: str, dirs: tuple = ()):
+    def __init__(self, device, primitives: int, defines: dict, depth_include: str, dirs: tuple = (), zero=None):
         self.ctx = device.ctx
+        self.zero = zero if zero is not None else (lambda buffer: buffer.clear())
         self.primitives = primitives
         aliases = {"scene_depth": depth_include}
         self.passes = [shaders.compute(self.ctx, "depth_sort.comp", {**defines, "SORT_PASS": k}, aliases, (), dirs)
@@ -39,7 +40,7 @@ class DepthOrder:
 
     def update(self) -> None:
         """Recompute the order from the current parameters (4 GL calls, no readback)."""
-        self.buckets.clear()
+        self.zero(self.buckets)
         run_three_phase(self.ctx, self.passes, self.groups)
 
     def read(self) -> np.ndarray:
