@@ -3,7 +3,8 @@ against a reference built here from its definition:
 
   E(t) = weight / N * sum_{x, y} |t[y, x] - t[y, x+1]|^2 + |t[y, x] - t[y+1, x]|^2
 
-over the (H, W, 3) texture, N = W * H texels, indices wrapped (the renderer samples with repeat).
+over the (H, W, 3) texture, N = 512^2 whatever the texture's size, indices wrapped (the
+renderer samples with repeat).
 """
 
 import numpy as np
@@ -14,20 +15,21 @@ from tests.mesh_scenes import grid_mesh, mesh_problem
 from tests.scenes import gradient_target
 from tests.test_gradients import W, _mesh_extra, released
 
-WEIGHT = 0.6
+N_REF = 512 * 512            # the definition's normaliser, written here independently of the code
+WEIGHT = 0.6 * N_REF / 20    # a gradient of order 0.1 on the 5 x 4 test texture
 
 
 def energy(tex, weight=WEIGHT) -> float:
     t = np.asarray(tex, np.float64)
     dx = t - np.roll(t, -1, axis=1)
     dy = t - np.roll(t, -1, axis=0)
-    return weight / (t.shape[0] * t.shape[1]) * float(np.sum(dx ** 2) + np.sum(dy ** 2))
+    return weight / N_REF * float(np.sum(dx ** 2) + np.sum(dy ** 2))
 
 
 def energy_gradient(tex, weight=WEIGHT) -> np.ndarray:
     t = np.asarray(tex, np.float64)
     nb = np.roll(t, 1, 0) + np.roll(t, -1, 0) + np.roll(t, 1, 1) + np.roll(t, -1, 1)
-    return 2.0 * weight / (t.shape[0] * t.shape[1]) * (4.0 * t - nb)
+    return 2.0 * weight / N_REF * (4.0 * t - nb)
 
 
 def test_reference_gradient_is_the_gradient_of_its_energy():
@@ -71,7 +73,7 @@ def test_pass_matches_the_definition(device, tmp_path):
         assert not got[:s.start].any() and not got[s.stop:].any()
 
 
-def test_off_by_default_adds_nothing(device, tmp_path):
+def test_zero_weight_adds_nothing(device, tmp_path):
     problem = _problem(device, tmp_path, 0.0)
     with released(problem):
         assert problem.scene.regularizers == []
@@ -88,7 +90,8 @@ def test_off_by_default_adds_nothing(device, tmp_path):
 def test_sge_with_smoothness_matches_finite_differences(device, tmp_path):
     """The optimiser's gradient (SGE of the image loss + the analytic pass) against central
     differences of image loss + E, on the 4 x 4 texture of grid_mesh."""
-    problem = _problem(device, tmp_path, 0.02, tex=(4, 4))
+    weight = 0.02 * N_REF / 16
+    problem = _problem(device, tmp_path, weight, tex=(4, 4))
     with released(problem):
         image_loss = loss_of(problem)
         theta = problem.theta0.copy()
@@ -96,6 +99,6 @@ def test_sge_with_smoothness_matches_finite_differences(device, tmp_path):
         theta[s] = np.random.default_rng(5).uniform(0.2, 0.8, s.stop - s.start).astype(np.float32)
 
         def loss(th):
-            return image_loss(th) + energy(_texture(problem, th), 0.02)
+            return image_loss(th) + energy(_texture(problem, th), weight)
 
         check_gradient(problem, theta, ("texture",), estimates=48, loss=loss)

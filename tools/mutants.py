@@ -168,6 +168,13 @@ MUTANTS: tuple[Mutant, ...] = (
            "diffrast_cli/io/uv_atlas.py", "return uv[indices], atlas.chart_count",
            "return uv[indices][::-1], atlas.chart_count",
            ("tests/test_uv_atlas.py::test_atlas_is_deterministic*", "tests/test_uv_atlas.py::test_atlas_quality*")),
+    Mutant("device_clear_half", "device-side clear: only the first half of the buffer is zeroed",
+           "glsl/zero.comp", "if (i < u_words) words[i] = 0u;", "if (i < u_words / 2u) words[i] = 0u;",
+           ("tests/test_zero.py",)),
+    Mutant("smoothness_per_texel_normaliser", "texture smoothness: divided by the texture's texel count, not 512^2",
+           "diffrast_cli/scene/mesh/kind.py", "u_weight=self.cfg.texture.smoothness / SMOOTHNESS_REFERENCE_TEXELS",
+           "u_weight=self.cfg.texture.smoothness / texels",
+           ("tests/test_texture_smoothness.py::test_pass_matches*",)),
 )
 
 QUICK = ("adam_no_bias_correction", "sign_shared_by_neighbours", "laplacian_gradient_halved", "pair_keys_shifted")

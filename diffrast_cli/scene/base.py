@@ -73,6 +73,7 @@ class SceneKind:
     primitives: int = 0             # what R draws (and the sort orders)
     size_keys: str = "the scene size"  # the job keys to lower when it does not fit
     cull: str | None = None         # face culling R may use without changing any image: "back", "front" or None
+    draw_order: bool = True         # R draws primitives through order[] (the core may keep it front to back)
     program = None
     vao = None
 

@@ -9,6 +9,12 @@ from pydantic import Field, field_validator, model_validator
 from ...errors import show_value
 from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
 
+# The texture smoothness regulariser E = smoothness / SMOOTHNESS_REFERENCE_TEXELS * sum over texels of
+# |t - right|^2 + |t - down|^2. A fixed normaliser, not the texture's texel count: the best weight
+# measured on three texture jobs (256^2, 512^2 and 1024^2 textures) scaled with the texel count under
+# a per-texel normaliser, and is about the same under this one (docs/design.md, "Texture quality").
+SMOOTHNESS_REFERENCE_TEXELS = 512 * 512
+SMOOTHNESS_DEFAULT = 0.001
 
 class TextureConfig(ParamGroupConfig):
     """The base-colour texture of a mesh: there is one when the mesh has one, or when a resolution or an RGB init is given."""
@@ -18,8 +24,8 @@ class TextureConfig(ParamGroupConfig):
     init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
     uv_atlas: Literal["auto", "never"] = Field(
         "auto", description="a texture on a mesh without UVs: auto = generate a UV atlas with xatlas; never = refuse")
-    smoothness: Float = Field(0.0, ge=0, description="weight of the texture smoothness regulariser "
-                              "weight / texels * sum |t - neighbour|^2 over 4-neighbours, wrapped (0 = off)")
+    smoothness: Float = Field(SMOOTHNESS_DEFAULT, ge=0, description="weight of the texture smoothness regulariser "
+                              "weight / 512^2 * sum |t - neighbour|^2 over 4-neighbours, wrapped (0 = off)")
 
     @field_validator("resolution")
     @classmethod

@@ -25,6 +25,7 @@ from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
 from .geometry import closed_orientation, laplacian_csr, vertex_triangles
+from .config import SMOOTHNESS_REFERENCE_TEXELS
 from .uvs import needs_atlas, texture_size, texture_wanted, with_uvs
 
 DEFAULT_BASE_COLOR = (0.8, 0.8, 0.8)
@@ -107,6 +108,10 @@ class TexturedMesh(SceneKind):
         # folds the surface so that a back face shows (tests/test_references.py measures it).
         self.cull = None if cull == "none" or orientation == 0 else ("back" if orientation > 0 else "front")
         self.smooth_normals = cfg.shading.model == "lambert" and cfg.shading.normals == "smooth"
+        # R draws the faces as an index buffer (a shared vertex is transformed once per copy where
+        # the post-transform cache holds it) and takes triangle ids from gl_PrimitiveID, so it
+        # draws in face order, not through order[].
+        self.draw_order = False
         self._normals_done = False
 
     @staticmethod
@@ -194,10 +199,13 @@ class TexturedMesh(SceneKind):
             d["GEOMETRY_CONTRIB"] = 1
         if self.texture_contrib:
             d["TEXTURE_CONTRIB"] = 1
+        d["ID_FROM_PRIMITIVE"] = 1
         return d
 
     def build(self, ctx, defines: dict, buffers: dict) -> None:
         super().build(ctx, defines, buffers)
+        self.vao.release()
+        self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["FACES"], index_element_size=4)
         self.ctx = ctx
         shading = self.cfg.shading
         light = np.asarray(shading.light_dir, np.float64)
@@ -215,7 +223,7 @@ class TexturedMesh(SceneKind):
         if self.texture_smoothness:
             texels = self.tex_size[0] * self.tex_size[1]
             prog = shaders.compute(ctx, "texture_smoothness.comp", defines, dirs=self.shader_dirs)
-            set_uniforms(prog, u_weight=self.cfg.texture.smoothness / texels)
+            set_uniforms(prog, u_weight=self.cfg.texture.smoothness / SMOOTHNESS_REFERENCE_TEXELS)
             self.regularizers.append((prog, groups_1d(texels)))
 
     def shading_uniforms(self) -> dict:

@@ -1,7 +1,7 @@
 #version 430
-// R for indexed triangle meshes: vertex pulling (faces -> shared vertex
-// positions in the parameter buffer) with the perturbation fused in. A
-// shared vertex gets one perturbation, seen by all its triangles. Writes the
+// R for indexed triangle meshes: shared vertex positions fetched from the
+// parameter buffer with the perturbation fused in. A shared vertex gets one
+// perturbation, seen by all its triangles. The fragment stage writes the
 // triangle id (+1); G recomputes the barycentrics.
 #define VERTEX_STAGE
 #include "buffers.glsl"
@@ -11,16 +11,12 @@
 #include "views.glsl"
 #include "copies.glsl"
 
-layout(std430, binding = SSBO_SCENE_FACES) readonly buffer Faces { uint faces[]; };
-layout(std430, binding = SSBO_ORDER) readonly buffer Order { uint order[]; };
-
-flat out uint v_id;
-
+// An indexed draw (the faces are the index buffer, ID_FROM_PRIMITIVE): one invocation per
+// shared vertex and copy where the post-transform cache holds it; id.frag takes the triangle
+// from gl_PrimitiveID. (Pulling 3 vertices per triangle through faces[] cost 1.46x the
+// render time: NVIDIA H200, docs/design.md.)
 void main() {
-    uint slot = uint(gl_VertexID) / 3u;
-    uint corner = uint(gl_VertexID) - slot * 3u;
-    uint tri = order[slot];
-    uint v = faces[tri * 3u + corner];
+    uint v = uint(gl_VertexID);
     CopyInfo ci = copy_info(gl_InstanceID);
     Group gp = groups[GROUP_POSITIONS];
     uint i = gp.offset + v * 3u;
@@ -28,5 +24,4 @@ void main() {
                   perturbed(i + 1u, gp.eps, ci.key, ci.sigma),
                   perturbed(i + 2u, gp.eps, ci.key, ci.sigma));
     gl_Position = to_tile(cameras[ci.cam].view_proj * vec4(p, 1.0), gl_InstanceID);
-    v_id = tri + 1u;
 }

@@ -1,7 +1,8 @@
 #version 430
 // Texture smoothness E = weight / N * sum over texels t of |t - right(t)|^2 + |t - down(t)|^2
-// (RGB, N = TEX_W * TEX_H texels, neighbours wrapped as the renderer samples: repeat), as an
-// exact analytic gradient added into SSBO_GRAD, one thread per texel:
+// (RGB, N = SMOOTHNESS_REFERENCE_TEXELS = 512^2 whatever the texture's size (scene/mesh/config.py),
+// neighbours wrapped as the renderer samples: repeat), as an exact analytic gradient added into
+// SSBO_GRAD, one thread per texel:
 //   dE/dt = 2 weight / N * (4 t - left - right - up - down).
 layout(local_size_x = WG_1D) in;
 
