@@ -147,6 +147,20 @@ def test_never_refuses_in_one_line(run_cli, tmp_path):
     assert not (tmp_path / "o" / "mesh.glb").exists()
 
 
+@pytest.mark.parametrize("key,value", [("lr", "0.05"), ("eps", "0.1"), ("smoothness", "0.01")])
+def test_texture_settings_without_a_texture_are_refused(run_cli, tmp_path, key, value):
+    """Texture settings on a mesh that gets no texture (no resolution, init or image) are not ignored."""
+    job = _job(tmp_path, "{%s: %s}" % (key, value))
+    rc, out, err = run_cli("optimize", job, "--out", tmp_path / "o")
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, (rc, err)
+    assert f"scene.texture.{key}" in lines[0] and "has no texture" in lines[0]
+    assert not (tmp_path / "o").exists()
+    rc, out, err = run_cli("optimize", _job(tmp_path, "{optimize: false}"), "--out", tmp_path / "p",
+                           "--set", "optimize.iterations=2")
+    assert rc == 0, err                           # settings that need no texture still run
+
+
 def test_validate_reports_the_atlas(run_cli, tmp_path):
     rc, out, err = run_cli("validate", _job(tmp_path, "{resolution: 64}"))
     assert rc == 0, err

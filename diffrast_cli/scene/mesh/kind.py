@@ -117,6 +117,10 @@ class TexturedMesh(SceneKind):
     @staticmethod
     def _initial_texture(mesh, tex_cfg):
         if not texture_wanted(mesh, tex_cfg):
+            given = [k for k in ("eps", "lr", "bounds", "smoothness") if k in tex_cfg.model_fields_set]
+            if given:      # settings of a texture that will not exist: say so rather than ignore them
+                raise ConfigError(f"scene.texture.{given[0]}: mesh {mesh.name} has no texture; add one with "
+                                  f"scene.texture.resolution or scene.texture.init")
             return None
         if mesh.uvs is None:       # create() generates an atlas first (uvs.with_uvs); a mesh handed in directly
             raise ConfigError(f"scene.texture: mesh {mesh.name} has no UV coordinates; a texture needs them")
