@@ -5,7 +5,11 @@
 // both copies, each counted once). FULL_IMAGE: the whole image's f+ - f-
 // goes to slot 0 of the pair. SCENE_SPREAD: the scene kind's hook
 // scene_spread() spreads the difference itself (scene/base.py).
+// SCENE_ANALYTIC: the kind's scene_analytic(pair, dloss/dcolour) also adds
+// exact derivatives of the pixel's loss for its analytic groups (MAP_ANALYTIC),
+// from what its scene_sample recorded for this pixel.
 layout(local_size_x = WG_2D_X, local_size_y = WG_2D_Y) in;
+#define G_PASS      // the scene's G-only code (scene_analytic) is compiled here, not in the clean pass
 
 #include "buffers.glsl"
 #include "rng.glsl"
@@ -52,8 +56,13 @@ void main() {
         cam = camera_of_pair(pair);
         key = pair_key(u_seed, u_iteration, pair);
         vec3 t = texelFetch(u_targets, ivec3(px, int(cam)), 0).rgb;
-        diff = pixel_loss(resolve_pixel(cp, px, cam, key, 1.0), t)
-             - pixel_loss(resolve_pixel(cm, px, cam, key, -1.0), t);
+        vec3 col_p = resolve_pixel(cp, px, cam, key, 1.0);
+        vec3 col_m = resolve_pixel(cm, px, cam, key, -1.0);
+        diff = pixel_loss(col_p, t) - pixel_loss(col_m, t);
+#ifdef SCENE_ANALYTIC
+        vec3 dl = pixel_loss_gradient(0.5 * (col_p + col_m), t);
+        if (!any(isnan(dl)) && !any(isinf(dl))) scene_analytic(pair, dl);
+#endif
         if (isnan(diff) || isinf(diff)) {  // e.g. a non-finite parameter: skip the pixel, raise the flag
             atomicOr(stats[STAT_NONFINITE_LOSS], 1u);
             atomicCompSwap(stats[STAT_FIRST_BAD], 0u, u_iteration + 1u);

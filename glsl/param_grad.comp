@@ -5,12 +5,14 @@
 // accumulators its group's gather table lists for the parameter's element
 // (mapping 1, e.g. a shared vertex gathers its primitives). s_i is recomputed
 // from the counter-based hash, so nothing per-parameter was stored by P.
+// Mapping 2 (analytic): A_pair(i) is already the derivative of the pair's
+// pixel losses (the kind's scene_analytic in G), so gradient_i = sum over
+// pairs of A_pair(i) / pairs, times the normalisation.
 //
 // One dispatch per run of consecutive groups of one mapping (parameters
-// [u_start, u_end)), by one of two programs: the direct path (PARAM_GATHER 0)
-// or the gather path (PARAM_GATHER 1). A single
-// program choosing per invocation ran the gather loop's loads, masked off,
-// for every direct parameter on llvmpipe (docs/design.md, "Per-parameter pass").
+// [u_start, u_end)), by one program per mapping (PARAM_MAPPING 0, 1, 2). A
+// single program choosing per invocation ran the gather loop's loads, masked
+// off, for every direct parameter on llvmpipe (docs/design.md, "Per-parameter pass").
 layout(local_size_x = WG_1D) in;
 
 #include "buffers.glsl"
@@ -34,7 +36,7 @@ float accumulated(Group g, uint i, uint pair) {
     return accum_value(pair, 0u);
 #else
     uint e = (i - g.offset) / g.stride;
-#if PARAM_GATHER
+#if PARAM_MAPPING == 1
     float a = 0.0;
     uint s = g.gather_start + e;
     for (uint k = gather[s]; k < gather[s + 1u]; ++k) a += accum_value(pair, g.contrib_base + gather[g.gather_list + k]);
@@ -50,6 +52,12 @@ void main() {
     if (i >= u_end) return;
     Group g = groups[group_of(i)];
     if (g.eps == 0.0) { grad[i] = 0.0; return; }
+#if PARAM_MAPPING == 2
+    float exact = 0.0;
+    for (uint pair = 0u; pair < u_pairs; ++pair) exact += accum_value(pair, g.contrib_base + (i - g.offset));
+    grad[i] = exact * u_norm / float(u_pairs);
+    return;
+#endif
     float sum = 0.0;
     for (uint pair = 0u; pair < u_pairs; ++pair) {
         sum += param_sign(i, pair_keys[pair]) * accumulated(g, i, pair);

@@ -192,6 +192,23 @@ def test_mesh_texels(device, tmp_path):
         check_gradient(problem, problem.theta0.copy(), ("texture",), estimates=48)
 
 
+@pytest.mark.parametrize("supersample", [1, 2])
+def test_mesh_texels_analytic(device, tmp_path, supersample):
+    """scene.texture.gradient = analytic: exact derivatives of the shading for texels (G's
+    scene_analytic, MAP_ANALYTIC), against central differences; with the geometry fixed they
+    do not depend on the sign draws."""
+    problem = mesh_problem(device, tmp_path, grid_mesh(), gradient_target(W, W),
+                           extra=_mesh_extra("texture", **{"scene.texture.gradient": "analytic",
+                                                           "render.supersample": supersample}))
+    with released(problem):
+        est = problem.estimator
+        s = problem.scene.layout.slice("texture")
+        a, b = est.estimate_gradient(0)[s], est.estimate_gradient(1)[s]
+        assert np.abs(a).max() > 0
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(a).max())
+        check_gradient(problem, problem.theta0.copy(), ("texture",), estimates=4)
+
+
 def test_mesh_vertex_colors(device, tmp_path):
     mesh = grid_mesh()
     mesh.texture, mesh.uvs = None, None

@@ -9,7 +9,11 @@ per-parameter pass sums the accumulators of several contributors, numbered
 from ``contrib_base``, that the group's own gather table lists per element
 (CSR: ``gather = (start (elements + 1,), entries)``). The tables of all
 groups go back to back into one buffer (SSBO_GATHER); a table shared by
-several groups is stored once.
+several groups is stored once. With MAP_ANALYTIC the scene kind computes
+the group's gradient itself in G (its ``scene_analytic`` hook adds the exact
+derivative of each pixel's loss into one accumulator slot per parameter,
+numbered from ``contrib_base``): the group is not perturbed and the
+per-parameter pass only scales the sum.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ GROUP_DTYPE = np.dtype([
 ])
 MAP_DIRECT = 0   # contributor = contrib_base + element
 MAP_GATHER = 1   # element sums the accumulators its gather table lists (CSR)
+MAP_ANALYTIC = 2  # parameter i's own slot contrib_base + (i - offset) holds its exact derivative (no 1/2eps)
 
 
 @dataclass

@@ -1,18 +1,19 @@
 """The per-parameter pass: accumulators -> gradient, dividing by 2 s_i eps_i
-(param_grad.comp); groups with a gather table sum several contributors.
+(param_grad.comp); groups with a gather table sum several contributors;
+analytic groups (MAP_ANALYTIC) only scale what the kind's G hook added.
 
 One dispatch per run of consecutive groups of one mapping, by the program of
-that mapping (the direct one, or the gather one), so that no invocation
-carries the other path: on llvmpipe a shared program ran the gather loop's
-loads, masked off, for every direct parameter (docs/design.md, "Per-parameter
-pass"). A layout of direct groups only is one dispatch, as before the split."""
+that mapping, so that no invocation carries another path: on llvmpipe a
+shared program ran the gather loop's loads, masked off, for every direct
+parameter (docs/design.md, "Per-parameter pass"). A layout of direct groups
+only is one dispatch, as before the split."""
 
 from __future__ import annotations
 
 from ..gl import bindings as B
 from ..gl import shaders
 from ..gl.passes import barrier, groups_1d, set_uniforms
-from ..scene.params import MAP_GATHER
+from ..scene.params import MAP_ANALYTIC, MAP_DIRECT
 from . import rng
 
 
@@ -27,12 +28,14 @@ class ParamGradPass:
         self.seed = seed
         w, h = size
         full_image = "FULL_IMAGE" in defines
-        gathers = {not full_image and g.mapping == MAP_GATHER for g in layout.groups}
+        def mapping_of(g):      # the full-image estimator has one slot per pair for every SGE group
+            return MAP_DIRECT if full_image and g.mapping != MAP_ANALYTIC else g.mapping
+
         self.progs = {}
-        for gather in sorted(gathers):
-            self.progs[gather] = shaders.compute(ctx, "param_grad.comp", {**defines, "PARAM_GATHER": int(gather)},
-                                                 None, extensions)
-            set_uniforms(self.progs[gather], u_pairs=pairs, u_contributors=contributors,
+        for mapping in sorted({mapping_of(g) for g in layout.groups}):
+            self.progs[mapping] = shaders.compute(ctx, "param_grad.comp", {**defines, "PARAM_MAPPING": mapping},
+                                                  None, extensions)
+            set_uniforms(self.progs[mapping], u_pairs=pairs, u_contributors=contributors,
                          u_norm=1.0 / (3.0 * w * h))
         self.grad = ctx.buffer(reserve=4 * self.count)
         self.pair_keys = ctx.buffer(reserve=4 * pairs)
@@ -44,17 +47,17 @@ class ParamGradPass:
         for g in layout.groups:
             if g.count == 0:
                 continue
-            gather = not full_image and g.mapping == MAP_GATHER
-            if runs and runs[-1][0] == gather and runs[-1][2] == g.offset:
+            mapping = mapping_of(g)
+            if runs and runs[-1][0] == mapping and runs[-1][2] == g.offset:
                 runs[-1][2] = g.offset + g.count
             else:
-                runs.append([gather, g.offset, g.offset + g.count])
-        uses = [gather for gather, _, _ in runs]
+                runs.append([mapping, g.offset, g.offset + g.count])
+        uses = [mapping for mapping, _, _ in runs]
         self.dispatches = []
-        for gather, start, end in runs:
-            prog = self.progs[gather]
+        for mapping, start, end in runs:
+            prog = self.progs[mapping]
             span = dict(u_start=start, u_end=end)
-            if uses.count(gather) == 1:
+            if uses.count(mapping) == 1:
                 set_uniforms(prog, **span)
                 span = None
             self.dispatches.append((prog, span, groups_1d(end - start, device.max_groups_x)))

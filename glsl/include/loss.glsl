@@ -7,3 +7,12 @@ float pixel_loss(vec3 c, vec3 t) {
     return dot(d, d);
 #endif
 }
+
+// Its derivative with respect to the colour c.
+vec3 pixel_loss_gradient(vec3 c, vec3 t) {
+#ifdef LOSS_L1
+    return sign(c - t);
+#else
+    return 2.0 * (c - t);
+#endif
+}

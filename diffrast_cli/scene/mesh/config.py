@@ -15,6 +15,7 @@ from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
 # a per-texel normaliser, and is about the same under this one (docs/design.md, "Texture quality").
 SMOOTHNESS_REFERENCE_TEXELS = 512 * 512
 SMOOTHNESS_DEFAULT = 0.001
+TEXTURE_GRADIENT_DEFAULT = "sge"
 
 class TextureConfig(ParamGroupConfig):
     """The base-colour texture of a mesh: there is one when the mesh has one, or when a resolution or an RGB init is given."""
@@ -24,6 +25,9 @@ class TextureConfig(ParamGroupConfig):
     init: Union[Literal["asset"], Vec3] = Field("asset", description='"asset" (its texture) or a constant RGB')
     uv_atlas: Literal["auto", "never"] = Field(
         "auto", description="a texture on a mesh without UVs: auto = generate a UV atlas with xatlas; never = refuse")
+    gradient: Literal["sge", "analytic"] = Field(
+        TEXTURE_GRADIENT_DEFAULT, description="texel gradients: sge = the stochastic estimator (texels perturbed); "
+        "analytic = exact derivatives of the shading, visibility still by SGE")
     smoothness: Float = Field(SMOOTHNESS_DEFAULT, ge=0, description="weight of the texture smoothness regulariser "
                               "weight / 512^2 * sum |t - neighbour|^2 over 4-neighbours, wrapped (0 = off)")
 

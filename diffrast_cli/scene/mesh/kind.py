@@ -23,7 +23,7 @@ from ...gl import shaders
 from ...gl.declared import BufferSpec
 from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
-from ..params import MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
+from ..params import MAP_ANALYTIC, MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
 from .geometry import closed_orientation, laplacian_csr, vertex_triangles
 from .config import SMOOTHNESS_REFERENCE_TEXELS
 from .uvs import needs_atlas, texture_size, texture_wanted, with_uvs
@@ -86,22 +86,30 @@ class TexturedMesh(SceneKind):
         if self.has_colors:
             groups.append(ParamGroup("colors", 3 * V, 3, **group_settings(cfg.colors, 0.05, 0.02, (0.0, 1.0)),
                                      mapping=MAP_GATHER, gather=tris_of_vertex))
+        # Texels: SGE contributors (one accumulator per texel), or with texture.gradient = analytic
+        # one slot per texel channel that G's scene_analytic fills with exact derivatives.
+        self.texture_analytic = False
         if self.has_texture:
             th, tw = self.texture0.shape[:2]
             self.tex_size = (tw, th)
-            groups.append(ParamGroup("texture", 3 * tw * th, 3, **group_settings(tex_cfg, 0.05, 0.02, (0.0, 1.0)),
-                                     contrib_base=F, mapping=MAP_DIRECT))
+            tex_settings = group_settings(tex_cfg, 0.05, 0.02, (0.0, 1.0))
+            self.texture_analytic = tex_cfg.gradient == "analytic" and tex_settings["lr"] != 0.0
+            groups.append(ParamGroup("texture", 3 * tw * th, 3, **tex_settings, contrib_base=F,
+                                     mapping=MAP_ANALYTIC if self.texture_analytic else MAP_DIRECT))
         self.layout = ParamLayout(groups)
         self.geometry_contrib = any(g.name in ("positions", "colors") and not g.frozen for g in groups)
-        self.texture_contrib = self.has_texture and not self.layout["texture"].frozen
+        self.texture_optimized = self.has_texture and not self.layout["texture"].frozen
+        self.texture_analytic = self.texture_analytic and self.texture_optimized
+        self.texture_contrib = self.texture_optimized and not self.texture_analytic
         self.shared_contributors = F
-        self.contributors = F + (self.tex_size[0] * self.tex_size[1] if self.has_texture else 0)
+        texels = self.tex_size[0] * self.tex_size[1] if self.has_texture else 0
+        self.contributors = F + (3 * texels if self.texture_analytic else texels)
         self.optimize_positions = not self.layout["positions"].frozen
         lap = cfg.laplacian
         self.laplacian = lap.weight > 0 and self.optimize_positions
         if self.laplacian:
             self.nbr_start, self.nbr_table = laplacian_csr(mesh.positions, self.faces, lap.weights)
-        self.texture_smoothness = self.texture_contrib and tex_cfg.smoothness > 0
+        self.texture_smoothness = self.texture_optimized and tex_cfg.smoothness > 0
         orientation = closed_orientation(mesh.positions, self.faces) if cull == "auto" else 1
         # Back faces of a closed mesh are hidden by front faces: culling them changes no clean
         # image and saves raster work. A perturbed copy differs only where the perturbation
@@ -203,6 +211,8 @@ class TexturedMesh(SceneKind):
             d["GEOMETRY_CONTRIB"] = 1
         if self.texture_contrib:
             d["TEXTURE_CONTRIB"] = 1
+        if self.texture_analytic:
+            d.update(TEXTURE_ANALYTIC=1, SCENE_ANALYTIC=1)
         d["ID_FROM_PRIMITIVE"] = 1
         return d
 

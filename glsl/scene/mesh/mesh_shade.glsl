@@ -6,8 +6,11 @@
 // constant; unlit or Lambert (directional light + ambient, two-sided).
 // Contributors of a sample: its triangle (when geometry or vertex colours
 // are optimised) and the 4 texels of its bilinear footprint (when the
-// texture is optimised). Needs contributors.glsl, and resolve.glsl's
-// texel_ndc (declared below).
+// texture is optimised by SGE). With TEXTURE_ANALYTIC the texels are not
+// perturbed: the plus copy's samples record their footprint and shading
+// factor, and scene_analytic adds the exact derivative of the pixel's loss
+// into one slot per texel channel. Needs contributors.glsl, and
+// resolve.glsl's texel_ndc (declared below).
 
 #include "mesh_common.glsl"
 
@@ -56,9 +59,52 @@ uint texel_index(ivec2 t) {
 vec3 texel_color(ivec2 t, uint key, float sigma) {
     Group g = groups[GROUP_TEXTURE];
     uint i = g.offset + texel_index(t) * 3u;
+#ifdef TEXTURE_ANALYTIC
+    return vec3(params[i], params[i + 1u], params[i + 2u]);
+#else
     return vec3(perturbed(i, g.eps, key, sigma), perturbed(i + 1u, g.eps, key, sigma),
                 perturbed(i + 2u, g.eps, key, sigma));
+#endif
 }
+#endif
+
+#ifdef TEXTURE_ANALYTIC
+// The plus copy's samples of the pixel G is working on: bilinear footprint and shading factor.
+ivec2 g_an_texel[NSUB];
+vec2 g_an_frac[NSUB];
+float g_an_shade[NSUB];
+int g_an_count = 0;
+
+void record_sample(ivec2 i0, vec2 fr, float shade, float sigma) {
+    if (sigma <= 0.0 || g_an_count >= NSUB) return;    // only G's plus copy (the clean pass has sigma 0)
+    g_an_texel[g_an_count] = i0;
+    g_an_frac[g_an_count] = fr;
+    g_an_shade[g_an_count] = shade;
+    ++g_an_count;
+}
+
+#ifdef G_PASS
+void add_texel(uint pair, uint c, vec3 d) {
+    accumulate(pair, c, d.r);
+    accumulate(pair, c + 1u, d.g);
+    accumulate(pair, c + 2u, d.b);
+}
+
+// d loss / d texel channel = dl * shade * (bilinear weight) / NSUB for each recorded sample.
+void scene_analytic(uint pair, vec3 dl) {
+    uint base = groups[GROUP_TEXTURE].contrib_base;
+    for (int s = 0; s < g_an_count; ++s) {
+        vec3 d = dl * (g_an_shade[s] / float(NSUB));
+        if (d == vec3(0.0)) continue;
+        ivec2 i0 = g_an_texel[s];
+        vec2 fr = g_an_frac[s];
+        add_texel(pair, base + 3u * texel_index(i0), d * ((1.0 - fr.x) * (1.0 - fr.y)));
+        if (fr.x > 0.0) add_texel(pair, base + 3u * texel_index(i0 + ivec2(1, 0)), d * (fr.x * (1.0 - fr.y)));
+        if (fr.y > 0.0) add_texel(pair, base + 3u * texel_index(i0 + ivec2(0, 1)), d * ((1.0 - fr.x) * fr.y));
+        if (fr.x > 0.0 && fr.y > 0.0) add_texel(pair, base + 3u * texel_index(i0 + ivec2(1, 1)), d * (fr.x * fr.y));
+    }
+}
+#endif
 #endif
 
 #ifdef HAS_VERTEX_COLORS
@@ -99,6 +145,7 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
 #else
     vec3 base = vec3(BASE_COLOR);
 #endif
+    float shade = 1.0;
 #ifdef LAMBERT
 #ifdef SMOOTH_NORMALS
     vec3 n = w.x * normals[v0].xyz + w.y * normals[v1].xyz + w.z * normals[v2].xyz;
@@ -107,7 +154,10 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
 #endif
     n = normalize(n + vec3(0.0, 0.0, 1e-20));
     if (dot(n, cameras[cam].eye.xyz - p0) < 0.0) n = -n;  // two-sided
-    base *= u_ambient + (1.0 - u_ambient) * max(dot(n, u_light_dir), 0.0);
+    shade = u_ambient + (1.0 - u_ambient) * max(dot(n, u_light_dir), 0.0);
 #endif
-    return base;
+#ifdef TEXTURE_ANALYTIC
+    record_sample(i0, fr, shade, sigma);
+#endif
+    return base * shade;
 }
