@@ -15,7 +15,7 @@ from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
 # a per-texel normaliser, and is about the same under this one (docs/design.md, "Texture quality").
 SMOOTHNESS_REFERENCE_TEXELS = 512 * 512
 SMOOTHNESS_DEFAULT = 0.001
-TEXTURE_GRADIENT_DEFAULT = "sge"
+TEXTURE_GRADIENT_DEFAULT = "analytic"
 
 class TextureConfig(ParamGroupConfig):
     """The base-colour texture of a mesh: there is one when the mesh has one, or when a resolution or an RGB init is given."""
