@@ -143,8 +143,10 @@ def tilted_grid(**kw):
 
 def _mesh_extra(group, shading=None, **extra):
     pixel = 3.0 * np.tan(np.radians(20.0)) * 2.0 / W       # world size of a pixel at the grid
-    cfg = {"optimize.samples": 64, "scene.positions.eps": 1.5 * pixel, "scene.texture.eps": 0.05,
-           "scene.colors.eps": 0.05}
+    cfg = {"optimize.samples": 64, "scene.positions.eps": 1.5 * pixel, "scene.colors.eps": 0.05}
+    if group == "texture":      # texture settings on a mesh without a texture are a config error
+        cfg["scene.texture.eps"] = 0.05
+        cfg["scene.texture.gradient"] = "sge"    # the estimator's texels; the analytic ones have their own test
     for g in ("positions", "texture", "colors"):
         cfg[f"scene.{g}.optimize"] = g == group
     if shading:
