@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from .errors import show_value as _show
@@ -202,7 +202,20 @@ class JobConfig(Strict):
         if orbit is not None and self.cameras.holdout >= orbit.count:
             raise ValueError(f"cameras.holdout: {self.cameras.holdout} held out of {orbit.count} orbit cameras "
                              f"leaves none to train on")
+        for key, group in _param_groups(self.scene, "scene"):
+            if group.optimize and group.start >= self.optimize.iterations:
+                raise ValueError(f"{key}.start: {group.start} is not below optimize.iterations "
+                                 f"({self.optimize.iterations}): the group would never be optimised")
         return self
+
+
+def _param_groups(model, key):
+    """(dotted key, ParamGroupConfig) of every parameter group in a config section, any depth."""
+    if isinstance(model, ParamGroupConfig):
+        yield key, model
+    if isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            yield from _param_groups(getattr(model, name), f"{key}.{name}")
 
 
 def _rebuild_scene_section() -> None:

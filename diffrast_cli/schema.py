@@ -39,6 +39,8 @@ class ParamGroupConfig(Strict):
     lr: Optional[Float] = Field(None, ge=0, description="Adam learning rate; null = default")
     bounds: Optional[Range] = None
     optimize: Bool = True
+    start: Int = Field(0, ge=0, le=100_000_000, description="iteration at which the group starts to be optimised; "
+                       "before it the group is frozen (no perturbation, no update); 0 = from the first iteration")
 
     @field_validator("bounds")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..gl import shaders
 from ..gl.passes import barrier, groups_1d, set_uniforms
 
@@ -17,6 +19,7 @@ class AdamPass:
         self.moments = self.ctx.buffer(reserve=8 * count)
         self.moments.clear()
         self.groups = groups_1d(count, device.max_groups_x)
+        self.group_starts = None   # per group: the iteration it starts (optim.schedule.GroupStarts); None = all 0
         set_uniforms(self.program, u_count=count, u_beta1=adam_cfg.beta1, u_beta2=adam_cfg.beta2,
                      u_adam_eps=adam_cfg.eps)
 
@@ -27,6 +30,10 @@ class AdamPass:
         """Adam step number ``t`` (1-based) with the schedule factor ``lr_scale``."""
         b1, b2 = self.cfg.beta1, self.cfg.beta2
         set_uniforms(self.program, u_bias1=1.0 - b1 ** t, u_bias2=1.0 - b2 ** t, u_lr_scale=lr_scale, u_step=t)
+        if self.group_starts is not None:    # a late group's bias correction counts its own steps
+            own = [max(t - s, 1) for s in self.group_starts]
+            bias = np.array([(1.0 - b1 ** k, 1.0 - b2 ** k) for k in own], np.float32)
+            set_uniforms(self.program, u_group_bias=bias.tobytes(), u_group_bias_on=1)
         self.program.run(*self.groups)
         barrier(self.ctx)
 
