@@ -1,7 +1,7 @@
-"""Per-group start iteration (``<group>.start``, optim/schedule.GroupStarts): a group is frozen
-(not perturbed, not updated) before its start, the other groups run as usual, and from its
-start Adam's bias correction counts the group's own steps (the first step is lr, as a fresh
-Adam's). Generic over kinds: a soup and a mesh job both use it."""
+"""Per-group windows (``<group>.start`` / ``<group>.stop``, optim/schedule.GroupSchedule): a group
+is frozen (not perturbed, not updated) before its start and from its stop on, the other groups
+run as usual, and from its start Adam's bias correction counts the group's own steps (the
+first step is lr, as a fresh Adam's). Generic over kinds: a soup and a mesh job both use it."""
 
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ def _check(problem, late: str, other: str):
     theta0 = problem.theta0.copy()
     est.upload(theta0)
     loop = Loop(est, Plan(total=10), est.ctx.finish)
-    assert loop.group_starts and set(loop.group_starts.starts) == {layout.index(late)}
+    assert loop.group_schedule and set(loop.group_schedule.windows) == {layout.index(late)}
     loop.run(0, START)
     before = est.download()
     assert _changed(before, theta0, layout.slice(late)).size == 0, f"{late} moved before its start"
     assert _changed(before, theta0, layout.slice(other)).size > 0, f"{other} did not move"
-    loop.group_starts.at(START)
+    loop.group_schedule.at(START)
     est.estimate(START)                       # the gradient the next step uses (same signs, same theta)
     grad = est.gradient()[layout.slice(late)]
     loop.run(START, START + 1)
@@ -65,11 +65,32 @@ def test_soup_colors_start_late(device):
         _check(problem, "colors", "positions")
 
 
+def test_mesh_positions_stop(device, tmp_path):
+    """Positions optimised for iterations [0, 3) only; the texture throughout."""
+    extra = {"scene.positions.stop": START, "scene.positions.eps": 0.02, "scene.positions.lr": 0.01,
+             "optimize.samples": 4}
+    problem = mesh_problem(device, tmp_path, grid_mesh(bump=0.3), gradient_target(24, 24), extra=extra)
+    with released(problem):
+        est, layout = problem.estimator, problem.scene.layout
+        est.upload(problem.theta0)
+        loop = Loop(est, Plan(total=8), est.ctx.finish)
+        assert problem.estimator.adam.group_starts is None       # no late start: Adam as usual
+        loop.run(0, START)
+        mid = est.download()
+        assert _changed(mid, problem.theta0, layout.slice("positions")).size > 0
+        loop.run(START, 8)
+        end = est.download()
+        assert _changed(end, mid, layout.slice("positions")).size == 0, "positions moved after their stop"
+        assert _changed(end, mid, layout.slice("texture")).size > 0
+        est.estimate(8)                     # frozen: not perturbed, so no gradient either
+        assert not est.gradient()[layout.slice("positions")].any()
+
+
 def test_no_start_no_table_writes(device):
     problem = make_problem(device, gradient_target(16, 16), triangles=2, samples=1)
     with released(problem):
         loop = Loop(problem.estimator, Plan(total=2), problem.estimator.ctx.finish)
-        assert not loop.group_starts
+        assert not loop.group_schedule
         assert problem.estimator.adam.group_starts is None
 
 
@@ -79,6 +100,9 @@ def test_no_start_no_table_writes(device):
     ({"scene": {"kind": "soup", "colors": {"start": 20}}, "optimize": {"iterations": 10}},
      "scene.colors.start: 20 is not below optimize.iterations (10)"),
     ({"scene": {"kind": "mesh", "icosphere": {}, "texture": {"start": -1}}}, "scene.texture.start"),
+    ({"scene": {"kind": "mesh", "icosphere": {}, "positions": {"start": 5, "stop": 5}}},
+     "scene.positions: stop (5) must be greater than start (5)"),
+    ({"scene": {"kind": "soup", "depths": {"stop": 0}}}, "scene.depths.stop"),
     ({"scene": {"kind": "mesh", "icosphere": {}, "positions": {"start": 2.5}}}, "scene.positions.start"),
     ({"scene": {"kind": "mesh", "icosphere": {}, "normal_consistency": {"weight": -1}}},
      "scene.normal_consistency.weight"),

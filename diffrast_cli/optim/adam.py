@@ -19,7 +19,7 @@ class AdamPass:
         self.moments = self.ctx.buffer(reserve=8 * count)
         self.moments.clear()
         self.groups = groups_1d(count, device.max_groups_x)
-        self.group_starts = None   # per group: the iteration it starts (optim.schedule.GroupStarts); None = all 0
+        self.group_starts = None   # per group: the iteration it starts (optim.schedule.GroupSchedule); None = all 0
         set_uniforms(self.program, u_count=count, u_beta1=adam_cfg.beta1, u_beta2=adam_cfg.beta2,
                      u_adam_eps=adam_cfg.eps)
 

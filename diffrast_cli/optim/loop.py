@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .schedule import GroupStarts, lr_factor
+from .schedule import GroupSchedule, lr_factor
 
 
 def frame_iterations(total: int, frames: int) -> frozenset[int]:
@@ -84,7 +84,7 @@ class Loop:
         self.after_step = tuple(after_step)
         self.stop = stop or StopRequest()
         self.seconds = 0.0            # loop time (steps + waits for the GPU), over every run() call
-        self.group_starts = GroupStarts(estimator)   # groups frozen until their start iteration
+        self.group_schedule = GroupSchedule(estimator)   # groups optimised only in [start, stop)
 
     def run(self, start: int, end: int | None = None, *, on_log: Callable[[int], None] | None = None,
             on_checkpoint: Callable[[int], None] | None = None) -> int:
@@ -93,18 +93,18 @@ class Loop:
         checkpoint is due or a stop was requested, ``on_checkpoint(iteration)``. Returns the
         iteration reached (``end``, or earlier after a stop request)."""
         plan, step, hooks, stop = self.plan, self.estimator.step, self.after_step, self.stop
-        starts = self.group_starts
+        windows = self.group_schedule
         end = plan.total if end is None else end
         it = start
-        if starts:
-            starts.at(it)
+        if windows:
+            windows.at(it)
         while it < end and stop.requested is None:
             seg_end = plan.segment_end(it, end)
             t0 = time.perf_counter()
             i = it
             while i < seg_end:
-                if starts and i in starts.changes:
-                    starts.at(i)
+                if windows and i in windows.changes:
+                    windows.at(i)
                 step(i, plan.lr(i))
                 i += 1
                 if hooks:

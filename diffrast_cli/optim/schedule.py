@@ -17,33 +17,37 @@ def lr_factor(kind: str, iteration: int, total: int, final: float) -> float:
     raise ValueError(f"unknown schedule {kind!r}")
 
 
-class GroupStarts:
-    """Parameter groups that start late (``ParamGroup.start`` > 0, job key ``<group>.start``).
+class GroupSchedule:
+    """Parameter groups optimised only within a window of iterations [start, stop)
+    (``ParamGroup.start`` / ``ParamGroup.stop``, job keys ``<group>.start`` / ``<group>.stop``).
 
-    Before its start iteration a group is frozen: eps and lr are 0 in the estimator's group
-    table, so its parameters are neither perturbed nor updated (the other groups see a clean
-    copy of it) and its Adam moments stay 0. From the start on its table entry is restored,
-    and Adam's bias correction counts the group's own steps (AdamPass.group_starts), so its
-    first steps are as large as a fresh Adam's, not inflated by the global step count.
-    Generic over scene kinds: it reads only the layout and the group table."""
+    Outside its window a group is frozen: eps and lr are 0 in the estimator's group table,
+    so its parameters are neither perturbed (the other groups see a clean copy of it) nor
+    updated, and its Adam moments stay as they are. Adam's bias correction counts the
+    group's own steps from its start (AdamPass.group_starts), so a late group's first step
+    is as large as a fresh Adam's, not shrunk by the global step count. Generic over scene
+    kinds: it reads only the layout and rewrites the group table when a window opens or
+    closes (a few hundred bytes)."""
 
     def __init__(self, estimator):
         layout = getattr(estimator, "layout", None)
         groups = layout.groups if layout is not None else []
         self.estimator = estimator
-        self.starts = {i: g.start for i, g in enumerate(groups) if g.start > 0 and not g.frozen}
-        self.changes = frozenset(self.starts.values())
+        self.windows = {i: (g.start, g.stop) for i, g in enumerate(groups)
+                        if not g.frozen and (g.start > 0 or g.stop is not None)}
+        self.changes = frozenset(x for w in self.windows.values() for x in w if x is not None)
         self._active = None
         self._table = None
-        if self.starts:
-            estimator.adam.group_starts = [g.start if i in self.starts else 0 for i, g in enumerate(groups)]
+        if any(start > 0 for start, _ in self.windows.values()):
+            estimator.adam.group_starts = [self.windows.get(i, (0, None))[0] for i in range(len(groups))]
 
     def __bool__(self) -> bool:
-        return bool(self.starts)
+        return bool(self.windows)
 
     def active(self, iteration: int) -> frozenset:
-        """Indices of the late groups that are optimised at ``iteration`` (0-based)."""
-        return frozenset(i for i, s in self.starts.items() if iteration >= s)
+        """Indices of the scheduled groups that are optimised at ``iteration`` (0-based)."""
+        return frozenset(i for i, (start, stop) in self.windows.items()
+                         if start <= iteration and (stop is None or iteration < stop))
 
     def at(self, iteration: int) -> None:
         """Before step ``iteration``: the group table as the schedule wants it (written on change only)."""
@@ -57,7 +61,7 @@ class GroupStarts:
         if self._table is None:
             self._table = np.frombuffer(est.groups.read(), dtype=GROUP_DTYPE).copy()
         table = self._table.copy()
-        for i in self.starts:
+        for i in self.windows:
             if i not in active:
                 table[i]["eps"] = 0.0
                 table[i]["lr"] = 0.0
