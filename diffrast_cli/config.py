@@ -162,7 +162,16 @@ class OptimizeConfig(Strict):
     fixed_point_scale: Float = Field(65536.0, gt=0, le=2**24)
     lr_schedule: Literal["constant", "cosine", "step"] = "cosine"
     lr_final: Float = Field(0.1, gt=0, le=1, description="final learning-rate factor of the schedule")
+    restarts: list[Int] = Field([], max_length=1000, description="warm restarts: at each of these iterations Adam's "
+                                "moments are zeroed and the learning-rate schedule starts over (past the end: none)")
     adam: AdamConfig = AdamConfig()
+
+    @field_validator("restarts")
+    @classmethod
+    def _increasing(cls, v):
+        if any(b <= a for a, b in zip(v, v[1:])) or any(r < 1 for r in v):
+            raise ValueError(f"must be increasing iterations >= 1, got {_show(v)}")
+        return v
 
 
 class OutputConfig(Strict):

@@ -38,6 +38,7 @@ class Plan:
     log_every: int = 0
     checkpoint_every: int = 0
     frames_at: frozenset = field(default_factory=frozenset)
+    restarts: tuple = ()      # warm restarts: Adam's moments zeroed, the schedule starts over
 
     @classmethod
     def of_job(cls, job) -> "Plan":
@@ -45,10 +46,24 @@ class Plan:
         log_every, every = out.log_every, out.checkpoint_every
         checkpoint_every = 0 if every == 0 else max(log_every, round(every / log_every) * log_every)
         return cls(total=opt.iterations, lr_schedule=opt.lr_schedule, lr_final=opt.lr_final, log_every=log_every,
-                   checkpoint_every=checkpoint_every, frames_at=frame_iterations(opt.iterations, out.frames))
+                   checkpoint_every=checkpoint_every, frames_at=frame_iterations(opt.iterations, out.frames),
+                   restarts=tuple(r for r in opt.restarts if r < opt.iterations))
 
     def lr(self, iteration: int) -> float:
-        return lr_factor(self.lr_schedule, iteration, self.total, self.lr_final)
+        """The schedule's factor at ``iteration``; with restarts, the schedule runs over each segment."""
+        a, b = self.segment(iteration)
+        return lr_factor(self.lr_schedule, iteration - a, b - a, self.lr_final)
+
+    def segment(self, iteration: int) -> tuple[int, int]:
+        """The span [a, b) between warm restarts that holds ``iteration`` ((0, total) without restarts)."""
+        a, b = 0, self.total
+        for r in self.restarts:
+            if r <= iteration:
+                a = r
+            else:
+                b = r
+                break
+        return a, b
 
     def segment_end(self, it: int, end: int) -> int:
         """The next iteration after ``it`` (at most ``end``) where the loop hands back control."""
@@ -98,6 +113,9 @@ class Loop:
         it = start
         if windows:
             windows.at(it)
+        restarts = frozenset(plan.restarts)
+        if restarts:                    # resumed after a restart: count Adam's steps from it
+            self.estimator.adam.restart(plan.segment(it)[0], clear=it in restarts)
         while it < end and stop.requested is None:
             seg_end = plan.segment_end(it, end)
             t0 = time.perf_counter()
@@ -105,6 +123,8 @@ class Loop:
             while i < seg_end:
                 if windows and i in windows.changes:
                     windows.at(i)
+                if restarts and i in restarts and i != start:     # (start: done above)
+                    self.estimator.adam.restart(i)
                 step(i, plan.lr(i))
                 i += 1
                 if hooks:
