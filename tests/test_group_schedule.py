@@ -1,7 +1,8 @@
 """Per-group windows (``<group>.start`` / ``<group>.stop``, optim/schedule.GroupSchedule): a group
 is frozen (not perturbed, not updated) before its start and from its stop on, the other groups
 run as usual, and from its start Adam's bias correction counts the group's own steps (the
-first step is lr, as a fresh Adam's). Generic over kinds: a soup and a mesh job both use it."""
+first step is lr, as a fresh Adam's). Generic over kinds: a soup and a mesh job both use it.
+Warm restarts (``optimize.restarts``): Adam's moments are zeroed before the restart's step."""
 
 from __future__ import annotations
 
@@ -84,6 +85,31 @@ def test_mesh_positions_stop(device, tmp_path):
         assert _changed(end, mid, layout.slice("texture")).size > 0
         est.estimate(8)                     # frozen: not perturbed, so no gradient either
         assert not est.gradient()[layout.slice("positions")].any()
+
+
+def test_warm_restart_zeroes_adam_moments(device):
+    """After a restart at iteration 3 the step is a fresh Adam's first step (lr * sign(g)) for
+    every group; without the restart it is not."""
+    for restarts in ((START,), ()):
+        problem = make_problem(device, gradient_target(24, 24), triangles=6, samples=2)
+        with released(problem):
+            est, layout = problem.estimator, problem.scene.layout
+            est.upload(problem.theta0)
+            loop = Loop(est, Plan(total=8, restarts=restarts), est.ctx.finish)
+            loop.run(0, START)
+            assert np.frombuffer(est.adam.moments.read(), np.float32).any()
+            before = est.download()
+            est.estimate(START)
+            grad = est.gradient()
+            loop.run(START, START + 1)
+            step = before - est.download()
+            g = layout["colors"]
+            s = layout.slice("colors")
+            want = g.lr * np.sign(grad[s])
+            free = (grad[s] != 0) & (before[s] - want > g.lo) & (before[s] - want < g.hi)
+            assert free.sum() >= 0.5 * free.size
+            fresh = np.allclose(step[s][free], want[free], rtol=1e-3)
+            assert fresh == bool(restarts), restarts
 
 
 def test_no_start_no_table_writes(device):
