@@ -76,9 +76,9 @@ def test_transforms_json_target(tmp_path):
 @pytest.mark.slow
 def test_bake_lowers_chamfer_and_raises_held_out_psnr(tmp_path):
     """bake_lowpoly's recipe, small (96 px, 128^2 texture, 16 views, 300 iterations): geometry
-    with normal consistency until 200, then a warm restart for the texture alone. The dense
-    reference's Chamfer falls and held-out PSNR rises (~25 s on 2 free CPU cores; the Chamfer
-    and reference set-up are a good part of it)."""
+    (with the config's Laplacian) until 200, then a warm restart for the texture alone. The
+    dense reference's Chamfer falls and held-out PSNR rises (~20 s on 2 shared CPU cores; the
+    Chamfer and the reference set-up are a good part of it)."""
     report = _run(tmp_path, "bake_lowpoly.yaml", "render.resolution=96", "scene.texture.resolution=128",
                   "cameras.orbit.count=16", "cameras.holdout=2", "optimize.iterations=300",
                   "scene.positions.stop=200", "optimize.restarts=[200]", "scene.positions.lr=0.002",
