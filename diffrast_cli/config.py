@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from .errors import show_value as _show
@@ -162,7 +162,16 @@ class OptimizeConfig(Strict):
     fixed_point_scale: Float = Field(65536.0, gt=0, le=2**24)
     lr_schedule: Literal["constant", "cosine", "step"] = "cosine"
     lr_final: Float = Field(0.1, gt=0, le=1, description="final learning-rate factor of the schedule")
+    restarts: list[Int] = Field([], max_length=1000, description="warm restarts: at each of these iterations Adam's "
+                                "moments are zeroed and the learning-rate schedule starts over (past the end: none)")
     adam: AdamConfig = AdamConfig()
+
+    @field_validator("restarts")
+    @classmethod
+    def _increasing(cls, v):
+        if any(b <= a for a, b in zip(v, v[1:])) or any(r < 1 for r in v):
+            raise ValueError(f"must be increasing iterations >= 1, got {_show(v)}")
+        return v
 
 
 class OutputConfig(Strict):
@@ -202,7 +211,20 @@ class JobConfig(Strict):
         if orbit is not None and self.cameras.holdout >= orbit.count:
             raise ValueError(f"cameras.holdout: {self.cameras.holdout} held out of {orbit.count} orbit cameras "
                              f"leaves none to train on")
+        for key, group in _param_groups(self.scene, "scene"):
+            if group.optimize and group.start >= self.optimize.iterations:
+                raise ValueError(f"{key}.start: {group.start} is not below optimize.iterations "
+                                 f"({self.optimize.iterations}): the group would never be optimised")
         return self
+
+
+def _param_groups(model, key):
+    """(dotted key, ParamGroupConfig) of every parameter group in a config section, any depth."""
+    if isinstance(model, ParamGroupConfig):
+        yield key, model
+    if isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            yield from _param_groups(getattr(model, name), f"{key}.{name}")
 
 
 def _rebuild_scene_section() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic import Strict as StrictType
 
 
@@ -39,6 +39,10 @@ class ParamGroupConfig(Strict):
     lr: Optional[Float] = Field(None, ge=0, description="Adam learning rate; null = default")
     bounds: Optional[Range] = None
     optimize: Bool = True
+    start: Int = Field(0, ge=0, le=100_000_000, description="iteration at which the group starts to be optimised; "
+                       "before it the group is frozen (no perturbation, no update); 0 = from the first iteration")
+    stop: Optional[Int] = Field(None, ge=1, le=100_000_000, description="iteration at which the group stops being "
+                                "optimised (frozen from then on); null = at the end")
 
     @field_validator("bounds")
     @classmethod
@@ -46,3 +50,9 @@ class ParamGroupConfig(Strict):
         if v is not None and not v[0] < v[1]:
             raise ValueError("bounds must be [low, high] with low < high")
         return v
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.stop is not None and self.stop <= self.start:
+            raise ValueError(f"stop ({self.stop}) must be greater than start ({self.start})")
+        return self

@@ -24,6 +24,9 @@ uniform float u_bias1;     // 1 - beta1^t
 uniform float u_bias2;     // 1 - beta2^t
 uniform float u_lr_scale;  // schedule factor
 uniform uint u_step;       // 1-based Adam step
+uniform uint u_origin;     // iteration of the last warm restart (optim/adam.py restart())
+uniform uint u_group_bias_on;              // 1: groups that start late (optim.schedule.GroupStarts)
+uniform vec2 u_group_bias[NUM_GROUPS];     // (1 - beta1^k, 1 - beta2^k), k = the group's own steps
 
 void flag(uint slot, uint group) {
     atomicOr(stats[slot], 1u << min(group, 31u));
@@ -50,11 +53,15 @@ void main() {
     mv.x = u_beta1 * mv.x + (1.0 - u_beta1) * gr;
     mv.y = u_beta2 * mv.y + (1.0 - u_beta2) * gr * gr;
     float bias1 = u_bias1, bias2 = u_bias2;
+    if (u_group_bias_on != 0u) {
+        bias1 = u_group_bias[gi].x;
+        bias2 = u_group_bias[gi].y;
+    }
 #ifdef ELEMENT_BIRTHS
     if ((g.flags & uint(GROUP_ELEMENT)) != 0u) {   // a re-placed element counts its own steps
         uint born = births[(i - g.offset) / g.stride];
         if (born != 0u) {
-            float t = float(u_step - born);
+            float t = float(u_step - max(born, u_origin));
             bias1 = 1.0 - pow(u_beta1, t);
             bias2 = 1.0 - pow(u_beta2, t);
         }

@@ -652,6 +652,7 @@ def valid_jobs(draw) -> dict:
             "shading": some({"model": st.sampled_from(["lambert", "unlit"]), "light_dir": directions(),
                              "ambient": unit, "normals": st.sampled_from(["smooth", "face"])}),
             "laplacian": some({"weight": floats(0.0, 100.0), "weights": st.sampled_from(["uniform", "cotangent"])}),
+            "normal_consistency": some({"weight": floats(0.0, 100.0)}),
             "positions": groups(), "colors": groups()})))
     job["scene"] = scene
     optimize = draw(some({

@@ -86,3 +86,46 @@ def test_bench_runs_through_the_loop(steps):
     # warm-up and timed steps: iterations 0..7 with the job's cosine schedule over 8, then the per-pass run
     assert steps[:8] == [(i, pytest.approx(lr_factor("cosine", i, 8, 0.1))) for i in range(8)]
     assert [i for i, _ in steps[8:]] == list(range(8, 13))
+
+
+class FakeAdam:
+    def __init__(self):
+        self.restarts = []
+
+    def restart(self, iteration, clear=True):
+        self.restarts.append((iteration, clear))
+
+
+def test_warm_restarts_start_the_schedule_over_and_restart_adam():
+    """optimize.restarts: the schedule runs over each span between restarts; Adam restarts
+    before the step of each restart, also where a restart falls on a log step; a run resumed
+    after a restart counts Adam's steps from it without clearing the restored moments."""
+    plan = Plan(total=30, lr_schedule="cosine", lr_final=0.1, log_every=10, restarts=(10, 25))
+    assert plan.segment(0) == (0, 10) and plan.segment(10) == (10, 25) and plan.segment(29) == (25, 30)
+    assert plan.lr(10) == 1.0 and plan.lr(25) == 1.0
+    assert plan.lr(24) == pytest.approx(lr_factor("cosine", 14, 15, 0.1))
+    loop, est, _ = _loop(plan)
+    est.adam = FakeAdam()
+    loop.run(0)
+    assert est.adam.restarts == [(0, False), (10, True), (25, True)]
+    assert [round(lr, 6) for _, lr in est.steps[9:12]] == [0.1, 1.0, round(lr_factor("cosine", 1, 15, 0.1), 6)]
+    resumed, est2, _ = _loop(plan)
+    est2.adam = FakeAdam()
+    resumed.run(12)
+    assert est2.adam.restarts == [(10, False), (25, True)] and est2.steps == est.steps[12:]
+    at_restart, est3, _ = _loop(plan)
+    est3.adam = FakeAdam()
+    at_restart.run(25)                        # the checkpoint before the restart: its moments are cleared
+    assert est3.adam.restarts == [(25, True)]
+
+
+def test_restarts_past_the_end_are_dropped_and_bad_ones_refused():
+    from diffrast_cli.config import JobConfig
+    from diffrast_cli.errors import ConfigError
+    from diffrast_cli.jobfile import validate_job
+    job = JobConfig.model_validate({"target": {"image": "x.png"}, "optimize": {"iterations": 100, "restarts": [50, 100]}})
+    assert Plan.of_job(job).restarts == (50,)
+    for bad in ([50, 50], [0], [60, 40], [1.5], "70"):
+        with pytest.raises(ConfigError) as e:
+            validate_job({"target": {"image": "x.png"}, "optimize": {"restarts": bad}})
+        assert "optimize.restarts" in str(e.value) and len(str(e.value).splitlines()) == 1

@@ -68,6 +68,23 @@ def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, steps):
         assert im.n_frames == 3
 
 
+@pytest.mark.parametrize("restart", [15, 20], ids=["before the checkpoint", "at the checkpoint"])
+def test_resume_with_group_windows_and_warm_restarts_is_bit_identical(tmp_path, restart):
+    """A group starting late, one stopping early and a warm restart: the group table, Adam's
+    step origin and (restart at the resumed iteration) the cleared moments come back as in an
+    uninterrupted run."""
+    job, base = _job("optimize.iterations=30", "output.checkpoint_every=10", "scene.colors.start=5",
+                     "scene.positions.stop=25", f"optimize.restarts=[{restart}]")
+    full = run_job(job, base, tmp_path / "full", quiet=True)
+    part = tmp_path / "part"
+    run_job(job, base, part, quiet=True)
+    os.replace(part / PREVIOUS, part / CHECKPOINT)
+    assert load_checkpoint(part)[0].iteration == 20
+    resumed = run_job(job, base, part, quiet=True, resume=True)
+    assert np.array_equal(_final_state(tmp_path / "full"), _final_state(part))
+    assert resumed["final"] == full["final"] and _metrics(part) == _metrics(tmp_path / "full")
+
+
 def test_resume_with_a_changed_job_is_refused_unless_forced(tmp_path):
     job, base = _job("optimize.iterations=20")
     run_job(job, base, tmp_path / "run", quiet=True)
@@ -373,7 +390,7 @@ def test_degenerate_triangles_and_zero_area_uv_charts_give_no_nonfinite(tmp_path
         for normals in ("face", "smooth"):
             problem = mesh_problem(dev, tmp_path, mesh, gradient_target(32, 32), extra={
                 "scene.shading.normals": normals, "scene.laplacian.weight": 1.0,
-                "scene.laplacian.weights": "cotangent"})
+                "scene.laplacian.weights": "cotangent", "scene.normal_consistency.weight": 1.0})
             try:
                 for i in range(20):
                     problem.estimator.step(i)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .schedule import lr_factor
+from .schedule import GroupSchedule, lr_factor
 
 
 def frame_iterations(total: int, frames: int) -> frozenset[int]:
@@ -38,6 +38,7 @@ class Plan:
     log_every: int = 0
     checkpoint_every: int = 0
     frames_at: frozenset = field(default_factory=frozenset)
+    restarts: tuple = ()      # warm restarts: Adam's moments zeroed, the schedule starts over
 
     @classmethod
     def of_job(cls, job) -> "Plan":
@@ -45,10 +46,24 @@ class Plan:
         log_every, every = out.log_every, out.checkpoint_every
         checkpoint_every = 0 if every == 0 else max(log_every, round(every / log_every) * log_every)
         return cls(total=opt.iterations, lr_schedule=opt.lr_schedule, lr_final=opt.lr_final, log_every=log_every,
-                   checkpoint_every=checkpoint_every, frames_at=frame_iterations(opt.iterations, out.frames))
+                   checkpoint_every=checkpoint_every, frames_at=frame_iterations(opt.iterations, out.frames),
+                   restarts=tuple(r for r in opt.restarts if r < opt.iterations))
 
     def lr(self, iteration: int) -> float:
-        return lr_factor(self.lr_schedule, iteration, self.total, self.lr_final)
+        """The schedule's factor at ``iteration``; with restarts, the schedule runs over each segment."""
+        a, b = self.segment(iteration)
+        return lr_factor(self.lr_schedule, iteration - a, b - a, self.lr_final)
+
+    def segment(self, iteration: int) -> tuple[int, int]:
+        """The span [a, b) between warm restarts that holds ``iteration`` ((0, total) without restarts)."""
+        a, b = 0, self.total
+        for r in self.restarts:
+            if r <= iteration:
+                a = r
+            else:
+                b = r
+                break
+        return a, b
 
     def segment_end(self, it: int, end: int) -> int:
         """The next iteration after ``it`` (at most ``end``) where the loop hands back control."""
@@ -84,6 +99,7 @@ class Loop:
         self.after_step = tuple(after_step)
         self.stop = stop or StopRequest()
         self.seconds = 0.0            # loop time (steps + waits for the GPU), over every run() call
+        self.group_schedule = GroupSchedule(estimator)   # groups optimised only in [start, stop)
 
     def run(self, start: int, end: int | None = None, *, on_log: Callable[[int], None] | None = None,
             on_checkpoint: Callable[[int], None] | None = None) -> int:
@@ -92,13 +108,23 @@ class Loop:
         checkpoint is due or a stop was requested, ``on_checkpoint(iteration)``. Returns the
         iteration reached (``end``, or earlier after a stop request)."""
         plan, step, hooks, stop = self.plan, self.estimator.step, self.after_step, self.stop
+        windows = self.group_schedule
         end = plan.total if end is None else end
         it = start
+        if windows:
+            windows.at(it)
+        restarts = frozenset(plan.restarts)
+        if restarts:                    # resumed after a restart: count Adam's steps from it
+            self.estimator.adam.restart(plan.segment(it)[0], clear=it in restarts)
         while it < end and stop.requested is None:
             seg_end = plan.segment_end(it, end)
             t0 = time.perf_counter()
             i = it
             while i < seg_end:
+                if windows and i in windows.changes:
+                    windows.at(i)
+                if restarts and i in restarts and i != start:     # (start: done above)
+                    self.estimator.adam.restart(i)
                 step(i, plan.lr(i))
                 i += 1
                 if hooks:

@@ -44,6 +44,8 @@ class ParamGroup:
     contrib_base: int = 0
     mapping: int = MAP_DIRECT
     gather: tuple | None = None   # MAP_GATHER: (start, entries) uint32 arrays, CSR per element
+    start: int = 0   # optimised in iterations [start, stop) only (optim.schedule.GroupSchedule freezes it outside)
+    stop: int | None = None
     offset: int = 0  # set by ParamLayout
 
     @property
@@ -124,10 +126,11 @@ class ParamLayout:
 
 
 def group_settings(cfg, default_eps: float, default_lr: float, default_bounds) -> dict:
-    """eps/lr/bounds of a group from its job config (None = the default); frozen if not optimised."""
+    """eps/lr/bounds/start/stop of a group from its job config (None = the default); frozen if not optimised."""
     eps = cfg.eps if cfg.eps is not None else default_eps
     lr = cfg.lr if cfg.lr is not None else default_lr
     lo, hi = cfg.bounds if cfg.bounds is not None else default_bounds
     if not cfg.optimize:
         eps, lr = 0.0, 0.0
-    return dict(eps=float(eps), lr=float(lr), lo=float(lo), hi=float(hi))
+    return dict(eps=float(eps), lr=float(lr), lo=float(lo), hi=float(hi), start=int(getattr(cfg, "start", 0)),
+                stop=getattr(cfg, "stop", None))

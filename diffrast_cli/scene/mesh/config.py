@@ -61,6 +61,11 @@ class LaplacianConfig(Strict):
     weights: Literal["uniform", "cotangent"] = "uniform"
 
 
+class NormalConsistencyConfig(Strict):
+    weight: Float = Field(0.0, ge=0, description="normal consistency weight: weight / pairs * sum over edges shared "
+                          "by two triangles of (1 - n_f . n_g), unit face normals (0 = off)")
+
+
 class IcosphereConfig(Strict):
     subdivisions: Int = Field(3, ge=0, le=8)
     radius: Float = Field(1.0, gt=0)
@@ -74,6 +79,7 @@ class MeshConfig(Strict):
     texture: TextureConfig = TextureConfig()
     shading: ShadingConfig = ShadingConfig()
     laplacian: LaplacianConfig = LaplacianConfig()
+    normal_consistency: NormalConsistencyConfig = NormalConsistencyConfig()
     positions: ParamGroupConfig = ParamGroupConfig()
     colors: ParamGroupConfig = Field(ParamGroupConfig(), description="vertex colours")
 
@@ -84,4 +90,4 @@ class MeshConfig(Strict):
         return self
 
 
-__all__ = ["Bool", "IcosphereConfig", "LaplacianConfig", "MeshConfig", "ShadingConfig", "TextureConfig"]
+__all__ = ["Bool", "IcosphereConfig", "LaplacianConfig", "MeshConfig", "NormalConsistencyConfig", "ShadingConfig", "TextureConfig"]

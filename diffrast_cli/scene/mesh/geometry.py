@@ -69,3 +69,25 @@ def laplacian_csr(positions: np.ndarray, faces: np.ndarray, kind: str):
     table[:, 1] = ww / total[src]
     table[:, 2] = ww / total[dst]
     return start, table
+
+
+def face_adjacency(faces: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per triangle the triangles across its edges (v0v1, v1v2, v2v0): (F, 4) uint32, the 4th
+    column and any edge not shared by exactly two triangles 0xFFFFFFFF; and the number of
+    edges shared by exactly two triangles (the normal-consistency pairs)."""
+    f = np.asarray(faces, np.int64)
+    nf = len(f)
+    none = np.uint32(0xFFFFFFFF)
+    adj = np.full((nf, 4), none, np.uint32)
+    if nf == 0:
+        return adj, 0
+    e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)   # (3F, 2), slot = 3 t + k
+    key = np.sort(e, axis=1)
+    _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    slots = np.flatnonzero(counts[inv] == 2)
+    order = slots[np.argsort(inv[slots], kind="stable")]      # the two slots of each shared edge side by side
+    a, b = order[0::2], order[1::2]
+    adj[a // 3, a % 3] = (b // 3).astype(np.uint32)
+    adj[b // 3, b % 3] = (a // 3).astype(np.uint32)
+    return adj, len(a)

@@ -24,8 +24,8 @@ from ...gl.declared import BufferSpec
 from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_ANALYTIC, MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
-from .geometry import closed_orientation, laplacian_csr, vertex_triangles
 from .config import SMOOTHNESS_REFERENCE_TEXELS
+from .geometry import closed_orientation, face_adjacency, laplacian_csr, vertex_triangles
 from .uvs import needs_atlas, texture_size, texture_wanted, with_uvs
 
 DEFAULT_BASE_COLOR = (0.8, 0.8, 0.8)
@@ -109,6 +109,9 @@ class TexturedMesh(SceneKind):
         self.laplacian = lap.weight > 0 and self.optimize_positions
         if self.laplacian:
             self.nbr_start, self.nbr_table = laplacian_csr(mesh.positions, self.faces, lap.weights)
+        self.normal_consistency = cfg.normal_consistency.weight > 0 and self.optimize_positions
+        if self.normal_consistency:
+            self.face_adj, self.nc_pairs = face_adjacency(self.faces)
         self.texture_smoothness = self.texture_optimized and tex_cfg.smoothness > 0
         orientation = closed_orientation(mesh.positions, self.faces) if cull == "auto" else 1
         # Back faces of a closed mesh are hidden by front faces: culling them changes no clean
@@ -193,6 +196,10 @@ class TexturedMesh(SceneKind):
             out += [BufferSpec("NBR_START", data=self.nbr_start.tobytes()),
                     BufferSpec("NBR_LIST", data=self.nbr_table.tobytes()),
                     BufferSpec("LAPLACE", size=16 * self.vertices)]
+        if self.normal_consistency:
+            out += [BufferSpec("FACE_ADJ", data=self.face_adj.tobytes()),
+                    BufferSpec("FACE_NORMALS", size=16 * self.primitives),
+                    BufferSpec("FACE_DCDE", size=16 * self.primitives)]
         return out
 
     def defines(self) -> dict:
@@ -234,6 +241,13 @@ class TexturedMesh(SceneKind):
                 prog = shaders.compute(ctx, "laplacian.comp", {**defines, "LAPLACE_PASS": k}, dirs=self.shader_dirs)
                 set_uniforms(prog, u_vertices=self.vertices, u_weight=self.cfg.laplacian.weight / self.vertices)
                 self.regularizers.append((prog, self.vgroups))
+        if self.normal_consistency:
+            weight = self.cfg.normal_consistency.weight / max(self.nc_pairs, 1)
+            for k, count, groups in ((0, self.primitives, groups_1d(self.primitives)),
+                                     (1, self.primitives, groups_1d(self.primitives)), (2, self.vertices, self.vgroups)):
+                prog = shaders.compute(ctx, "normal_consistency.comp", {**defines, "NC_PASS": k}, dirs=self.shader_dirs)
+                set_uniforms(prog, u_count=count, u_weight=weight)
+                self.regularizers.append((prog, groups))
         if self.texture_smoothness:
             texels = self.tex_size[0] * self.tex_size[1]
             prog = shaders.compute(ctx, "texture_smoothness.comp", defines, dirs=self.shader_dirs)
