@@ -73,7 +73,7 @@ def test_pass_matches_the_definition(device, tmp_path, shape):
     if mesh.texture is None:
         mesh.uvs = None
     problem = mesh_problem(device, tmp_path, mesh, gradient_target(16, 16),
-                           extra={"scene.normal_consistency.weight": WEIGHT})
+                           extra={"scene.normal_consistency.weight": WEIGHT, "scene.texture.smoothness": 0.0})
     with released(problem):
         assert problem.scene.nc_pairs == len(pairs(mesh.faces))
         est = problem.estimator
@@ -92,7 +92,8 @@ def test_pass_matches_the_definition(device, tmp_path, shape):
 
 
 def test_off_by_default_adds_nothing(device, tmp_path):
-    problem = mesh_problem(device, tmp_path, tilted_grid(n=4, bump=0.3), gradient_target(16, 16))
+    problem = mesh_problem(device, tmp_path, tilted_grid(n=4, bump=0.3), gradient_target(16, 16),
+                           extra={"scene.texture.smoothness": 0.0})   # the texture's default regulariser off
     with released(problem):
         assert problem.scene.regularizers == []
         assert not problem.scene.normal_consistency

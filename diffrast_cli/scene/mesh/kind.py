@@ -128,7 +128,8 @@ class TexturedMesh(SceneKind):
     @staticmethod
     def _initial_texture(mesh, tex_cfg):
         if not texture_wanted(mesh, tex_cfg):
-            given = [k for k in ("eps", "lr", "bounds", "smoothness") if k in tex_cfg.model_fields_set]
+            given = [k for k in ("eps", "lr", "bounds", "smoothness") if k in tex_cfg.model_fields_set
+                     and not (k == "smoothness" and tex_cfg.smoothness == 0)]   # "off" is harmless
             if given:      # settings of a texture that will not exist: say so rather than ignore them
                 raise ConfigError(f"scene.texture.{given[0]}: mesh {mesh.name} has no texture; add one with "
                                   f"scene.texture.resolution or scene.texture.init")
