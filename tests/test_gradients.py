@@ -10,6 +10,7 @@ import contextlib
 import numpy as np
 import pytest
 
+from diffrast_cli.errors import LimitError
 from diffrast_cli.scene import cameras as camlib
 from diffrast_cli.sge.views import ViewSet
 from tests.gradcheck import check_gradient, loss_of
@@ -209,6 +210,19 @@ def test_mesh_texels_analytic(device, tmp_path, supersample):
         assert np.abs(a).max() > 0
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(a).max())
         check_gradient(problem, problem.theta0.copy(), ("texture",), estimates=4)
+
+
+def test_analytic_texels_over_the_buffer_limit_name_the_sge_option(device, tmp_path):
+    """Analytic texels need 3 accumulator slots per texel: past the device's storage-buffer
+    limit the error says how to fit (llvmpipe: 128 MiB; a 2048^2 texture with 3 sign pairs needs
+    151 MB analytic, 50 MB by SGE)."""
+    need = 4 * 3 * 3 * 2048 * 2048
+    if device.max_ssbo_bytes >= need:
+        pytest.skip("this device holds the analytic accumulators of a 2048^2 texture and 3 pairs")
+    extra = _mesh_extra("texture", **{"scene.texture.gradient": "analytic", "scene.texture.resolution": 2048,
+                                      "optimize.samples": 3})
+    with pytest.raises(LimitError, match=r"accumulators.*scene\.texture\.gradient: sge"):
+        mesh_problem(device, tmp_path, grid_mesh(), gradient_target(W, W), extra=extra)
 
 
 def test_mesh_vertex_colors(device, tmp_path):

@@ -104,6 +104,8 @@ class TexturedMesh(SceneKind):
         self.shared_contributors = F
         texels = self.tex_size[0] * self.tex_size[1] if self.has_texture else 0
         self.contributors = F + (3 * texels if self.texture_analytic else texels)
+        if self.texture_analytic:      # analytic texels take 3 accumulator slots each, SGE ones 1
+            self.size_keys = "the mesh size, scene.texture.resolution (or set scene.texture.gradient: sge)"
         self.optimize_positions = not self.layout["positions"].frozen
         lap = cfg.laplacian
         self.laplacian = lap.weight > 0 and self.optimize_positions
