@@ -3,8 +3,8 @@
 moderngl's ``Buffer.clear()`` maps the buffer for writing and fills it from
 the CPU. On a GPU that is a synchronous round trip through host memory for
 the whole buffer: G's accumulators (one word per contributor and pair, 68 MB
-for the 100K-triangle mesh with a 2048^2 texture and 4 views) were cleared
-that way every iteration. On a GPU, :class:`BufferZero` clears with one
+for the 12.7M-parameter bench problem with 4 views) were cleared that way
+every iteration. On a GPU, :class:`BufferZero` clears with one
 compute dispatch (zero.comp); on a software renderer the buffer is host
 memory and the CPU fill is the cheapest clear, so it stays.
 """
