@@ -70,8 +70,34 @@ def test_depth_sort_orders_front_to_back_and_keeps_the_image(device):
         bucket = np.clip(((2 * depth - 1) * 0.5 + 0.5) * 4096, 0, 4095).astype(int)
         assert np.all(np.diff(bucket[order]) >= 0)
         assert not np.array_equal(order, np.arange(500))
+        # Stable: primitives of one bucket keep their index order, the same order on every update.
+        assert np.array_equal(order, np.argsort(bucket, kind="stable"))
+        est.order.update()
+        assert np.array_equal(est.order.read(), order)
         est.evaluate()
         np.testing.assert_array_equal(est.color(), before)
+    finally:
+        problem.release()
+
+
+def test_depth_sort_is_stable_across_chunks(device):
+    """3,000 triangles (3 chunks of the sort) on 5 depth levels: ties everywhere, and the
+    order is still exactly numpy's stable argsort of the buckets."""
+    n = 3000
+    problem = make_problem(device, shapes_target(32), triangles=n, seed=3)
+    try:
+        est = problem.estimator
+        theta = problem.theta0.copy()
+        s = problem.scene.layout.slice("depths")
+        levels = np.random.default_rng(4).integers(0, 5, n)
+        theta[s] = np.repeat(0.2 + 0.15 * levels, 3).astype(np.float32)
+        est.upload(theta)
+        est.order.update()
+        order = est.order.read()
+        depth = theta[s].reshape(n, 3).mean(axis=1)
+        bucket = np.clip(((2 * depth - 1) * 0.5 + 0.5) * 4096, 0, 4095).astype(int)
+        assert len(np.unique(bucket)) == 5
+        np.testing.assert_array_equal(order, np.argsort(bucket, kind="stable"))
     finally:
         problem.release()
 

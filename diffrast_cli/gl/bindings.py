@@ -28,6 +28,7 @@ SSBO_SCAN_BLOCKS = 18  # ... and the per-work-group sums
 SSBO_MOVE_FROM = 19    # compaction (move.comp): the array whose elements move, ...
 SSBO_MOVE_TO = 20      # ... and the scratch they move into
 SSBO_ZERO = 21         # the buffer a device-side clear is zeroing (zero.comp, gl/zero.py)
+SSBO_SORT_CHUNKS = 22  # depth sort: per chunk of primitives, the count (then prefix) of each bucket
 
 # Binding points [SSBO_VISIBILITY_FIRST, SSBO_SCENE_FIRST) belong to the visibility strategy's
 # own buffers (sge/visibility.py; the deep id buffer uses three, sge/deep_ids.py).
@@ -49,8 +50,10 @@ WG_2D_X = 16           # per-pixel passes (G, resolve)
 WG_2D_Y = 8
 WG_SCAN = 1024         # the single work group of the depth-sort prefix sum
 
-# Depth sort: primitives are bucketed by clip-space depth.
+# Depth sort: primitives are bucketed by clip-space depth, counted per chunk of SORT_CHUNK
+# primitives (one work group; a multiple of WG_1D).
 SORT_BUCKETS = 4096
+SORT_CHUNK = 1024
 
 # Fixed-point accumulation: value stored = round(diff * FIXED_SCALE).
 FIXED_SCALE_DEFAULT = 65536.0

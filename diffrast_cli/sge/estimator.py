@@ -159,7 +159,7 @@ class Estimator:
         # Front-to-back order pays on GPUs with overdraw; it needs one camera.
         auto_sort = 0 if (device.is_software or views.count > 1 or not scene.draw_order) else 8
         self.sort_every = auto_sort if sort_every is None else int(sort_every)
-        self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include, dirs, self.zero)
+        self.order = DepthOrder(device, scene.primitives, defines, scene.depth_include, dirs)
         self._parts.append(self.order)
 
         # Uniforms that never change.
