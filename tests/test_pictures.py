@@ -203,3 +203,22 @@ def test_make_shapes_is_deterministic():
     assert a.tobytes() == b.tobytes()
     arr = np.asarray(a)
     assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 6  # several colours + AA edges
+
+
+def test_large_frames_are_scaled_down_in_progress_pictures(tmp_path):
+    """A 1024^2 job's progress grid and GIF use tiles of MAX_TILE_H rows (aspect kept);
+    the comparison keeps full resolution."""
+    img = np.zeros((1024, 768, 3), np.float32)
+    img[:512] = 1.0                                           # top half white
+    frames = [(0, img), (10, img)]
+    P.progress_grid(frames, tmp_path / "g.png")
+    P.progress_gif(frames, tmp_path / "a.gif")
+    with Image.open(tmp_path / "a.gif") as gif:
+        assert gif.size == (288, P.MAX_TILE_H)
+        frame = np.asarray(gif.convert("RGB"), np.float32)
+        assert frame[P.MAX_TILE_H // 4, 144].min() > 200 and frame[3 * P.MAX_TILE_H // 4, 144].max() < 50
+    with Image.open(tmp_path / "g.png") as grid:
+        assert grid.size[1] == P.MAX_TILE_H + P.LABEL_H + 2 * P.SEP
+    P.side_by_side(img, img, tmp_path / "c.png")
+    with Image.open(tmp_path / "c.png") as comp:
+        assert comp.size[1] == P.LABEL_H + 1024 + P.SEP

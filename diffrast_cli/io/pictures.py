@@ -20,6 +20,7 @@ LABEL_H = 18  # height of the caption strip in side_by_side / progress_grid
 SEP = 2  # separator / border width in pixels
 MIN_PANEL_H = 256  # side_by_side panels are upscaled to at least this height
 MIN_TILE_H = 128  # progress grid tiles and GIF frames are upscaled to this
+MAX_TILE_H = 384  # ... and larger ones scaled down to this (a 1024^2 job's 21-frame grid was 40 MB)
 BG = (24, 24, 28)  # separator colour
 FG = (235, 235, 235)  # caption colour
 
@@ -72,6 +73,14 @@ def _upscale(im: Image.Image, min_h: int) -> Image.Image:
     return im if k == 1 else im.resize((im.width * k, im.height * k), Image.NEAREST)
 
 
+def _fit_tile(im: Image.Image) -> Image.Image:
+    """A progress tile no taller than MAX_TILE_H (aspect kept, area-averaged)."""
+    if im.height <= MAX_TILE_H:
+        return im
+    w = max(1, round(im.width * MAX_TILE_H / im.height))
+    return im.resize((w, MAX_TILE_H), Image.BOX)
+
+
 def _caption(draw: ImageDraw.ImageDraw, text: str, x0: int, y0: int, width: int, font) -> None:
     """Draw ``text`` centred horizontally in a LABEL_H strip starting at (x0, y0)."""
     l, t, r, b = draw.textbbox((0, 0), text, font=font)
@@ -102,7 +111,7 @@ def _frame_images(frames, min_h: int, labels=None):
         raise ValueError("no frames given")
     if labels is not None and len(labels) != len(frames):
         raise ValueError("labels must match frames in length")
-    ims = [_upscale(Image.fromarray(to_uint8(img)), min_h) for _, img in frames]
+    ims = [_fit_tile(_upscale(Image.fromarray(to_uint8(img)), min_h)) for _, img in frames]
     if len({im.size for im in ims}) != 1:
         raise ValueError("all frames must have the same size")
     texts = list(labels) if labels is not None else [f"it {int(it)}" for it, _ in frames]
