@@ -10,6 +10,12 @@ has anything worth keeping.
 - A lock file (``.diffrast.lock``, holding the PID) is taken with ``flock`` for the
   whole run: a second run into the same folder is refused naming the first one's
   PID; the lock of a process that died goes with it (the kernel releases it).
+- What a replacing run killed outright (SIGKILL, power loss) leaves beside the
+  folder is tidied by the next run into it: a half-built replacement
+  (``.NAME.new-*``) is removed once that run holds the folder's lock (so no live
+  run is building it), and an old run parked in ``.NAME.old-*/run`` while the
+  folder itself is missing (killed between the two renames of the swap) is put
+  back first.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import errno
 import fcntl
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -165,12 +172,14 @@ class RunFolder:
         if out is None:
             return cls._claim_default(Path(root), name)
         out = Path(out)
+        _restore_parked(out)
         if resume:
             check_target(out, overwrite=False, resume=True)
             return cls(out, out, FolderLock(out).acquire(), created=False, replacing=False)
         created = _mkdir(out)
         lock = FolderLock(out).acquire()
         try:
+            _remove_stale_staging(out)
             if created or not _check_reusable(out, overwrite):
                 return cls(out, out, lock, created=created, replacing=False, emptied=not created)
             try:
@@ -227,6 +236,40 @@ class RunFolder:
                         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         finally:
             self.lock.release()
+
+
+def _leftovers(out: Path, kind: str) -> list[Path]:
+    """Siblings ``.NAME.<kind>-XXXXXXXX`` that tempfile.mkdtemp made for ``out`` (the random
+    part has no dot, so ``.NAME.new-x.new-...`` of a folder named ``NAME.new-x`` is not ours)."""
+    prefix = f".{out.name}.{kind}-"
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return []
+    return [out.parent / n for n in names if n.startswith(prefix) and "." not in n[len(prefix):]
+            and (out.parent / n).is_dir()]
+
+
+def _restore_parked(out: Path) -> None:
+    """An old run parked by a swap that never finished goes back to ``out``."""
+    if out.exists() or out.is_symlink():
+        return
+    parked = [p for p in _leftovers(out, "old") if (p / "run").is_dir()]
+    if len(parked) != 1:
+        return
+    try:
+        os.replace(parked[0] / "run", out)
+        parked[0].rmdir()
+    except OSError:
+        return
+    print(f"diffrast: note: {out}: put back the previous run, left aside by a run that was killed "
+          f"while replacing it", file=sys.stderr)
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Half-built replacements of ``out`` left by killed runs (the caller holds out's lock)."""
+    for staging in _leftovers(out, "new"):
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _mkdir(out: Path, exist_ok: bool = True) -> bool:

@@ -193,6 +193,35 @@ def test_an_explicit_folder_holding_a_run_is_refused_unless_overwrite(tmp_path, 
     assert sorted(os.listdir(tmp_path)) == ["job.yaml", "out", "target.png"]   # no staging folder left
 
 
+def test_leftovers_of_a_killed_replacement_are_tidied(tmp_path, job_file):
+    """What SIGKILL leaves while --overwrite replaces a run: a half-built replacement is
+    removed by the next run into the folder; an old run parked between the two renames of
+    the swap (the folder itself missing) is put back, and then refused as a run as usual."""
+    out = tmp_path / "out"
+    assert _cli(["optimize", job_file, "--out", out, "-q"], tmp_path).returncode == 0
+    before = _snapshot(out)
+    stale = tmp_path / ".out.new-ab12cd34"
+    stale.mkdir()
+    (stale / "report.json").write_text("{}")
+    other = tmp_path / ".out.new-x.new-zz99zz99"          # the staging of a folder named "out.new-x"
+    other.mkdir()
+    ok = _cli(["optimize", job_file, "--out", out, "-q", "--overwrite", "--set", "seed=3"], tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert not stale.exists() and other.is_dir()
+    assert json.loads((out / "report.json").read_text())["seed"] == 3
+    # Killed between the renames: the old run sits in .out.old-*/run and out is gone.
+    parked = tmp_path / ".out.old-ef56gh78"
+    parked.mkdir()
+    os.replace(out, parked / "run")
+    result = _cli(["optimize", job_file, "--out", out, "-q"], tmp_path)
+    note, line = result.stderr.strip().splitlines()         # what was put back, then the usual refusal
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert note == f"diffrast: note: {out}: put back the previous run, left aside by a run that was killed while replacing it"
+    assert "holds a run already" in line
+    assert not parked.exists() and json.loads((out / "report.json").read_text())["seed"] == 3
+    assert before != _snapshot(out)                         # it is the seed-3 run that came back
+
+
 def test_a_failing_overwrite_leaves_the_old_run_intact(tmp_path, job_file, monkeypatch):
     out = tmp_path / "out"
     job, base = load_job(job_file)
