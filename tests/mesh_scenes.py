@@ -43,3 +43,12 @@ def mesh_problem(device, tmp_path, mesh: MeshData, target, *, extra=None, **esti
     }
     set_dotted(cfg, extra)
     return Problem(JobConfig.model_validate(cfg), tmp_path, device=device, target=target, **estimator_options)
+
+
+def regularizer_gradient(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """The gradient the scene's analytic regularizer passes alone add at ``theta``."""
+    est = problem.estimator
+    est.upload(theta)
+    est.grad.clear()
+    problem.scene.add_regularizers(est)
+    return est.gradient()
