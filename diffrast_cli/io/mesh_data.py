@@ -16,3 +16,4 @@ class MeshData:
     texture: np.ndarray | None         # (H, W, 3) float32 in [0, 1], row 0 = top of the image
     vertex_colors: np.ndarray | None   # (P, 3) float32 in [0, 1]
     name: str
+    material: object = None            # io.material.PbrMaterial (glTF metallic-roughness), or None
