@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ...errors import show_value
 from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
+from ..material.config import DEFAULT_LIGHTS, DisplacementConfig, LightConfig, MaterialConfig, check_light_setups
 
 # The texture smoothness regulariser E = smoothness / SMOOTHNESS_REFERENCE_TEXELS * sum over texels of
 # |t - right|^2 + |t - down|^2. A fixed normaliser, not the texture's texel count: the best weight
@@ -41,7 +42,8 @@ class TextureConfig(ParamGroupConfig):
 
 
 class ShadingConfig(Strict):
-    model: Literal["unlit", "lambert"] = "lambert"
+    model: Literal["unlit", "lambert", "pbr"] = Field(
+        "lambert", description="pbr = glTF metallic-roughness with scene.material and scene.lights (docs/pbr.md)")
     light_dir: Vec3 = Field((0.3, 1.0, 0.6), description="direction towards the light, world space")
 
     @field_validator("light_dir")
@@ -82,12 +84,33 @@ class MeshConfig(Strict):
     normal_consistency: NormalConsistencyConfig = NormalConsistencyConfig()
     positions: ParamGroupConfig = ParamGroupConfig()
     colors: ParamGroupConfig = Field(ParamGroupConfig(), description="vertex colours")
+    material: Optional[MaterialConfig] = Field(None, description="PBR maps (implies shading.model: pbr)")
+    lights: list[list[LightConfig]] = Field(DEFAULT_LIGHTS, description="light setups of PBR shading; view i "
+                                            "uses setup i mod (number of setups)")
+    displacement: Optional[DisplacementConfig] = Field(None, description="refine each triangle on the fly and "
+                                                       "displace it by scene.material.height")
+
+    _setups = field_validator("lights")(check_light_setups)
 
     @model_validator(mode="after")
     def _one_source(self):
         if (self.mesh is None) == (self.icosphere is None):
             raise ValueError("kind: mesh needs exactly one of mesh (a file) or icosphere")
+        if self.material is not None or self.shading.model == "pbr":
+            if "model" in self.shading.model_fields_set and self.shading.model != "pbr":
+                raise ValueError(f"scene.material needs shading.model: pbr (or no shading.model), "
+                                 f"got {self.shading.model}")
+            if self.texture.model_fields_set:
+                raise ValueError("scene.texture is the base colour of lambert/unlit shading; with PBR shading "
+                                 "use scene.material.base_color")
+            self.shading.model = "pbr"
+            if self.material is None:
+                self.material = MaterialConfig()
+        height = self.material.height if self.material is not None else None
+        if (height is not None) != (self.displacement is not None):
+            raise ValueError("scene.displacement and scene.material.height go together (a height map displaces "
+                             "the refined surface)")
         return self
 
 
-__all__ = ["Bool", "IcosphereConfig", "LaplacianConfig", "MeshConfig", "NormalConsistencyConfig", "ShadingConfig", "TextureConfig"]
+__all__ = ["Bool", "DisplacementConfig", "LightConfig", "MaterialConfig", "IcosphereConfig", "LaplacianConfig", "MeshConfig", "NormalConsistencyConfig", "ShadingConfig", "TextureConfig"]

@@ -62,21 +62,30 @@ class TexturedMesh(SceneKind):
         mesh = setup.asset if setup.asset is not None else cls.load_asset(setup.job.scene, setup.base)
         mesh = with_uvs(mesh, setup.job.scene)
         center = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
-        return cls(mesh, setup.job.scene, setup.pixel_at(center), cull=setup.job.render.cull)
+        return cls(mesh, setup.job.scene, setup.pixel_at(center), cull=setup.job.render.cull,
+                   cameras=setup.views.count, base=setup.base)
 
-    def __init__(self, mesh, cfg, pixel_world: float, cull: str = "auto"):
+    def __init__(self, mesh, cfg, pixel_world: float, cull: str = "auto", cameras: int = 1, base=None):
         """``mesh``: io.meshes.MeshData; ``cfg``: the mesh scene config; ``pixel_world``:
-        the size of a pixel at the object (world units), for default perturbation sizes."""
+        the size of a pixel at the object (world units), for default perturbation sizes;
+        ``cameras``: the job's view count (PBR light setups); ``base``: the job's folder."""
         self.mesh = mesh
         self.cfg = cfg
+        self.pbr = cfg.shading.model == "pbr"
+        self.material = None
+        if self.pbr:
+            from ..material.layer import MaterialLayer
+            self.material = MaterialLayer(mesh.material, cfg.material, cfg.lights, cameras, base, texture=mesh.texture)
+            if mesh.uvs is None:
+                raise ConfigError(f"scene.material: mesh {mesh.name} has no UV coordinates; PBR maps need them")
         self.vertices = len(mesh.positions)
         self.faces = np.ascontiguousarray(mesh.faces, dtype=np.uint32)
         self.primitives = len(self.faces)
         tex_cfg = cfg.texture
-        self.texture0 = self._initial_texture(mesh, tex_cfg)
+        self.texture0 = None if self.pbr else self._initial_texture(mesh, tex_cfg)
         self.has_texture = self.texture0 is not None
         colors_wanted = cfg.colors.optimize and not self.has_texture
-        self.has_colors = mesh.vertex_colors is not None or colors_wanted
+        self.has_colors = (mesh.vertex_colors is not None or colors_wanted) and not self.pbr
         V, F = self.vertices, self.primitives
         self.adj_start, self.adj_list = vertex_triangles(self.faces, V)
         tris_of_vertex = (self.adj_start, self.adj_list)     # a vertex gathers its triangles
@@ -96,6 +105,10 @@ class TexturedMesh(SceneKind):
             self.texture_analytic = tex_cfg.gradient == "analytic" and tex_settings["lr"] != 0.0
             groups.append(ParamGroup("texture", 3 * tw * th, 3, **tex_settings, contrib_base=F,
                                      mapping=MAP_ANALYTIC if self.texture_analytic else MAP_DIRECT))
+        material_slots = 0
+        if self.pbr:
+            material_groups, material_slots = self.material.groups(F)
+            groups += material_groups
         self.layout = ParamLayout(groups)
         self.geometry_contrib = any(g.name in ("positions", "colors") and not g.frozen for g in groups)
         self.texture_optimized = self.has_texture and not self.layout["texture"].frozen
@@ -103,7 +116,7 @@ class TexturedMesh(SceneKind):
         self.texture_contrib = self.texture_optimized and not self.texture_analytic
         self.shared_contributors = F
         texels = self.tex_size[0] * self.tex_size[1] if self.has_texture else 0
-        self.contributors = F + (3 * texels if self.texture_analytic else texels)
+        self.contributors = F + (3 * texels if self.texture_analytic else texels) + material_slots
         if self.texture_analytic:      # analytic texels take 3 accumulator slots each, SGE ones 1
             self.size_keys = "the mesh size, scene.texture.resolution (or set scene.texture.gradient: sge)"
         self.optimize_positions = not self.layout["positions"].frozen
@@ -120,7 +133,7 @@ class TexturedMesh(SceneKind):
         # image and saves raster work. A perturbed copy differs only where the perturbation
         # folds the surface so that a back face shows (tests/test_references.py measures it).
         self.cull = None if cull == "none" or orientation == 0 else ("back" if orientation > 0 else "front")
-        self.smooth_normals = cfg.shading.model == "lambert" and cfg.shading.normals == "smooth"
+        self.smooth_normals = cfg.shading.model in ("lambert", "pbr") and cfg.shading.normals == "smooth"
         # R draws the faces as an index buffer (a shared vertex is transformed once per copy where
         # the post-transform cache holds it) and takes triangle ids from gl_PrimitiveID, so it
         # draws in face order, not through order[].
@@ -161,6 +174,8 @@ class TexturedMesh(SceneKind):
             parts.append(np.asarray(vc, np.float32).reshape(-1))
         if self.has_texture:
             parts.append(self.texture0.reshape(-1))
+        if self.pbr:
+            parts.append(self.material.initial_params())
         return self.layout.clip(np.concatenate(parts).astype(np.float32))
 
     def mesh_data(self, theta: np.ndarray):
@@ -174,6 +189,8 @@ class TexturedMesh(SceneKind):
         if self.has_texture:
             tw, th = self.tex_size
             out = replace(out, texture=theta[self.layout.slice("texture")].reshape(th, tw, 3).copy())
+        if self.pbr:
+            out = replace(out, material=self.material.material(theta, self.layout), texture=None)
         return out
 
     def export(self, theta: np.ndarray, out_dir) -> list:
@@ -190,11 +207,32 @@ class TexturedMesh(SceneKind):
 
     # -- GL -----------------------------------------------------------------
 
+    @property
+    def shader_dirs(self) -> tuple:
+        if not self.pbr:
+            return super().shader_dirs
+        from ..material.layer import shader_dir
+        return super().shader_dirs + (shader_dir(),)
+
+    def _corner_tangents(self) -> np.ndarray:
+        """(F, 3, 4) float32 tangents (w = handedness) of the initial geometry, for normal maps."""
+        if "normal" not in self.material.maps:
+            return np.zeros((self.primitives, 3, 4), np.float32)
+        from ...io.tangents import corner_tangents
+        return np.ascontiguousarray(corner_tangents(self.mesh.positions, self.faces, self.mesh.uvs, self.mesh.normals),
+                                    np.float32)
+
+    def post_step(self, estimator) -> list:
+        return self.material.post_step(estimator) if self.pbr else []
+
     def resources(self) -> list:
         uvs = self.mesh.uvs if self.mesh.uvs is not None else np.zeros((self.primitives, 3, 2), np.float32)
         out = [BufferSpec("FACES", data=self.faces.tobytes()),
                BufferSpec("CORNER_UV", data=np.ascontiguousarray(uvs, np.float32).tobytes()),
                BufferSpec("NORMALS", size=16 * self.vertices)]
+        if self.pbr:
+            out.append(BufferSpec("CORNER_TANGENT", data=self._corner_tangents().tobytes()))
+            out += self.material.resources()
         if self.laplacian:
             out += [BufferSpec("NBR_START", data=self.nbr_start.tobytes()),
                     BufferSpec("NBR_LIST", data=self.nbr_table.tobytes()),
@@ -209,6 +247,10 @@ class TexturedMesh(SceneKind):
         d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR,
              "SCENE_MAX_CONTRIB": 5}   # its triangle + the 4 texels of its bilinear footprint
         shading = self.cfg.shading
+        if self.pbr:
+            d.update(self.material.defines(), SCENE_MAX_CONTRIB=1 + self.material.max_contributors)
+            if shading.normals == "smooth":
+                d["SMOOTH_NORMALS"] = 1
         if shading.model == "lambert":
             d["LAMBERT"] = 1
             if shading.normals == "smooth":

@@ -13,6 +13,10 @@
 // resolve.glsl's texel_ndc (declared below).
 
 #include "mesh_common.glsl"
+#ifdef PBR
+#include "material.glsl"
+layout(std430, binding = SSBO_SCENE_CORNER_TANGENT) readonly buffer CornerTangent { vec4 corner_tangent[]; };
+#endif
 
 layout(std430, binding = SSBO_SCENE_CORNER_UV) readonly buffer CornerUV { vec2 corner_uv[]; };
 layout(std430, binding = SSBO_SCENE_NORMALS) readonly buffer Normals { vec4 normals[]; };
@@ -116,6 +120,36 @@ vec3 vertex_color(uint v, uint key, float sigma) {
 }
 #endif
 
+#ifdef PBR
+// A PBR sample: UV, the smooth (or face) normal turned to the eye, the interpolated
+// tangent, and the material at the UV (material.glsl).
+vec3 pbr_sample(uint tri, uint v0, uint v1, uint v2, vec3 p0, vec3 p1, vec3 p2, vec3 w, uint cam, uint key,
+                float sigma) {
+    vec2 uv = w.x * corner_uv[tri * 3u] + w.y * corner_uv[tri * 3u + 1u] + w.z * corner_uv[tri * 3u + 2u];
+    vec3 p = w.x * p0 + w.y * p1 + w.z * p2;
+#ifdef SMOOTH_NORMALS
+    vec3 ng = w.x * normals[v0].xyz + w.y * normals[v1].xyz + w.z * normals[v2].xyz;
+#else
+    vec3 ng = cross(p1 - p0, p2 - p0);
+#endif
+    ng = normalize(ng + vec3(0.0, 0.0, 1e-20));
+    if (dot(ng, cameras[cam].eye.xyz - p) < 0.0) ng = -ng;  // two-sided
+    vec4 tg = w.x * corner_tangent[tri * 3u] + w.y * corner_tangent[tri * 3u + 1u] + w.z * corner_tangent[tri * 3u + 2u];
+    tg.w = corner_tangent[tri * 3u].w;
+    Material m = fetch_material(uv, key, sigma);
+#ifdef MATERIAL_ANALYTIC
+    record_material_sample(uv, ng, tg, p, cam, key, sigma);
+#endif
+    return material_color(m, ng, tg, p, cam);
+}
+
+#if defined(MATERIAL_ANALYTIC) && defined(G_PASS)
+void scene_analytic(uint pair, vec3 dl) {
+    material_analytic(pair, dl);
+}
+#endif
+#endif
+
 vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     uint tri = id - 1u;
     uint v0 = faces[tri * 3u], v1 = faces[tri * 3u + 1u], v2 = faces[tri * 3u + 2u];
@@ -126,6 +160,9 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
 #ifdef GEOMETRY_CONTRIB
     add_contributor(tri);
 #endif
+#ifdef PBR
+    return pbr_sample(tri, v0, v1, v2, p0, p1, p2, w, cam, key, sigma);
+#else
 #if defined(HAS_TEXTURE)
     vec2 f = texel_position(tri, w);
     ivec2 i0 = ivec2(floor(f));
@@ -160,4 +197,5 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     record_sample(i0, fr, shade, sigma);
 #endif
     return base * shade;
+#endif
 }

@@ -1,0 +1,185 @@
+"""The PBR material layer of a surface kind: map parameter groups, GPU resources, defines, export.
+
+A surface kind (the mesh kind; later subdivision surfaces) owns the geometry and
+calls this layer for its material: :meth:`MaterialLayer.groups` are appended to
+the kind's layout, :meth:`defines` and :meth:`resources` to the kind's, and the
+kind's G-side GLSL includes ``material.glsl`` (this layer's shaders, in
+glsl/scene/material/) and shades each sample with ``fetch_material`` and
+``material_color``. Maps optimised analytically take one accumulator slot per
+texel channel, maps optimised by SGE one contributor per texel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ConfigError
+from ...gl import shaders
+from ...gl.declared import BufferSpec
+from ...gl.passes import barrier, groups_1d, set_uniforms
+from ...io.material import PbrMaterial, srgb_to_linear
+from ..params import MAP_ANALYTIC, MAP_DIRECT, ParamGroup, group_settings
+from .config import DEFAULT_MAP_SIDE, MAP_DEFAULTS, MapConfig
+from .lights import pack_lights
+
+SHADER_FOLDER = ("scene", "material")
+
+
+def shader_dir():
+    return shaders.glsl_dir().joinpath(*SHADER_FOLDER)
+
+
+def resize_map(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W, C) -> (h, w, C) float32, bilinear-antialiased (PIL, per channel)."""
+    from PIL import Image
+    w, h = size
+    if a.shape[1] == w and a.shape[0] == h:
+        return np.asarray(a, np.float32)
+    if a.shape[0] == 1 and a.shape[1] == 1:
+        return np.broadcast_to(a, (h, w, a.shape[2])).astype(np.float32)
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(a[:, :, c], np.float32), mode="F")
+                                .resize((w, h), Image.Resampling.BILINEAR)) for c in range(a.shape[2])], axis=2)
+
+
+class MaterialLayer:
+    def __init__(self, material: PbrMaterial | None, cfg, lights, cameras: int, base=None, texture=None):
+        """``material``: the asset's PbrMaterial (or None); ``cfg``: scene.material; ``lights``:
+        scene.lights; ``cameras``: the job's view count; ``texture``: an sRGB base-colour
+        texture of a non-PBR asset, used as the base colour's initial value."""
+        self.cfg = cfg
+        self.maps: dict[str, np.ndarray] = {}
+        self.settings: dict[str, MapConfig] = {}
+        for name in MAP_DEFAULTS:
+            mcfg = getattr(cfg, name)
+            asset = material.map(name) if material is not None else None
+            if name == "base_color" and asset is None and texture is not None:
+                asset = srgb_to_linear(texture).astype(np.float32)
+            if mcfg is None and name == "normal" and asset is not None:
+                mcfg = MapConfig()
+            if mcfg is None:
+                continue
+            self.settings[name] = mcfg
+            self.maps[name] = self._initial(name, mcfg, asset)
+        self.occlusion = None
+        if cfg.occlusion == "asset" and material is not None and material.occlusion is not None:
+            self.occlusion = np.clip(np.asarray(material.occlusion, np.float32), 0.0, 1.0)
+        self.lights = pack_lights(lights, cameras, base)
+        self.analytic: set[str] = set()
+        self.perturbed: set[str] = set()
+
+    @staticmethod
+    def _initial(name: str, mcfg, asset) -> np.ndarray:
+        channels, default, _, _, _ = MAP_DEFAULTS[name]
+        real = asset is not None and asset.shape[0] * asset.shape[1] > 1
+        res = mcfg.resolution
+        if res is not None:
+            size = (res, res) if isinstance(res, int) else tuple(res)
+        elif mcfg.init == "asset" and real:
+            size = (asset.shape[1], asset.shape[0])
+        else:
+            size = (DEFAULT_MAP_SIDE, DEFAULT_MAP_SIDE) if mcfg.optimize else (1, 1)
+        if mcfg.init == "asset" and asset is not None:
+            if asset.shape[2] != channels:
+                raise ConfigError(f"scene.material.{name}: the asset's map has {asset.shape[2]} channels, "
+                                  f"expected {channels}")
+            out = resize_map(np.asarray(asset, np.float32), size)
+        else:
+            value = default if mcfg.init == "asset" else mcfg.init
+            out = np.broadcast_to(np.asarray(value, np.float32).reshape(1, 1, channels), (size[1], size[0], channels))
+        out = np.array(out, np.float32)
+        if name == "normal":
+            n = np.linalg.norm(out, axis=2, keepdims=True)
+            out = np.where(n > 1e-12, out / np.maximum(n, 1e-12), np.float32([0, 0, 1]))
+        return out.astype(np.float32)
+
+    # -- parameters ------------------------------------------------------------
+
+    def groups(self, contrib_base: int) -> tuple[list[ParamGroup], int]:
+        """The map groups, numbering their contributors from ``contrib_base``; and how many they take."""
+        out, n = [], 0
+        for name, a in self.maps.items():
+            h, w, c = a.shape
+            _, _, eps, lr, bounds = MAP_DEFAULTS[name]
+            s = group_settings(self.settings[name], eps, lr, bounds)
+            frozen = s["eps"] == 0.0 or s["lr"] == 0.0
+            analytic = self.settings[name].gradient == "analytic" and not frozen
+            slots = 0 if frozen else (c * w * h if analytic else w * h)
+            out.append(ParamGroup(name, c * w * h, c, **s, contrib_base=contrib_base + n,
+                                  mapping=MAP_ANALYTIC if analytic else MAP_DIRECT))
+            (self.analytic if analytic else self.perturbed if not frozen else set()).add(name)
+            n += slots
+        return out, n
+
+    def initial_params(self) -> np.ndarray:
+        return np.concatenate([a.reshape(-1) for a in self.maps.values()]).astype(np.float32)
+
+    def material(self, theta: np.ndarray, layout) -> PbrMaterial:
+        """The optimised material (for export): the maps read back from ``theta``."""
+        maps = {}
+        for name, a in self.maps.items():
+            m = theta[layout.slice(name)].reshape(a.shape).copy()
+            maps[name] = m[:, :, 0] if m.shape[2] == 1 else m
+        h = self.settings.get("height")
+        return PbrMaterial(base_color=maps["base_color"], roughness=maps["roughness"], metallic=maps["metallic"],
+                           normal=maps.get("normal"), occlusion=self.occlusion, height=maps.get("height"),
+                           height_strength=float(h.strength) if h is not None else 0.0,
+                           height_midlevel=float(h.midlevel) if h is not None else 0.5)
+
+    @property
+    def max_contributors(self) -> int:
+        """Contributors one surface sample adds (4 per SGE map, without height)."""
+        return 4 * len(self.perturbed - {"height"})
+
+    # -- GPU -------------------------------------------------------------------
+
+    def defines(self) -> dict:
+        d = {"PBR": 1}
+        for name, a in self.maps.items():
+            key = name.upper()
+            d[f"HAS_MAP_{key}"] = 1
+            d[f"MAP_{key}_W"], d[f"MAP_{key}_H"] = a.shape[1], a.shape[0]
+            if name in self.analytic:
+                d[f"MAP_{key}_ANALYTIC"] = 1
+            elif name in self.perturbed:
+                d[f"MAP_{key}_PERTURB"] = 1
+        if self.analytic:
+            d.update(MATERIAL_ANALYTIC=1, SCENE_ANALYTIC=1)
+        if self.occlusion is not None:
+            d.update(HAS_OCCLUSION=1, OCC_W=self.occlusion.shape[1], OCC_H=self.occlusion.shape[0])
+        if self.cfg.output == "linear":
+            d["OUTPUT_LINEAR"] = 1
+        d.update(self.lights.defines())
+        return d
+
+    def resources(self) -> list:
+        out = self.lights.resources()
+        if self.occlusion is not None:
+            out.append(BufferSpec("OCCLUSION", data=np.ascontiguousarray(self.occlusion, np.float32).tobytes()))
+        return out
+
+    def post_step(self, estimator) -> list:
+        return [NormalRenormalizer(estimator, self.maps["normal"])] if "normal" in self.analytic | self.perturbed else []
+
+
+class NormalRenormalizer:
+    """Post-step pass: the normal map's texels back to unit length."""
+
+    def __init__(self, estimator, normal_map: np.ndarray):
+        self.ctx = estimator.ctx
+        texels = normal_map.shape[0] * normal_map.shape[1]
+        self.prog = shaders.compute(self.ctx, "normalize_normals.comp", estimator.defines, None, estimator.extensions,
+                                    (shader_dir(),))
+        set_uniforms(self.prog, u_texels=texels)
+        self.groups = groups_1d(texels, estimator.device.max_groups_x)
+
+    def run(self, iteration: int) -> None:
+        self.prog.run(*self.groups)
+        barrier(self.ctx)
+
+    def release(self) -> None:
+        if self.prog is not None:
+            self.prog.release()
+            self.prog = None
+
+
+__all__ = ["MaterialLayer", "NormalRenormalizer", "resize_map", "shader_dir"]

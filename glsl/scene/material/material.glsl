@@ -1,0 +1,226 @@
+// The PBR material of a surface sample (docs/pbr.md): maps sampled from the
+// parameter buffer (bilinear, repeat, row 0 = top), the shading frame, and
+// the exact derivatives of analytic maps. Map NAME (BASE_COLOR, ROUGHNESS,
+// METALLIC, NORMAL) is there with HAS_MAP_NAME, sized MAP_NAME_W x MAP_NAME_H,
+// stored in group GROUP_NAME; MAP_NAME_PERTURB: optimised by SGE (perturbed,
+// its bilinear footprint the sample's contributors); MAP_NAME_ANALYTIC:
+// optimised with exact derivatives (not perturbed; scene_analytic fills one
+// accumulator slot per texel channel). Neither: fixed.
+// Needs buffers.glsl, perturb.glsl, contributors.glsl (and accumulate.glsl in G).
+
+#include "pbr.glsl"
+
+#ifdef HAS_OCCLUSION
+layout(std430, binding = SSBO_SCENE_OCCLUSION) readonly buffer Occlusion { float occlusion[]; };
+#endif
+
+uint map_wrap(ivec2 t, ivec2 size) {
+    t -= size * ivec2(floor(vec2(t) / vec2(size)));   // repeat (GLSL % is undefined for negatives)
+    return uint(t.y * size.x + t.x);
+}
+
+// The 4 texels of uv's bilinear footprint on a map of `size`, and their weights.
+uvec4 map_footprint(vec2 uv, ivec2 size, out vec4 wt) {
+    vec2 f = vec2(uv.x * float(size.x) - 0.5, (1.0 - uv.y) * float(size.y) - 0.5);
+    ivec2 i0 = ivec2(floor(f));
+    vec2 fr = f - floor(f);
+    wt = vec4((1.0 - fr.x) * (1.0 - fr.y), fr.x * (1.0 - fr.y), (1.0 - fr.x) * fr.y, fr.x * fr.y);
+    return uvec4(map_wrap(i0, size), map_wrap(i0 + ivec2(1, 0), size), map_wrap(i0 + ivec2(0, 1), size),
+                 map_wrap(i0 + ivec2(1, 1), size));
+}
+
+float map_param(uint group, uint texel, uint c, bool perturb, uint key, float sigma) {
+    Group g = groups[group];
+    uint i = g.offset + texel * g.stride + c;
+    return perturb ? perturbed(i, g.eps, key, sigma) : params[i];
+}
+
+float map_sample1(uint group, uvec4 t, vec4 wt, bool perturb, uint key, float sigma) {
+    return wt.x * map_param(group, t.x, 0u, perturb, key, sigma) + wt.y * map_param(group, t.y, 0u, perturb, key, sigma)
+         + wt.z * map_param(group, t.z, 0u, perturb, key, sigma) + wt.w * map_param(group, t.w, 0u, perturb, key, sigma);
+}
+
+vec3 map_texel3(uint group, uint texel, bool perturb, uint key, float sigma) {
+    return vec3(map_param(group, texel, 0u, perturb, key, sigma), map_param(group, texel, 1u, perturb, key, sigma),
+                map_param(group, texel, 2u, perturb, key, sigma));
+}
+
+vec3 map_sample3(uint group, uvec4 t, vec4 wt, bool perturb, uint key, float sigma) {
+    return wt.x * map_texel3(group, t.x, perturb, key, sigma) + wt.y * map_texel3(group, t.y, perturb, key, sigma)
+         + wt.z * map_texel3(group, t.z, perturb, key, sigma) + wt.w * map_texel3(group, t.w, perturb, key, sigma);
+}
+
+void add_map_contributors(uint group, uvec4 t) {
+    uint b = groups[group].contrib_base;
+    add_contributor(b + t.x);
+    add_contributor(b + t.y);
+    add_contributor(b + t.z);
+    add_contributor(b + t.w);
+}
+
+#ifdef MAP_BASE_COLOR_PERTURB
+#define BASE_COLOR_PERTURB true
+#else
+#define BASE_COLOR_PERTURB false
+#endif
+#ifdef MAP_ROUGHNESS_PERTURB
+#define ROUGHNESS_PERTURB true
+#else
+#define ROUGHNESS_PERTURB false
+#endif
+#ifdef MAP_METALLIC_PERTURB
+#define METALLIC_PERTURB true
+#else
+#define METALLIC_PERTURB false
+#endif
+#ifdef MAP_NORMAL_PERTURB
+#define NORMAL_PERTURB true
+#else
+#define NORMAL_PERTURB false
+#endif
+
+struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; };
+
+// The material at uv for the copy (key, sigma); adds the footprints of SGE maps as contributors.
+Material fetch_material(vec2 uv, uint key, float sigma) {
+    Material m;
+    vec4 wt;
+    uvec4 t = map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt);
+    m.base = map_sample3(GROUP_BASE_COLOR, t, wt, BASE_COLOR_PERTURB, key, sigma);
+#ifdef MAP_BASE_COLOR_PERTURB
+    add_map_contributors(GROUP_BASE_COLOR, t);
+#endif
+    t = map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt);
+    m.rough = map_sample1(GROUP_ROUGHNESS, t, wt, ROUGHNESS_PERTURB, key, sigma);
+#ifdef MAP_ROUGHNESS_PERTURB
+    add_map_contributors(GROUP_ROUGHNESS, t);
+#endif
+    t = map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt);
+    m.metal = map_sample1(GROUP_METALLIC, t, wt, METALLIC_PERTURB, key, sigma);
+#ifdef MAP_METALLIC_PERTURB
+    add_map_contributors(GROUP_METALLIC, t);
+#endif
+#ifdef HAS_MAP_NORMAL
+    t = map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt);
+    m.nt = map_sample3(GROUP_NORMAL, t, wt, NORMAL_PERTURB, key, sigma);
+#ifdef MAP_NORMAL_PERTURB
+    add_map_contributors(GROUP_NORMAL, t);
+#endif
+#else
+    m.nt = vec3(0.0, 0.0, 1.0);
+#endif
+#ifdef HAS_OCCLUSION
+    t = map_footprint(uv, ivec2(OCC_W, OCC_H), wt);
+    m.ao = dot(wt, vec4(occlusion[t.x], occlusion[t.y], occlusion[t.z], occlusion[t.w]));
+#else
+    m.ao = 1.0;
+#endif
+    return m;
+}
+
+// Shading normal from the unit geometric normal ng, the vertex tangent t (xyz, w = handedness)
+// and the stored tangent-space normal nt (docs/pbr.md).
+vec3 shading_normal(vec3 ng, vec4 t, vec3 nt) {
+#ifdef HAS_MAP_NORMAL
+    float ln = length(nt);
+    if (!(ln > 0.0)) return ng;
+    vec3 T = t.xyz - ng * dot(ng, t.xyz);
+    float lt = length(T);
+    if (!(lt > 1e-12)) return ng;
+    T /= lt;
+    vec3 B = (t.w < 0.0 ? -1.0 : 1.0) * cross(ng, T);
+    return normalize(T * nt.x + B * nt.y + ng * nt.z);
+#else
+    return ng;
+#endif
+}
+
+// The colour compared with the target (encoded radiance) of material m at point p.
+vec3 material_color(Material m, vec3 ng, vec4 t, vec3 p, uint cam) {
+    return encode_output(shade_pbr(m.base, m.rough, m.metal, m.ao, shading_normal(ng, t, m.nt), p, cam));
+}
+
+#ifdef MATERIAL_ANALYTIC
+// What G's plus copy saw at each sample of the current pixel, for scene_analytic.
+vec2 g_pb_uv[NSUB];
+vec3 g_pb_ng[NSUB];
+vec4 g_pb_t[NSUB];
+vec3 g_pb_p[NSUB];
+uint g_pb_cam, g_pb_key;
+int g_pb_count = 0;
+
+void record_material_sample(vec2 uv, vec3 ng, vec4 t, vec3 p, uint cam, uint key, float sigma) {
+    if (sigma <= 0.0 || g_pb_count >= NSUB) return;    // only G's plus copy (the clean pass has sigma 0)
+    g_pb_uv[g_pb_count] = uv;
+    g_pb_ng[g_pb_count] = ng;
+    g_pb_t[g_pb_count] = t;
+    g_pb_p[g_pb_count] = p;
+    g_pb_cam = cam;
+    g_pb_key = key;
+    ++g_pb_count;
+}
+
+#ifdef G_PASS
+#define PBR_H 1e-3
+
+// Adds g * (bilinear weight) into channel c of each texel of the footprint (analytic slots).
+void add_map_gradient(uint pair, uint group, uvec4 t, vec4 wt, uint c, float g) {
+    if (g == 0.0) return;
+    uint b = groups[group].contrib_base + c;
+    uint s = groups[group].stride;
+    if (wt.x != 0.0) accumulate(pair, b + t.x * s, g * wt.x);
+    if (wt.y != 0.0) accumulate(pair, b + t.y * s, g * wt.y);
+    if (wt.z != 0.0) accumulate(pair, b + t.z * s, g * wt.z);
+    if (wt.w != 0.0) accumulate(pair, b + t.w * s, g * wt.w);
+}
+
+// d loss / d texel channel of every analytic map: dl . d colour / d channel (central differences
+// of the shading in the material value, exact up to O(h^2)) * bilinear weight / NSUB.
+void material_analytic(uint pair, vec3 dl) {
+    bool collect = g_collect;
+    g_collect = false;                      // re-fetching adds no contributors
+    vec3 w = dl / float(NSUB);
+    for (int s = 0; s < g_pb_count; ++s) {
+        vec2 uv = g_pb_uv[s];
+        vec3 ng = g_pb_ng[s], p = g_pb_p[s];
+        vec4 tg = g_pb_t[s];
+        uint cam = g_pb_cam;
+        Material m = fetch_material(uv, g_pb_key, 1.0);
+        Material a = m, b = m;
+        vec4 wt;
+        uvec4 t;
+#ifdef MAP_BASE_COLOR_ANALYTIC
+        a.base = m.base + PBR_H; b.base = m.base - PBR_H;   // a channel of base colour moves only its own channel
+        vec3 d = w * (material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
+        t = map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt);
+        for (uint c = 0u; c < 3u; ++c) add_map_gradient(pair, GROUP_BASE_COLOR, t, wt, c, d[c]);
+        a.base = m.base; b.base = m.base;
+#endif
+#ifdef MAP_ROUGHNESS_ANALYTIC
+        a.rough = m.rough + PBR_H; b.rough = m.rough - PBR_H;
+        float gr = dot(w, material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
+        t = map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt);
+        add_map_gradient(pair, GROUP_ROUGHNESS, t, wt, 0u, gr);
+        a.rough = m.rough; b.rough = m.rough;
+#endif
+#ifdef MAP_METALLIC_ANALYTIC
+        a.metal = m.metal + PBR_H; b.metal = m.metal - PBR_H;
+        float gm = dot(w, material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
+        t = map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt);
+        add_map_gradient(pair, GROUP_METALLIC, t, wt, 0u, gm);
+        a.metal = m.metal; b.metal = m.metal;
+#endif
+#ifdef MAP_NORMAL_ANALYTIC
+        t = map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt);
+        for (uint c = 0u; c < 3u; ++c) {
+            a.nt = m.nt; b.nt = m.nt;
+            a.nt[c] += PBR_H; b.nt[c] -= PBR_H;
+            float gn = dot(w, material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
+            add_map_gradient(pair, GROUP_NORMAL, t, wt, c, gn);
+        }
+#endif
+    }
+    g_collect = collect;
+}
+#endif
+#endif
