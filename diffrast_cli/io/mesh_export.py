@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_bytes, ensure_folder
+from .mesh_geometry import unique_rows
 from .meshes import MeshData
 
 
@@ -52,16 +53,6 @@ def _texture_image(texture):
     return Image.fromarray(u8, mode="RGB")
 
 
-def _unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique rows of a float32 array (by value) in order of first use, and the index of each row."""
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    _, first, inv = np.unique(a.view(np.uint8).reshape(len(a), -1), axis=0,
-                              return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return a[np.sort(first)], rank[inv.reshape(-1)]
-
-
 def _fmt(rows: np.ndarray, prefix: str, fmt: str) -> list[str]:
     line = prefix + " " + " ".join([fmt] * rows.shape[1])
     return [line % tuple(r) for r in rows.tolist()]
@@ -94,12 +85,12 @@ def export_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     corner = [(tri.reshape(-1) + 1).astype(np.int64)]
     pattern = "%d"
     if mesh.uvs is not None:
-        vt, vt_idx = _unique_rows(np.asarray(mesh.uvs, dtype=np.float32).reshape(-1, 2))
+        vt, vt_idx = unique_rows(np.asarray(mesh.uvs, dtype=np.float32).reshape(-1, 2))
         lines += _fmt(vt.astype(np.float64), "vt", "%.9g")
         corner.append(vt_idx + 1)
         pattern += "/%d"
     if mesh.normals is not None:
-        vn, vn_idx = _unique_rows(np.asarray(mesh.normals, dtype=np.float32).reshape(-1, 3))
+        vn, vn_idx = unique_rows(np.asarray(mesh.normals, dtype=np.float32).reshape(-1, 3))
         lines += _fmt(vn.astype(np.float64), "vn", "%.9g")
         corner.append(vn_idx + 1)
         pattern += "/%d" if mesh.uvs is not None else "//%d"
@@ -125,7 +116,7 @@ def _to_trimesh(mesh: MeshData):
         cols.append(np.asarray(mesh.uvs, dtype=np.float32).reshape(-1, 2))
     if mesh.normals is not None:
         cols.append(np.asarray(mesh.normals, dtype=np.float32).reshape(-1, 3))
-    rows, corner = _unique_rows(np.concatenate(cols, axis=1))
+    rows, corner = unique_rows(np.concatenate(cols, axis=1))
     src = np.empty(len(rows), dtype=np.int64)               # the first corner that uses each vertex
     src[corner[::-1]] = np.arange(3 * n)[::-1]
     # number the glTF vertices in position order, so that loading (which welds by lowest
