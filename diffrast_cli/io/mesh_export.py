@@ -20,7 +20,7 @@ from .mesh_geometry import unique_rows
 from .meshes import MeshData
 
 
-def _check(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
+def check_mesh(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
     pos = np.asarray(mesh.positions, dtype=np.float32)
     tri = np.asarray(mesh.faces, dtype=np.int64)
     if pos.ndim != 2 or pos.shape[1] != 3 or tri.ndim != 2 or tri.shape[1] != 3 or len(tri) == 0:
@@ -64,20 +64,32 @@ def export_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     Without a texture, vertex colours are written as ``v x y z r g b``.  Returns the paths
     written, OBJ first.  ``out_dir`` is created if missing.
     """
-    pos, tri = _check(mesh)
+    check_mesh(mesh)
     out = ensure_folder(out_dir)
-    n = len(tri)
     has_tex = mesh.texture is not None and mesh.uvs is not None
-    lines = [f"# diffrast mesh {mesh.name}: {len(pos)} vertices, {n} triangles"]
     written = []
+    mtl = None
     if has_tex:
         png, mtl = out / f"{stem}.png", out / f"{stem}.mtl"
         atomic_write_bytes(png, texture_png(mesh.texture))
         atomic_write_bytes(mtl, (f"# diffrast material\nnewmtl material_0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\n"
                                  f"d 1\nillum 1\nmap_Kd {png.name}\n").encode("utf-8"))
         written = [mtl, png]
-        lines.append(f"mtllib {mtl.name}")
-    if mesh.vertex_colors is not None and not has_tex:
+    obj = out / f"{stem}.obj"
+    text = obj_text(mesh, None if mtl is None else mtl.name, "material_0")
+    atomic_write_bytes(obj, text.encode("utf-8"))
+    return [obj] + written
+
+
+def obj_text(mesh: MeshData, mtllib: str | None = None, material: str = "material_0") -> str:
+    """The OBJ file of ``mesh``: ``mtllib``/``usemtl material`` lines when ``mtllib`` is given,
+    else vertex colours (if any) as ``v x y z r g b``."""
+    pos, tri = check_mesh(mesh)
+    n = len(tri)
+    lines = [f"# diffrast mesh {mesh.name}: {len(pos)} vertices, {n} triangles"]
+    if mtllib is not None:
+        lines.append(f"mtllib {mtllib}")
+    if mesh.vertex_colors is not None and mtllib is None:
         col = np.clip(np.asarray(mesh.vertex_colors, dtype=np.float64), 0.0, 1.0)
         lines += _fmt(np.concatenate([pos.astype(np.float64), col], axis=1), "v", "%.9g")
     else:
@@ -94,21 +106,19 @@ def export_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
         lines += _fmt(vn.astype(np.float64), "vn", "%.9g")
         corner.append(vn_idx + 1)
         pattern += "/%d" if mesh.uvs is not None else "//%d"
-    if has_tex:
-        lines.append("usemtl material_0")
+    if mtllib is not None:
+        lines.append(f"usemtl {material}")
     c = np.stack(corner, axis=1).reshape(n, 3 * len(corner))
     face = "f " + " ".join([pattern] * 3)
     lines += [face % tuple(r) for r in c.tolist()]
-    obj = out / f"{stem}.obj"
-    atomic_write_bytes(obj, ("\n".join(lines) + "\n").encode("utf-8"))
-    return [obj] + written
+    return "\n".join(lines) + "\n"
 
 
 def _to_trimesh(mesh: MeshData):
     import trimesh
     from trimesh.visual.material import PBRMaterial
 
-    pos, tri = _check(mesh)
+    pos, tri = check_mesh(mesh)
     n = len(tri)
     # one glTF vertex per distinct (position, uv, normal) corner
     cols = [tri.reshape(-1, 1).astype(np.int32).view(np.float32)]   # bits of the index, compared by bytes
