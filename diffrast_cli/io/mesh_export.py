@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_bytes, ensure_folder
+from .mesh_geometry import unique_rows
 from .meshes import MeshData
 
 
-def _check(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
+def check_mesh(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
     pos = np.asarray(mesh.positions, dtype=np.float32)
     tri = np.asarray(mesh.faces, dtype=np.int64)
     if pos.ndim != 2 or pos.shape[1] != 3 or tri.ndim != 2 or tri.shape[1] != 3 or len(tri) == 0:
@@ -52,16 +53,6 @@ def _texture_image(texture):
     return Image.fromarray(u8, mode="RGB")
 
 
-def _unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique rows of a float32 array (by value) in order of first use, and the index of each row."""
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    _, first, inv = np.unique(a.view(np.uint8).reshape(len(a), -1), axis=0,
-                              return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return a[np.sort(first)], rank[inv.reshape(-1)]
-
-
 def _fmt(rows: np.ndarray, prefix: str, fmt: str) -> list[str]:
     line = prefix + " " + " ".join([fmt] * rows.shape[1])
     return [line % tuple(r) for r in rows.tolist()]
@@ -73,20 +64,32 @@ def export_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     Without a texture, vertex colours are written as ``v x y z r g b``.  Returns the paths
     written, OBJ first.  ``out_dir`` is created if missing.
     """
-    pos, tri = _check(mesh)
+    check_mesh(mesh)
     out = ensure_folder(out_dir)
-    n = len(tri)
     has_tex = mesh.texture is not None and mesh.uvs is not None
-    lines = [f"# diffrast mesh {mesh.name}: {len(pos)} vertices, {n} triangles"]
     written = []
+    mtl = None
     if has_tex:
         png, mtl = out / f"{stem}.png", out / f"{stem}.mtl"
         atomic_write_bytes(png, texture_png(mesh.texture))
         atomic_write_bytes(mtl, (f"# diffrast material\nnewmtl material_0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\n"
                                  f"d 1\nillum 1\nmap_Kd {png.name}\n").encode("utf-8"))
         written = [mtl, png]
-        lines.append(f"mtllib {mtl.name}")
-    if mesh.vertex_colors is not None and not has_tex:
+    obj = out / f"{stem}.obj"
+    text = obj_text(mesh, None if mtl is None else mtl.name, "material_0")
+    atomic_write_bytes(obj, text.encode("utf-8"))
+    return [obj] + written
+
+
+def obj_text(mesh: MeshData, mtllib: str | None = None, material: str = "material_0") -> str:
+    """The OBJ file of ``mesh``: ``mtllib``/``usemtl material`` lines when ``mtllib`` is given,
+    else vertex colours (if any) as ``v x y z r g b``."""
+    pos, tri = check_mesh(mesh)
+    n = len(tri)
+    lines = [f"# diffrast mesh {mesh.name}: {len(pos)} vertices, {n} triangles"]
+    if mtllib is not None:
+        lines.append(f"mtllib {mtllib}")
+    if mesh.vertex_colors is not None and mtllib is None:
         col = np.clip(np.asarray(mesh.vertex_colors, dtype=np.float64), 0.0, 1.0)
         lines += _fmt(np.concatenate([pos.astype(np.float64), col], axis=1), "v", "%.9g")
     else:
@@ -94,30 +97,28 @@ def export_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     corner = [(tri.reshape(-1) + 1).astype(np.int64)]
     pattern = "%d"
     if mesh.uvs is not None:
-        vt, vt_idx = _unique_rows(np.asarray(mesh.uvs, dtype=np.float32).reshape(-1, 2))
+        vt, vt_idx = unique_rows(np.asarray(mesh.uvs, dtype=np.float32).reshape(-1, 2))
         lines += _fmt(vt.astype(np.float64), "vt", "%.9g")
         corner.append(vt_idx + 1)
         pattern += "/%d"
     if mesh.normals is not None:
-        vn, vn_idx = _unique_rows(np.asarray(mesh.normals, dtype=np.float32).reshape(-1, 3))
+        vn, vn_idx = unique_rows(np.asarray(mesh.normals, dtype=np.float32).reshape(-1, 3))
         lines += _fmt(vn.astype(np.float64), "vn", "%.9g")
         corner.append(vn_idx + 1)
         pattern += "/%d" if mesh.uvs is not None else "//%d"
-    if has_tex:
-        lines.append("usemtl material_0")
+    if mtllib is not None:
+        lines.append(f"usemtl {material}")
     c = np.stack(corner, axis=1).reshape(n, 3 * len(corner))
     face = "f " + " ".join([pattern] * 3)
     lines += [face % tuple(r) for r in c.tolist()]
-    obj = out / f"{stem}.obj"
-    atomic_write_bytes(obj, ("\n".join(lines) + "\n").encode("utf-8"))
-    return [obj] + written
+    return "\n".join(lines) + "\n"
 
 
 def _to_trimesh(mesh: MeshData):
     import trimesh
     from trimesh.visual.material import PBRMaterial
 
-    pos, tri = _check(mesh)
+    pos, tri = check_mesh(mesh)
     n = len(tri)
     # one glTF vertex per distinct (position, uv, normal) corner
     cols = [tri.reshape(-1, 1).astype(np.int32).view(np.float32)]   # bits of the index, compared by bytes
@@ -125,7 +126,7 @@ def _to_trimesh(mesh: MeshData):
         cols.append(np.asarray(mesh.uvs, dtype=np.float32).reshape(-1, 2))
     if mesh.normals is not None:
         cols.append(np.asarray(mesh.normals, dtype=np.float32).reshape(-1, 3))
-    rows, corner = _unique_rows(np.concatenate(cols, axis=1))
+    rows, corner = unique_rows(np.concatenate(cols, axis=1))
     src = np.empty(len(rows), dtype=np.int64)               # the first corner that uses each vertex
     src[corner[::-1]] = np.arange(3 * n)[::-1]
     # number the glTF vertices in position order, so that loading (which welds by lowest

@@ -30,6 +30,16 @@ def _weld_keys(pos: np.ndarray, tol: float) -> np.ndarray:
     return keys
 
 
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows of a float32 array (by value) in order of first use, and the index of each row."""
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    _, first, inv = np.unique(a.view(np.uint8).reshape(len(a), -1), axis=0,
+                              return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return a[np.sort(first)], rank[inv.reshape(-1)]
+
+
 def weld_map(positions, faces, tol: float = 1e-7):
     """Merge positions closer than ``tol`` (same cell of a ``tol`` grid) and drop unreferenced ones.
 
