@@ -159,7 +159,7 @@ class Problem:
         """Targets rendered by diffrast itself: the reference asset, same cameras and settings."""
         from .scene.mesh.reference import render_reference
         images, self.reference = render_reference(
-            self.device, self.job, resolve_path(self.base, self.job.target.reference.mesh), cams, size)
+            self.device, self.job, resolve_path(self.base, self.job.target.reference.mesh), cams, size, self.base)
         return images
 
     # -- use ----------------------------------------------------------------

@@ -194,6 +194,12 @@ class TexturedMesh(SceneKind):
         return out
 
     def export(self, theta: np.ndarray, out_dir) -> list:
+        """mesh.obj (+ .mtl, PNGs) and mesh.glb; with PBR shading also gltf/mesh.gltf (+ .bin, PNGs)."""
+        if self.pbr:
+            from ...io.pbr_export import export_pbr_glb, export_pbr_gltf, export_pbr_obj
+            data = self.mesh_data(theta)
+            return (export_pbr_obj(data, out_dir, "mesh") + [export_pbr_glb(data, out_dir, "mesh")]
+                    + export_pbr_gltf(data, Path(out_dir) / "gltf", "mesh"))
         from ...io.mesh_export import export_mesh
         return export_mesh(self.mesh_data(theta), out_dir, stem="mesh")
 
@@ -209,8 +215,8 @@ class TexturedMesh(SceneKind):
 
     @property
     def shader_dirs(self) -> tuple:
-        if not self.pbr:
-            return super().shader_dirs
+        """The kind's folder and the material layer's (mesh_shade.glsl includes material.glsl
+        under #ifdef PBR; includes are resolved before the preprocessor runs)."""
         from ..material.layer import shader_dir
         return super().shader_dirs + (shader_dir(),)
 

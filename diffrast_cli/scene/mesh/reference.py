@@ -8,19 +8,37 @@ import numpy as np
 from ...io import meshes
 from ...sge.estimator import Estimator
 from ...sge.views import ViewSet
+from ..material.config import HeightMapConfig, MaterialConfig
 from .config import MeshConfig, ShadingConfig
 from .kind import TexturedMesh
 
 
-def render_reference(device, job, path, cams: list, size) -> tuple[np.ndarray, object]:
-    """(images (N, H, W, 3), the reference MeshData) of the mesh at ``path`` seen by ``cams``.
-    Shading: the job's scene shading when its kind has one, else the mesh kind's default."""
-    ref = meshes.load_mesh(path)
+def reference_config(job, ref) -> MeshConfig:
+    """The mesh config that draws the reference asset ``ref`` as the job sees it: the job's
+    shading, lights and displacement; the asset's own maps (fixed) under PBR shading."""
     frozen = {"optimize": False}
     shading = getattr(job.scene, "shading", None)
     shading = shading if isinstance(shading, ShadingConfig) else ShadingConfig()
-    cfg = MeshConfig(mesh="reference", shading=shading, positions=frozen, colors=frozen, texture=frozen)
-    scene = TexturedMesh(ref, cfg, 1.0, cull=job.render.cull)
+    if shading.model != "pbr":
+        return MeshConfig(mesh="reference", shading=shading, positions=frozen, colors=frozen, texture=frozen)
+    own = ref.material
+    job_height = job.scene.material.height
+    height = None
+    if job_height is not None and own is not None and own.height is not None:
+        height = HeightMapConfig(optimize=False, strength=own.height_strength, midlevel=own.height_midlevel)
+    material = MaterialConfig(base_color=frozen, roughness=frozen, metallic=frozen,
+                              normal=frozen if own is not None and own.normal is not None else None,
+                              height=height, output=job.scene.material.output)
+    return MeshConfig(mesh="reference", shading=shading, positions=frozen, material=material,
+                      lights=job.scene.lights, displacement=job.scene.displacement if height is not None else None)
+
+
+def render_reference(device, job, path, cams: list, size, base=None) -> tuple[np.ndarray, object]:
+    """(images (N, H, W, 3), the reference MeshData) of the mesh at ``path`` seen by ``cams``.
+    Shading: the job's scene shading when its kind has one, else the mesh kind's default;
+    ``base``: the job's folder (light files)."""
+    ref = meshes.load_mesh(path)
+    scene = TexturedMesh(ref, reference_config(job, ref), 1.0, cull=job.render.cull, cameras=len(cams), base=base)
     blank = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]),
                     eyes=np.stack([c.position for c in cams]),
                     targets=np.zeros((len(cams), size[1], size[0], 3), np.float32))
