@@ -42,11 +42,14 @@ def resize_map(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class MaterialLayer:
-    def __init__(self, material: PbrMaterial | None, cfg, lights, cameras: int, base=None, texture=None):
+    def __init__(self, material: PbrMaterial | None, cfg, lights, cameras: int, base=None, texture=None,
+                 default_eps: dict | None = None):
         """``material``: the asset's PbrMaterial (or None); ``cfg``: scene.material; ``lights``:
         scene.lights; ``cameras``: the job's view count; ``texture``: an sRGB base-colour
-        texture of a non-PBR asset, used as the base colour's initial value."""
+        texture of a non-PBR asset, used as the base colour's initial value; ``default_eps``:
+        perturbation sizes replacing MAP_DEFAULTS' (e.g. the height map's, from the pixel size)."""
         self.cfg = cfg
+        self.default_eps = default_eps or {}
         self.maps: dict[str, np.ndarray] = {}
         self.settings: dict[str, MapConfig] = {}
         for name in MAP_DEFAULTS:
@@ -100,6 +103,7 @@ class MaterialLayer:
         for name, a in self.maps.items():
             h, w, c = a.shape
             _, _, eps, lr, bounds = MAP_DEFAULTS[name]
+            eps = self.default_eps.get(name, eps)
             s = group_settings(self.settings[name], eps, lr, bounds)
             frozen = s["eps"] == 0.0 or s["lr"] == 0.0
             analytic = self.settings[name].gradient == "analytic" and not frozen

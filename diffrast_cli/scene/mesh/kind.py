@@ -73,9 +73,17 @@ class TexturedMesh(SceneKind):
         self.cfg = cfg
         self.pbr = cfg.shading.model == "pbr"
         self.material = None
+        self.displace = cfg.displacement is not None
+        if self.displace:
+            self.vertex_shader = "mesh_displaced.vert"
+            self.sub_triangles = cfg.displacement.level ** 2
         if self.pbr:
             from ..material.layer import MaterialLayer
-            self.material = MaterialLayer(mesh.material, cfg.material, cfg.lights, cameras, base, texture=mesh.texture)
+            eps = {}
+            if cfg.material.height is not None:      # half a pixel of displacement, in height units
+                eps["height"] = float(min(0.25, 0.5 * pixel_world / max(cfg.material.height.strength, 1e-12)))
+            self.material = MaterialLayer(mesh.material, cfg.material, cfg.lights, cameras, base, texture=mesh.texture,
+                                          default_eps=eps)
             if mesh.uvs is None:
                 raise ConfigError(f"scene.material: mesh {mesh.name} has no UV coordinates; PBR maps need them")
         self.vertices = len(mesh.positions)
@@ -134,6 +142,7 @@ class TexturedMesh(SceneKind):
         # folds the surface so that a back face shows (tests/test_references.py measures it).
         self.cull = None if cull == "none" or orientation == 0 else ("back" if orientation > 0 else "front")
         self.smooth_normals = cfg.shading.model in ("lambert", "pbr") and cfg.shading.normals == "smooth"
+        self.vertex_normals = self.smooth_normals or self.displace    # the NORMALS buffer is read
         # R draws the faces as an index buffer (a shared vertex is transformed once per copy where
         # the post-transform cache holds it) and takes triangle ids from gl_PrimitiveID, so it
         # draws in face order, not through order[].
@@ -255,6 +264,12 @@ class TexturedMesh(SceneKind):
         shading = self.cfg.shading
         if self.pbr:
             d.update(self.material.defines(), SCENE_MAX_CONTRIB=1 + self.material.max_contributors)
+            if self.displace:
+                h = self.cfg.material.height
+                d.update(DISPLACE=1, DISPLACE_LEVEL=self.cfg.displacement.level, DISPLACE_STRENGTH=repr(float(h.strength)),
+                         DISPLACE_MIDLEVEL=repr(float(h.midlevel)))
+                if "height" in self.material.perturbed:   # the height texels of the sample's 3 corners
+                    d["SCENE_MAX_CONTRIB"] += 12
             if shading.normals == "smooth":
                 d["SMOOTH_NORMALS"] = 1
         if shading.model == "lambert":
@@ -276,8 +291,9 @@ class TexturedMesh(SceneKind):
 
     def build(self, ctx, defines: dict, buffers: dict) -> None:
         super().build(ctx, defines, buffers)
-        self.vao.release()
-        self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["FACES"], index_element_size=4)
+        if not self.displace:      # displaced: a plain draw of 3 vertices per sub-triangle (draw())
+            self.vao.release()
+            self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["FACES"], index_element_size=4)
         self.ctx = ctx
         shading = self.cfg.shading
         light = np.asarray(shading.light_dir, np.float64)
@@ -305,6 +321,12 @@ class TexturedMesh(SceneKind):
             set_uniforms(prog, u_weight=self.cfg.texture.smoothness / SMOOTHNESS_REFERENCE_TEXELS)
             self.regularizers.append((prog, groups_1d(texels)))
 
+    def draw(self, instances: int) -> None:
+        if self.displace:
+            self.vao.render(vertices=3 * self.primitives * self.sub_triangles, instances=instances)
+        else:
+            super().draw(instances)
+
     def shading_uniforms(self) -> dict:
         return self._uniforms
 
@@ -312,7 +334,7 @@ class TexturedMesh(SceneKind):
         self._normals_done = False
 
     def before_render(self, estimator) -> None:
-        if self.smooth_normals and (self.optimize_positions or not self._normals_done):
+        if self.vertex_normals and (self.optimize_positions or not self._normals_done):
             self.normals_prog.run(*self.vgroups)
             barrier(self.ctx)
             self._normals_done = True

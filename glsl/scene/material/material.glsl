@@ -9,46 +9,11 @@
 // Needs buffers.glsl, perturb.glsl, contributors.glsl (and accumulate.glsl in G).
 
 #include "pbr.glsl"
+#include "maps.glsl"
 
 #ifdef HAS_OCCLUSION
 layout(std430, binding = SSBO_SCENE_OCCLUSION) readonly buffer Occlusion { float occlusion[]; };
 #endif
-
-uint map_wrap(ivec2 t, ivec2 size) {
-    t -= size * ivec2(floor(vec2(t) / vec2(size)));   // repeat (GLSL % is undefined for negatives)
-    return uint(t.y * size.x + t.x);
-}
-
-// The 4 texels of uv's bilinear footprint on a map of `size`, and their weights.
-uvec4 map_footprint(vec2 uv, ivec2 size, out vec4 wt) {
-    vec2 f = vec2(uv.x * float(size.x) - 0.5, (1.0 - uv.y) * float(size.y) - 0.5);
-    ivec2 i0 = ivec2(floor(f));
-    vec2 fr = f - floor(f);
-    wt = vec4((1.0 - fr.x) * (1.0 - fr.y), fr.x * (1.0 - fr.y), (1.0 - fr.x) * fr.y, fr.x * fr.y);
-    return uvec4(map_wrap(i0, size), map_wrap(i0 + ivec2(1, 0), size), map_wrap(i0 + ivec2(0, 1), size),
-                 map_wrap(i0 + ivec2(1, 1), size));
-}
-
-float map_param(uint group, uint texel, uint c, bool perturb, uint key, float sigma) {
-    Group g = groups[group];
-    uint i = g.offset + texel * g.stride + c;
-    return perturb ? perturbed(i, g.eps, key, sigma) : params[i];
-}
-
-float map_sample1(uint group, uvec4 t, vec4 wt, bool perturb, uint key, float sigma) {
-    return wt.x * map_param(group, t.x, 0u, perturb, key, sigma) + wt.y * map_param(group, t.y, 0u, perturb, key, sigma)
-         + wt.z * map_param(group, t.z, 0u, perturb, key, sigma) + wt.w * map_param(group, t.w, 0u, perturb, key, sigma);
-}
-
-vec3 map_texel3(uint group, uint texel, bool perturb, uint key, float sigma) {
-    return vec3(map_param(group, texel, 0u, perturb, key, sigma), map_param(group, texel, 1u, perturb, key, sigma),
-                map_param(group, texel, 2u, perturb, key, sigma));
-}
-
-vec3 map_sample3(uint group, uvec4 t, vec4 wt, bool perturb, uint key, float sigma) {
-    return wt.x * map_texel3(group, t.x, perturb, key, sigma) + wt.y * map_texel3(group, t.y, perturb, key, sigma)
-         + wt.z * map_texel3(group, t.z, perturb, key, sigma) + wt.w * map_texel3(group, t.w, perturb, key, sigma);
-}
 
 void add_map_contributors(uint group, uvec4 t) {
     uint b = groups[group].contrib_base;

@@ -25,12 +25,10 @@ uniform float u_ambient;
 
 vec2 texel_ndc(ivec2 texel);
 
-vec3 perturbed_position(uint v, uint key, float sigma) {
-    Group g = groups[GROUP_POSITIONS];
-    uint i = g.offset + v * 3u;
-    return vec3(perturbed(i, g.eps, key, sigma), perturbed(i + 1u, g.eps, key, sigma),
-                perturbed(i + 2u, g.eps, key, sigma));
-}
+#include "mesh_perturbed.glsl"
+#ifdef DISPLACE
+#include "mesh_displace.glsl"
+#endif
 
 // Perspective-correct barycentrics of the point seen at NDC `ndc` on the
 // triangle p0 p1 p2 (world) through view-projection vp.
@@ -121,20 +119,13 @@ vec3 vertex_color(uint v, uint key, float sigma) {
 #endif
 
 #ifdef PBR
-// A PBR sample: UV, the smooth (or face) normal turned to the eye, the interpolated
-// tangent, and the material at the UV (material.glsl).
-vec3 pbr_sample(uint tri, uint v0, uint v1, uint v2, vec3 p0, vec3 p1, vec3 p2, vec3 w, uint cam, uint key,
-                float sigma) {
-    vec2 uv = w.x * corner_uv[tri * 3u] + w.y * corner_uv[tri * 3u + 1u] + w.z * corner_uv[tri * 3u + 2u];
-    vec3 p = w.x * p0 + w.y * p1 + w.z * p2;
-#ifdef SMOOTH_NORMALS
-    vec3 ng = w.x * normals[v0].xyz + w.y * normals[v1].xyz + w.z * normals[v2].xyz;
-#else
-    vec3 ng = cross(p1 - p0, p2 - p0);
-#endif
+// A PBR sample of base triangle tri at base weights b: point p, geometric normal ng (any
+// length; turned to the eye here), the interpolated tangent, the material at the UV.
+vec3 pbr_sample(uint tri, vec3 b, vec3 p, vec3 ng, uint cam, uint key, float sigma) {
+    vec2 uv = b.x * corner_uv[tri * 3u] + b.y * corner_uv[tri * 3u + 1u] + b.z * corner_uv[tri * 3u + 2u];
     ng = normalize(ng + vec3(0.0, 0.0, 1e-20));
     if (dot(ng, cameras[cam].eye.xyz - p) < 0.0) ng = -ng;  // two-sided
-    vec4 tg = w.x * corner_tangent[tri * 3u] + w.y * corner_tangent[tri * 3u + 1u] + w.z * corner_tangent[tri * 3u + 2u];
+    vec4 tg = b.x * corner_tangent[tri * 3u] + b.y * corner_tangent[tri * 3u + 1u] + b.z * corner_tangent[tri * 3u + 2u];
     tg.w = corner_tangent[tri * 3u].w;
     Material m = fetch_material(uv, key, sigma);
 #ifdef MATERIAL_ANALYTIC
@@ -142,6 +133,31 @@ vec3 pbr_sample(uint tri, uint v0, uint v1, uint v2, vec3 p0, vec3 p1, vec3 p2, 
 #endif
     return material_color(m, ng, tg, p, cam);
 }
+
+#ifdef DISPLACE
+// A sample of sub-triangle id - 1 (mesh_displace.glsl): its displaced corners, the sample's
+// weights on them, its base triangle's contributor and the height texels of its corners.
+vec3 displaced_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
+    uint prim = id - 1u;
+    uint tri = prim / uint(DISPLACE_TRIS);
+    mat3 corners = sub_triangle(prim - tri * uint(DISPLACE_TRIS));
+    vec3 p0 = perturbed_position(faces[tri * 3u], key, sigma);
+    vec3 p1 = perturbed_position(faces[tri * 3u + 1u], key, sigma);
+    vec3 p2 = perturbed_position(faces[tri * 3u + 2u], key, sigma);
+    vec3 q0 = displaced_point(tri, corners[0], p0, p1, p2, key, sigma);
+    vec3 q1 = displaced_point(tri, corners[1], p0, p1, p2, key, sigma);
+    vec3 q2 = displaced_point(tri, corners[2], p0, p1, p2, key, sigma);
+    vec3 w = barycentrics(cameras[cam].view_proj, q0, q1, q2, texel_ndc(texel));
+#ifdef GEOMETRY_CONTRIB
+    add_contributor(tri);
+#endif
+#ifdef MAP_HEIGHT_PERTURB
+    vec4 wt;
+    for (int c = 0; c < 3; ++c) add_map_contributors(GROUP_HEIGHT, height_footprint(base_uv(tri, corners[c]), wt));
+#endif
+    return pbr_sample(tri, corners * w, w.x * q0 + w.y * q1 + w.z * q2, cross(q1 - q0, q2 - q0), cam, key, sigma);
+}
+#endif
 
 #if defined(MATERIAL_ANALYTIC) && defined(G_PASS)
 void scene_analytic(uint pair, vec3 dl) {
@@ -151,6 +167,9 @@ void scene_analytic(uint pair, vec3 dl) {
 #endif
 
 vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
+#ifdef DISPLACE
+    return displaced_sample(id, texel, cam, key, sigma);
+#endif
     uint tri = id - 1u;
     uint v0 = faces[tri * 3u], v1 = faces[tri * 3u + 1u], v2 = faces[tri * 3u + 2u];
     vec3 p0 = perturbed_position(v0, key, sigma);
@@ -161,7 +180,12 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     add_contributor(tri);
 #endif
 #ifdef PBR
-    return pbr_sample(tri, v0, v1, v2, p0, p1, p2, w, cam, key, sigma);
+#ifdef SMOOTH_NORMALS
+    vec3 ng = w.x * normals[v0].xyz + w.y * normals[v1].xyz + w.z * normals[v2].xyz;
+#else
+    vec3 ng = cross(p1 - p0, p2 - p0);
+#endif
+    return pbr_sample(tri, w, w.x * p0 + w.y * p1 + w.z * p2, ng, cam, key, sigma);
 #else
 #if defined(HAS_TEXTURE)
     vec2 f = texel_position(tri, w);
