@@ -35,11 +35,10 @@ from .material import PbrMaterial
 from .mesh_data import MeshData
 from .mesh_export import check_mesh, obj_text
 from .mesh_geometry import compute_vertex_normals, unique_rows
-from .pbr_maps import (base_color_png, is_constant, metallic_roughness_png, normal_png, packed_size, png_gray8,
+from .pbr_maps import (HEIGHT_EXTRAS, base_color_png, is_constant, metallic_roughness_png, normal_png, packed_size, png_gray8,
                        png_gray16)
 from .tangents import corner_tangents
 
-HEIGHT_EXTRAS = "diffrast_height"
 FLOAT, UINT16, UINT32 = 5126, 5123, 5125
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 LINEAR, REPEAT = 9729, 10497
@@ -279,5 +278,5 @@ def export_pbr_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     return [obj, mtl] + written
 
 
-__all__ = ["HEIGHT_EXTRAS", "export_pbr_glb", "export_pbr_gltf", "export_pbr_obj", "gltf_vertices",
+__all__ = ["export_pbr_glb", "export_pbr_gltf", "export_pbr_obj", "gltf_vertices",
            "material_images"]
