@@ -82,7 +82,8 @@ def obj_materials(path: Path, data: bytes) -> dict:
     return out
 
 
-def _gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
+def gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
+    """A glTF/GLB file's JSON tree and (GLB) its binary chunk; InputError if malformed."""
     if path.suffix.lower() == ".glb" or data[:4] == b"glTF":
         if len(data) < 20 or data[:4] != b"glTF":
             raise InputError(f"{path}: not a GLB file (bad header)")
@@ -112,11 +113,6 @@ def _gltf_file(path: Path, uri: str) -> Path:
 
     plain = path.parent / uri
     return plain if plain.is_file() else path.parent / unquote(uri)
-
-
-def gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
-    """A glTF/GLB file's JSON tree and (GLB) its binary chunk; InputError if malformed."""
-    return _gltf_json(path, data)
 
 
 def _gltf_buffers(path: Path, tree: dict, binary: bytes | None, read_files: bool) -> list:
@@ -164,7 +160,7 @@ def check_gltf(path: Path, data: bytes, max_faces: int) -> bool:
     """Buffers and textures (base colour, metallic-roughness, normal, occlusion) that trimesh
     would silently drop; the face count.  True if a material that a mesh uses has a
     base-colour texture."""
-    tree, binary = _gltf_json(path, data)
+    tree, binary = gltf_json(path, data)
     textured = False
     try:
         buffers = _gltf_buffers(path, tree, binary, read_files=False)
@@ -202,7 +198,7 @@ def check_gltf(path: Path, data: bytes, max_faces: int) -> bool:
 def gltf_image(path: Path, data: bytes, src: int, what: str):
     """Image ``src`` of the glTF/GLB file ``path`` (content ``data``) as a decoded pillow image,
     size-checked; InputError if it is missing, malformed or too large."""
-    tree, binary = _gltf_json(path, data)
+    tree, binary = gltf_json(path, data)
     if not 0 <= src < len(tree.get("images", [])):
         raise InputError(f"{path}: {what}: no image {src} in the glTF")
     try:

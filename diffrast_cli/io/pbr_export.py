@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_bytes, ensure_folder
-from .material import PbrMaterial
+from .material import PbrMaterial, linear_to_srgb
 from .mesh_data import MeshData
 from .mesh_export import check_mesh, obj_text
 from .mesh_geometry import compute_vertex_normals, unique_rows
-from .pbr_maps import (HEIGHT_EXTRAS, base_color_png, is_constant, metallic_roughness_png, normal_png, packed_size, png_gray8,
-                       png_gray16)
+from .pbr_maps import (HEIGHT_EXTRAS, base_color_png, is_constant, metallic_roughness_png, normal_png, packed_size,
+                       png_gray8, png_gray16)
 from .tangents import corner_tangents
 
 FLOAT, UINT16, UINT32 = 5126, 5123, 5125
@@ -244,8 +244,6 @@ def export_pbr_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     def image(key: str, suffix: str, data: bytes, options: str = "") -> None:
         files.append((f"{stem}_{suffix}.png", data))
         lines.append(f"{key} {options}{files[-1][0]}")
-
-    from .material import linear_to_srgb
 
     if is_constant(mat.base_color):
         lines.append("Kd " + " ".join(_number(x) for x in np.clip(linear_to_srgb(np.ravel(mat.base_color)), 0, 1)))
