@@ -3,8 +3,10 @@ through load_mesh; the Khronos glTF-Validator on the glTF files."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from tests.mesh_scenes import grid_mesh
 from tests.test_gltf_validator import issues, validate  # noqa: F401  (the validator fixture)
 
 H, W = 4, 6
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _unit_normals(rng, shape):
@@ -183,3 +186,17 @@ def test_khronos_validator_reports_no_errors_or_warnings(validate, tmp_path):
         assert report["issues"]["numErrors"] == 0, f"{path.name}: " + "\n".join(found)
         assert report["issues"]["numWarnings"] == 0, f"{path.name}: " + "\n".join(found)
         assert report["info"]["totalTriangleCount"] == 32
+
+
+def test_the_reference_asset_is_what_its_script_makes():
+    spec = importlib.util.spec_from_file_location("make_pbr_assets", REPO / "assets" / "make_pbr_assets.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    made = script.pbr_reference()
+    loaded = load_mesh(REPO / "assets" / "pbr_reference.glb")
+    assert len(loaded.faces) == len(made.faces) and loaded.material.base_color.shape == (256, 256, 3)
+    _check_maps(loaded.material, made.material)
+    assert set(np.unique(loaded.material.metallic)) == {0.0, 1.0}
+    for key in ("base_color", "roughness", "metallic", "normal"):   # constant along the polar rows
+        a = loaded.material.map(key)
+        assert np.ptp(a[:32], axis=(0, 1)).max() == 0 and np.ptp(a[-32:], axis=(0, 1)).max() == 0, key
