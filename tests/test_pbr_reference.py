@@ -171,3 +171,23 @@ def test_srgb_encode():
     assert y[2] == pytest.approx(1.055 * 0.0031308 ** (1 / 2.4) - 0.055, abs=1e-6)   # the two pieces meet
     assert y[3] == pytest.approx(0.7353569830524495, rel=1e-12)
     assert y[5] > 1.0                                                                   # not clamped above 1
+
+
+def test_environment_rotation_is_a_turn_of_the_image():
+    """rotation = 90 degrees shows the image turned by a quarter: -z then shows what +x showed (u = 0.75),
+    the same as the image rolled left by a quarter of its width with rotation 0."""
+    from diffrast_cli.scene.material.environment import procedural_sky
+    img = procedural_sky(128, 64, sun_dir=(0.6, 0.5, 0.3), sun_radius_deg=6.0)
+    sizes = dict(levels=3, spec_size=(32, 16), irr_size=(16, 8), samples=16)
+    env = prefilter_environment(img, **sizes)
+    rolled = prefilter_environment(np.roll(img, -32, axis=1), **sizes)
+    base, rough, metal, n, _, _ = _random_setup(200, 10)
+    n = _unit(n * [1, 0.5, 1])                       # keep normals and reflections off the poles
+    p = -n * 2.0                                      # eye at the origin looks along the normal: R = N
+    a = shade(p, base, rough, metal, n, np.zeros(3), [{"type": "environment", "intensity": 1.5, "rotation": 90.0}],
+              env=env)
+    b = shade(p, base, rough, metal, n, np.zeros(3), [{"type": "environment", "intensity": 1.5, "rotation": 0.0}],
+              env=rolled)
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+    unturned = shade(p, base, rough, metal, n, np.zeros(3), [{"type": "environment", "intensity": 1.5}], env=env)
+    assert np.abs(unturned - a).max() > 0.1 * np.abs(a).max()
