@@ -7,7 +7,7 @@ import pytest
 
 from diffrast_cli.scene.material.environment import prefilter_environment
 from tests.pbr_reference import (
-    brdf_terms, dfg_approx, ggx_d, shade, shade_light, shading_normal, smith_vis, srgb_encode)
+    brdf_terms, dfg_approx, ggx_d, shade, shade_light, shading_normal, srgb_encode)
 
 Z = np.array([[0.0, 0.0, 1.0]])
 

@@ -9,9 +9,11 @@ repeating in u and clamped in v, as GL_LINEAR with GL_REPEAT / GL_CLAMP_TO_EDGE.
 * irradiance: the cosine-convolved radiance divided by pi (a constant L gives L),
   a direct sum over a solid-angle-weighted downsampled source.
 * specular: K levels for perceptual roughness r_k = k / (K - 1); level 0 is the
-  image resampled (a mirror), level k > 0 the GGX-prefiltered radiance with
-  N = V = R (alpha = max(r_k, 0.045)^2), weighted by N.L, computed by filtered
-  importance sampling (Hammersley points, a mip level per sample from its pdf).
+  image resampled (a mirror), level k > 0 the GGX-filtered radiance with N = V = R
+  (alpha = max(r_k, 0.045)^2): int L(l) D(h) max(N.l, 0) dl / int D(h) max(N.l, 0) dl.
+  Levels whose lobe is wide enough are a direct sum over a solid-angle-weighted
+  downsampled source (texels under a third of alpha); the sharpest use filtered
+  importance sampling (Hammersley points, a mip level of the source per sample).
 """
 
 from __future__ import annotations
