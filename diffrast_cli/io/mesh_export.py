@@ -17,7 +17,7 @@ import numpy as np
 
 from .atomic import atomic_write_bytes, ensure_folder
 from .mesh_geometry import unique_rows
-from .meshes import MeshData
+from .mesh_data import MeshData
 
 
 def check_mesh(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:

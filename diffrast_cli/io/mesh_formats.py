@@ -82,7 +82,8 @@ def obj_materials(path: Path, data: bytes) -> dict:
     return out
 
 
-def _gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
+def gltf_json(path: Path, data: bytes) -> tuple[dict, bytes | None]:
+    """A glTF/GLB file's JSON tree and (GLB) its binary chunk; InputError if malformed."""
     if path.suffix.lower() == ".glb" or data[:4] == b"glTF":
         if len(data) < 20 or data[:4] != b"glTF":
             raise InputError(f"{path}: not a GLB file (bad header)")
@@ -114,24 +115,55 @@ def _gltf_file(path: Path, uri: str) -> Path:
     return plain if plain.is_file() else path.parent / unquote(uri)
 
 
+def _gltf_buffers(path: Path, tree: dict, binary: bytes | None, read_files: bool) -> list:
+    buffers = []
+    for buf in tree.get("buffers", []):
+        uri = buf.get("uri")
+        if uri is None:
+            buffers.append(binary)
+        elif uri.startswith("data:"):
+            buffers.append(base64.b64decode(uri.split(",", 1)[1]))
+        else:
+            f = _gltf_file(path, uri)
+            if not f.is_file():
+                raise InputError(f"{path}: buffer file {uri} not found (looked for {f})")
+            buffers.append(f.read_bytes() if read_files else None)   # else trimesh reads it
+    return buffers
+
+
+def _image_source(path: Path, tree: dict, buffers: list, src: int, what: str):
+    """The image ``src`` of a glTF tree as a checked, decoded pillow image (None where its
+    buffer was not read)."""
+    img = tree["images"][src]
+    if "uri" in img and not img["uri"].startswith("data:"):
+        f = _gltf_file(path, img["uri"])
+        if not f.is_file():
+            raise InputError(f"{path}: {what} {img['uri']} not found (looked for {f})")
+        return open_texture(path, f)
+    if "uri" in img:
+        blob = base64.b64decode(img["uri"].split(",", 1)[1])
+    else:
+        view = tree["bufferViews"][img["bufferView"]]
+        buf = buffers[view["buffer"]]
+        if buf is None:
+            return None
+        off = view.get("byteOffset", 0)
+        blob = buf[off:off + view["byteLength"]]
+    return _check_image_bytes(path, blob, f"embedded {what} image {src}")
+
+
+# the material slots whose images are checked before trimesh loads them (it drops broken ones silently)
+TEXTURE_SLOTS = ("baseColorTexture", "metallicRoughnessTexture", "normalTexture", "occlusionTexture")
+
+
 def check_gltf(path: Path, data: bytes, max_faces: int) -> bool:
-    """Buffers and base-colour textures that trimesh would silently drop; the face count.
-    True if a material that a mesh uses has a base-colour texture."""
-    tree, binary = _gltf_json(path, data)
+    """Buffers and textures (base colour, metallic-roughness, normal, occlusion) that trimesh
+    would silently drop; the face count.  True if a material that a mesh uses has a
+    base-colour texture."""
+    tree, binary = gltf_json(path, data)
     textured = False
     try:
-        buffers = []
-        for buf in tree.get("buffers", []):
-            uri = buf.get("uri")
-            if uri is None:
-                buffers.append(binary)
-            elif uri.startswith("data:"):
-                buffers.append(base64.b64decode(uri.split(",", 1)[1]))
-            else:
-                f = _gltf_file(path, uri)
-                if not f.is_file():
-                    raise InputError(f"{path}: buffer file {uri} not found (looked for {f})")
-                buffers.append(None)                       # trimesh reads it; not needed for checks
+        buffers = _gltf_buffers(path, tree, binary, read_files=False)
         acc = tree.get("accessors", [])
         faces = 0
         meshes = tree.get("meshes", [])
@@ -144,37 +176,37 @@ def check_gltf(path: Path, data: bytes, max_faces: int) -> bool:
             raise InputError(f"{path}: {faces} triangles, more than the {max_faces} allowed")
         used = {p["material"] for m in meshes for p in m.get("primitives", []) if "material" in p}
         for mi in sorted(used):
-            pbr = tree["materials"][mi].get("pbrMetallicRoughness", {})
-            if "baseColorTexture" not in pbr:
-                continue
-            textured = True
-            tex = tree["textures"][pbr["baseColorTexture"]["index"]]
-            src = tex.get("source")
-            for ext in tex.get("extensions", {}).values():
-                src = ext.get("source", src) if isinstance(ext, dict) else src
-            img = tree["images"][src]
-            if "uri" in img and not img["uri"].startswith("data:"):
-                f = _gltf_file(path, img["uri"])
-                if not f.is_file():
-                    raise InputError(f"{path}: texture {img['uri']} not found (looked for {f})")
-                open_texture(path, f)
-                continue
-            if "uri" in img:
-                blob = base64.b64decode(img["uri"].split(",", 1)[1])
-            else:
-                view = tree["bufferViews"][img["bufferView"]]
-                buf = buffers[view["buffer"]]
-                if buf is None:
+            material = tree["materials"][mi]
+            slots = dict(material.get("pbrMetallicRoughness", {}), **material)
+            textured = textured or "baseColorTexture" in slots
+            for slot in TEXTURE_SLOTS:
+                if slot not in slots:
                     continue
-                off = view.get("byteOffset", 0)
-                blob = buf[off:off + view["byteLength"]]
-            _check_image_bytes(path, blob, f"embedded texture image {src}")
+                tex = tree["textures"][slots[slot]["index"]]
+                src = tex.get("source")
+                for ext in tex.get("extensions", {}).values():
+                    src = ext.get("source", src) if isinstance(ext, dict) else src
+                _image_source(path, tree, buffers, src, "texture")
     except InputError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, RecursionError,
             struct.error) as exc:
         raise InputError(f"{path}: malformed glTF ({exc.__class__.__name__}: {one_line(exc)})")
     return textured
+
+
+def gltf_image(path: Path, data: bytes, src: int, what: str):
+    """Image ``src`` of the glTF/GLB file ``path`` (content ``data``) as a decoded pillow image,
+    size-checked; InputError if it is missing, malformed or too large."""
+    tree, binary = gltf_json(path, data)
+    if not 0 <= src < len(tree.get("images", [])):
+        raise InputError(f"{path}: {what}: no image {src} in the glTF")
+    try:
+        return _image_source(path, tree, _gltf_buffers(path, tree, binary, read_files=True), src, what)
+    except InputError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, struct.error) as exc:
+        raise InputError(f"{path}: malformed glTF {what} ({exc.__class__.__name__}: {one_line(exc)})")
 
 
 def open_texture(path: Path, file: Path):
@@ -185,11 +217,11 @@ def open_texture(path: Path, file: Path):
         raise InputError(f"{path}: texture {exc.message}") from None
 
 
-def _check_image_bytes(path: Path, blob: bytes, what: str) -> None:
+def _check_image_bytes(path: Path, blob: bytes, what: str):
     try:
         with warnings.catch_warnings(), c_stderr_into([]):
             warnings.simplefilter("ignore")
-            decode_checked(io.BytesIO(blob), path, what)
+            return decode_checked(io.BytesIO(blob), path, what)
     except InputError:
         raise
     except Exception as exc:

@@ -15,6 +15,9 @@ Conventions
 * Colours are taken as stored (no sRGB/linear conversion).  With a texture the
   material's base colour factor (OBJ ``Kd``, glTF ``baseColorFactor``) is
   ignored; without one it becomes ``vertex_colors``.
+* ``material``: a glTF/GLB whose objects all use one metallic-roughness material gets
+  it as a :class:`~diffrast_cli.io.material.PbrMaterial` (maps decoded as
+  :mod:`~diffrast_cli.io.pbr_import` describes); ``texture`` stays the stored base colour.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .mesh_data import MeshData
 from .mesh_formats import (check_gltf, check_ply_header, file_resolver, image_key, image_to_rgb, obj_materials,
                            open_texture, quiet_loaders)
 from .mesh_geometry import compute_vertex_normals, icosphere, lat_long_sphere, unit_rows, weld, weld_map
+from .pbr_import import add_gltf_height, pbr_material_from_trimesh
 
 __all__ = ["EXTENSIONS", "MAX_FACES", "MAX_VERTICES", "MeshData", "compute_vertex_normals", "icosphere",
            "image_to_rgb", "lat_long_sphere", "load_mesh", "weld"]
@@ -104,7 +108,10 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
                 raise InputError(f"{path}: no triangles in the mesh")
             if textured and all(o["texture"] is None for o in objs):   # a safety net: trimesh drops them silently
                 raise InputError(f"{path}: the base-colour texture could not be loaded")
-            return _assemble(path, objs, need_uvs)
+            mesh = _assemble(path, objs, need_uvs)
+            if mesh.material is not None:
+                add_gltf_height(path, data, mesh.material)
+            return mesh
     except InputError:
         raise
     except MemoryError:
@@ -117,6 +124,8 @@ def load_mesh(path, *, need_uvs: bool = False) -> MeshData:
 
 def _object(path: Path, geom, gname: str, matrix: np.ndarray, materials: dict | None) -> dict:
     """One scene node's geometry as world-space per-corner arrays."""
+    from trimesh.visual.material import PBRMaterial
+
     v = np.asarray(geom.vertices, dtype=np.float64)
     f = np.asarray(geom.faces, dtype=np.int64)
     if v.ndim != 2 or v.shape[1] != 3 or len(v) == 0:
@@ -136,7 +145,8 @@ def _object(path: Path, geom, gname: str, matrix: np.ndarray, materials: dict | 
     if np.abs(pos).max(initial=0.0) > F32_MAX:
         raise InputError(f"{path}: object {gname} has vertex coordinates beyond the 32-bit float range "
                          f"(|x| up to {np.abs(pos).max():.3g}, at most {F32_MAX:.3g})")
-    obj = {"pos": pos, "faces": f, "uv": None, "normal": None, "color": None, "texture": None, "name": gname}
+    obj = {"pos": pos, "faces": f, "uv": None, "normal": None, "color": None, "texture": None, "name": gname,
+           "pbr": None}
     vis = geom.visual
     uv = getattr(vis, "uv", None)
     if uv is not None and len(uv) == len(v):
@@ -172,6 +182,8 @@ def _object(path: Path, geom, gname: str, matrix: np.ndarray, materials: dict | 
             else:
                 factor = m["kd"]
     elif mat is not None:                                  # glTF: trimesh's PBR material
+        if isinstance(mat, PBRMaterial):
+            obj["pbr"] = mat
         img = getattr(mat, "baseColorTexture", None)
         if img is not None:
             obj["texture"] = ("image", img)
@@ -250,4 +262,12 @@ def _assemble(path: Path, objs: list[dict], need_uvs: bool) -> MeshData:
                                               minlength=len(positions)) for c in range(3)], axis=1)
         vertex_colors = np.clip(vertex_colors / np.maximum(count, 1)[:, None], 0, 1).astype(np.float32)
     return MeshData(positions=positions, faces=wfaces.astype(np.int32), uvs=uvs, normals=normals,
-                    texture=texture, vertex_colors=vertex_colors, name=path.stem)
+                    texture=texture, vertex_colors=vertex_colors, name=path.stem, material=_material(path, objs))
+
+
+def _material(path: Path, objs: list[dict]):
+    """The glTF PBR material as a PbrMaterial when every object uses the same one, else None."""
+    first = objs[0]["pbr"]
+    if first is None or any(o["pbr"] is not first for o in objs):
+        return None
+    return pbr_material_from_trimesh(path, first)

@@ -31,15 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_bytes, ensure_folder
-from .material import PbrMaterial
+from .material import PbrMaterial, linear_to_srgb
 from .mesh_data import MeshData
 from .mesh_export import check_mesh, obj_text
 from .mesh_geometry import compute_vertex_normals, unique_rows
-from .pbr_maps import (base_color_png, is_constant, metallic_roughness_png, normal_png, packed_size, png_gray8,
-                       png_gray16)
+from .pbr_maps import (HEIGHT_EXTRAS, base_color_png, is_constant, metallic_roughness_png, normal_png, packed_size,
+                       png_gray8, png_gray16)
 from .tangents import corner_tangents
 
-HEIGHT_EXTRAS = "diffrast_height"
 FLOAT, UINT16, UINT32 = 5126, 5123, 5125
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 LINEAR, REPEAT = 9729, 10497
@@ -246,8 +245,6 @@ def export_pbr_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
         files.append((f"{stem}_{suffix}.png", data))
         lines.append(f"{key} {options}{files[-1][0]}")
 
-    from .material import linear_to_srgb
-
     if is_constant(mat.base_color):
         lines.append("Kd " + " ".join(_number(x) for x in np.clip(linear_to_srgb(np.ravel(mat.base_color)), 0, 1)))
     else:
@@ -279,5 +276,5 @@ def export_pbr_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
     return [obj, mtl] + written
 
 
-__all__ = ["HEIGHT_EXTRAS", "export_pbr_glb", "export_pbr_gltf", "export_pbr_obj", "gltf_vertices",
+__all__ = ["export_pbr_glb", "export_pbr_gltf", "export_pbr_obj", "gltf_vertices",
            "material_images"]

@@ -21,6 +21,9 @@ import numpy as np
 
 from .material import linear_to_srgb, srgb_to_linear
 
+# the key of a glTF material's extras that names its height image (see io.pbr_export)
+HEIGHT_EXTRAS = "diffrast_height"
+
 
 def is_constant(a) -> bool:
     """True for a (1, 1[, C]) map (written as a factor, not an image)."""
@@ -145,6 +148,6 @@ def normal_from_image(img) -> np.ndarray:
     return n.astype(np.float32)
 
 
-__all__ = ["base_color_from_image", "base_color_png", "channel", "image_channels", "is_constant",
+__all__ = ["HEIGHT_EXTRAS", "base_color_from_image", "base_color_png", "channel", "image_channels", "is_constant",
            "metallic_roughness_png", "normal_from_image", "normal_png", "packed_size", "png_gray16",
            "png_gray8", "png_rgb8", "resample"]

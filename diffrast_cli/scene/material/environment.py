@@ -9,9 +9,11 @@ repeating in u and clamped in v, as GL_LINEAR with GL_REPEAT / GL_CLAMP_TO_EDGE.
 * irradiance: the cosine-convolved radiance divided by pi (a constant L gives L),
   a direct sum over a solid-angle-weighted downsampled source.
 * specular: K levels for perceptual roughness r_k = k / (K - 1); level 0 is the
-  image resampled (a mirror), level k > 0 the GGX-prefiltered radiance with
-  N = V = R (alpha = max(r_k, 0.045)^2), weighted by N.L, computed by filtered
-  importance sampling (Hammersley points, a mip level per sample from its pdf).
+  image resampled (a mirror), level k > 0 the GGX-filtered radiance with N = V = R
+  (alpha = max(r_k, 0.045)^2): int L(l) D(h) max(N.l, 0) dl / int D(h) max(N.l, 0) dl.
+  Levels whose lobe is wide enough are a direct sum over a solid-angle-weighted
+  downsampled source (texels under a third of alpha); the sharpest use filtered
+  importance sampling (Hammersley points, a mip level of the source per sample).
 """
 
 from __future__ import annotations
@@ -164,7 +166,8 @@ def _mip_pyramid(image: np.ndarray):
     widths = np.array([lv.shape[1] for lv in levels])
     heights = np.array([lv.shape[0] for lv in levels])
     offsets = np.concatenate([[0], np.cumsum(widths * heights)[:-1]])
-    return np.concatenate([lv.reshape(-1, 3) for lv in levels]), widths, heights, offsets
+    flat = np.concatenate([lv.reshape(-1, 3) for lv in levels]).astype(np.float32)   # float32: half the traffic
+    return flat, widths, heights, offsets
 
 
 def _pyramid_bilinear(pyr, u, v, level):
@@ -172,18 +175,38 @@ def _pyramid_bilinear(pyr, u, v, level):
     w, h, off = widths[level], heights[level], offsets[level]
     x, y = u * w - 0.5, v * h - 0.5
     x0, y0 = np.floor(x), np.floor(y)
-    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
+    fx, fy = (x - x0).astype(np.float32)[..., None], (y - y0).astype(np.float32)[..., None]
     i0 = np.mod(x0.astype(np.int64), w)
     i1 = np.mod(i0 + 1, w)
-    j0 = np.clip(y0.astype(np.int64), 0, h - 1)
-    j1 = np.clip(y0.astype(np.int64) + 1, 0, h - 1)
-    top = flat[off + j0 * w + i0] * (1 - fx) + flat[off + j0 * w + i1] * fx
-    bottom = flat[off + j1 * w + i0] * (1 - fx) + flat[off + j1 * w + i1] * fx
+    row0 = off + np.clip(y0.astype(np.int64), 0, h - 1) * w
+    row1 = off + np.clip(y0.astype(np.int64) + 1, 0, h - 1) * w
+    top = flat[row0 + i0] * (1 - fx) + flat[row0 + i1] * fx
+    bottom = flat[row1 + i0] * (1 - fx) + flat[row1 + i1] * fx
     return top * (1 - fy) + bottom * fy
 
 
-def _ggx_level(pyr, dirs: np.ndarray, roughness: float, samples: int) -> np.ndarray:
-    alpha = max(roughness, 0.045) ** 2
+def _ggx_direct(image: np.ndarray, dirs: np.ndarray, alpha: float, src_height: int) -> np.ndarray:
+    """The GGX-filtered radiance as a direct sum over a solid-angle-weighted downsampled source.
+
+    With N = V, n.h = sqrt((1 + n.l) / 2), so the weight D(h) max(n.l, 0) dOmega_l depends on n.l only."""
+    src_h = min(src_height, image.shape[0])
+    src_w = min(2 * src_h, image.shape[1])
+    src = resample_equirect(image, (src_w, src_h)).reshape(-1, 3).astype(np.float32)
+    src_dirs = texel_directions(src_w, src_h).reshape(-1, 3).astype(np.float32)
+    omega = np.repeat(row_solid_angles(src_w, src_h), src_w).astype(np.float32)
+    a2 = np.float32(alpha * alpha)
+    out = np.empty((len(dirs), 3))
+    for start in range(0, len(dirs), 1024):
+        c = dirs[start:start + 1024].astype(np.float32) @ src_dirs.T
+        np.maximum(c, 0, out=c)
+        denom = (1 + c) * ((a2 - 1) / 2) + 1                # nh^2 (a2 - 1) + 1
+        weight = c / (denom * denom) * omega                # D up to the constant a2 / pi
+        out[start:start + 1024] = (weight @ src) / weight.sum(axis=1, keepdims=True)
+    return out
+
+
+def _ggx_level(pyr, dirs: np.ndarray, alpha: float, samples: int) -> np.ndarray:
+    """The GGX-filtered radiance by filtered importance sampling of the source pyramid."""
     a2 = alpha * alpha
     xi = hammersley(samples)
     cos_h = np.sqrt((1 - xi[:, 0]) / (1 + (a2 - 1) * xi[:, 0]))
@@ -206,9 +229,13 @@ def _ggx_level(pyr, dirs: np.ndarray, roughness: float, samples: int) -> np.ndar
     lod = np.clip(0.5 * np.log2(omega_sample[None, :] / omega_texel) + 1.0, 0.0, len(widths) - 1)
     l0 = np.floor(lod).astype(np.int64)
     l1 = np.minimum(l0 + 1, len(widths) - 1)
-    f = (lod - l0)[..., None]
+    f = (lod - l0).astype(np.float32)[..., None]
     radiance = _pyramid_bilinear(pyr, u, v, l0) * (1 - f) + _pyramid_bilinear(pyr, u, v, l1) * f
-    return (radiance * n_dot_l[None, :, None]).sum(axis=1) / n_dot_l.sum()
+    weights = (n_dot_l / n_dot_l.sum()).astype(np.float32)
+    return (radiance * weights[None, :, None]).sum(axis=1, dtype=np.float64)
+
+
+DIRECT_SUM_MAX_HEIGHT = 64    # rougher levels (alpha >= 3 pi / 64) are a direct sum over a <= 128x64 source
 
 
 def prefilter_environment(image: np.ndarray, levels: int = 6, spec_size: tuple[int, int] = (128, 64),
@@ -228,7 +255,12 @@ def prefilter_environment(image: np.ndarray, levels: int = 6, spec_size: tuple[i
         pyr = _mip_pyramid(image)
         dirs = texel_directions(w, h).reshape(-1, 3)
         for k in range(1, levels):
-            spec[k] = _ggx_level(pyr, dirs, k / (levels - 1), samples).reshape(h, w, 3)
+            alpha = max(k / (levels - 1), 0.045) ** 2
+            src_height = 2 ** int(np.ceil(np.log2(3 * np.pi / alpha)))     # source texels below a third of the lobe
+            if src_height <= DIRECT_SUM_MAX_HEIGHT:
+                spec[k] = _ggx_direct(image, dirs, alpha, src_height).reshape(h, w, 3)
+            else:
+                spec[k] = _ggx_level(pyr, dirs, alpha, samples).reshape(h, w, 3)
     return Environment(irradiance=_irradiance(image, irr_size).astype(np.float32), specular=spec)
 
 
