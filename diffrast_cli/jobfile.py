@@ -362,14 +362,23 @@ def path_keys() -> tuple[str, ...]:
     return CORE_PATH_KEYS + tuple(sorted({f"scene.{k}" for spec in kinds for k in spec.path_keys}))
 
 
+def path_nodes(data, key: str):
+    """The (mapping, leaf) pairs a path key names in raw job data: dotted parts walk mappings,
+    a ``*`` part walks every item of a list (``scene.lights.*.*.file``)."""
+    *parents, leaf = key.split(".")
+    nodes = [data]
+    for part in parents:
+        if part == "*":
+            nodes = [item for n in nodes if isinstance(n, list) for item in n]
+        else:
+            nodes = [n.get(part) for n in nodes if isinstance(n, dict)]
+    return [(n, leaf) for n in nodes if isinstance(n, dict) and leaf in n]
+
+
 def _absolutize(data: dict, key: str, base: Path, where: str) -> None:
     """Make a path key absolute (relative paths are taken from ``base``), so job.yaml works anywhere.
 
     ``where`` names the source in messages: the job file, or "--set"."""
-    *parents, leaf = key.split(".")
-    node = data
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
     who = f"--set {key}" if where == "--set" else f"{where}: {key}"
 
     def absolute(value):
@@ -388,7 +397,7 @@ def _absolutize(data: dict, key: str, base: Path, where: str) -> None:
         except (OSError, RuntimeError, ValueError):        # a symlink loop: the loader reports the file
             return os.path.abspath(p)
 
-    if isinstance(node, dict) and leaf in node:
+    for node, leaf in path_nodes(data, key):
         value = node[leaf]
         node[leaf] = [absolute(v) for v in value] if isinstance(value, list) else absolute(value)
 

@@ -1,4 +1,4 @@
-"""The texture smoothness regulariser (scene.texture.smoothness, glsl texture_smoothness.comp)
+"""The texture smoothness regulariser (scene.texture.smoothness, glsl/scene/material/map_smoothness.comp)
 against a reference built here from its definition:
 
   E(t) = weight / N * sum_{x, y} |t[y, x] - t[y, x+1]|^2 + |t[y, x] - t[y+1, x]|^2

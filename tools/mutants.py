@@ -177,9 +177,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("sort_ignores_earlier_chunks", "depth sort: a primitive's place leaves out its bucket's earlier chunks",
            "glsl/depth_sort.comp", "        chunk_counts[i] = running;", "        chunk_counts[i] = 0u;",
            ("tests/test_convergence.py::test_depth_sort*",)),
-    Mutant("smoothness_per_texel_normaliser", "texture smoothness: divided by the texture's texel count, not 512^2",
-           "diffrast_cli/scene/mesh/kind.py", "u_weight=self.cfg.texture.smoothness / SMOOTHNESS_REFERENCE_TEXELS",
-           "u_weight=self.cfg.texture.smoothness / texels",
+    Mutant("smoothness_per_texel_normaliser", "map smoothness: divided by the map's texel count, not 512^2",
+           "diffrast_cli/scene/mesh/kind.py", "u_weight=weight / SMOOTHNESS_REFERENCE_TEXELS",
+           "u_weight=weight / (w * h)",
            ("tests/test_texture_smoothness.py::test_pass_matches*",)),
 )
 

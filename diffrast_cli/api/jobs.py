@@ -11,7 +11,7 @@ import yaml
 
 from diffrast_cli.config import JobConfig
 from diffrast_cli.errors import ConfigError
-from diffrast_cli.jobfile import apply_override, dump_job, load_job as load_job_file, path_keys, validate_job
+from diffrast_cli.jobfile import apply_override, dump_job, load_job as load_job_file, path_keys, path_nodes, validate_job
 
 # target.image of a job whose target images are given as arrays (``targets=``), not files.
 ARRAY_TARGET = "<array>"
@@ -35,24 +35,22 @@ def _assignments(overrides) -> list[str]:
 def _absolute_paths(data: dict) -> None:
     """Relative paths of a mapping's path keys are taken from the working directory."""
     for key in path_keys():
-        *parents, leaf = key.split(".")
-        node = data
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict) or leaf not in node:
-            continue
+        for node, leaf in path_nodes(data, key):
+            node[leaf] = _absolute_value(node[leaf])
 
-        def absolute(value):
-            if not isinstance(value, str) or not value or value == ARRAY_TARGET or "\0" in value:
-                return value
-            try:
-                p = Path(value).expanduser()
-            except (RuntimeError, KeyError):        # ~nosuchuser: the loader names the missing file
-                p = Path(value)
-            return str(p if p.is_absolute() else Path.cwd() / p)
 
-        value = node[leaf]
-        node[leaf] = [absolute(v) for v in value] if isinstance(value, list) else absolute(value)
+def _absolute_value(value):
+    """A path value (or a list of them) relative to the working directory, made absolute."""
+    def absolute(value):
+        if not isinstance(value, str) or not value or value == ARRAY_TARGET or "\0" in value:
+            return value
+        try:
+            p = Path(value).expanduser()
+        except (RuntimeError, KeyError):        # ~nosuchuser: the loader names the missing file
+            p = Path(value)
+        return str(p if p.is_absolute() else Path.cwd() / p)
+
+    return [absolute(v) for v in value] if isinstance(value, list) else absolute(value)
 
 
 def load_job(source, overrides=None) -> JobConfig:

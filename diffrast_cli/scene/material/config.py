@@ -16,6 +16,7 @@ from ...errors import show_value
 from ...schema import Float, Int, ParamGroupConfig, Strict, Vec3
 
 DEFAULT_MAP_SIDE = 256
+MAP_SMOOTHNESS_DEFAULT = 0.001      # as scene.texture.smoothness (normalised by 512^2 texels)
 # name -> (channels, default init, default eps, default lr, default bounds)
 MAP_DEFAULTS = {
     "base_color": (3, (0.5, 0.5, 0.5), 0.05, 0.02, (0.0, 1.0)),
@@ -44,6 +45,8 @@ class MapConfig(ParamGroupConfig):
     gradient: Literal["analytic", "sge"] = Field(
         "analytic", description="analytic = exact derivatives of the shading (visibility still by SGE); "
         "sge = texels perturbed, each map's bilinear footprint its contributors (height: always sge)")
+    smoothness: Float = Field(MAP_SMOOTHNESS_DEFAULT, ge=0, description="weight of the map's smoothness regulariser "
+                              "weight / 512^2 * sum |t - neighbour|^2 over 4-neighbours and channels (0 = off)")
 
     @field_validator("resolution")
     @classmethod

@@ -129,6 +129,26 @@ class MaterialLayer:
                            height_strength=float(h.strength) if h is not None else 0.0,
                            height_midlevel=float(h.midlevel) if h is not None else 0.5)
 
+    def map_errors(self, theta: np.ndarray, layout, reference: PbrMaterial | None) -> dict:
+        """RMSE of each map against the reference material's (resampled to this map's size)."""
+        if reference is None:
+            return {}
+        out = {}
+        for name, a in self.maps.items():
+            ref = reference.map(name)
+            if ref is None:
+                continue
+            ours = theta[layout.slice(name)].reshape(a.shape)
+            ref = resize_map(np.asarray(ref, np.float32), (a.shape[1], a.shape[0]))
+            out[f"rmse_{name}"] = float(np.sqrt(np.mean((ours.astype(np.float64) - ref) ** 2)))
+        return out
+
+    def smoothness(self) -> list:
+        """(group name, (w, h), channels, weight) of each optimised map with a smoothness weight."""
+        return [(name, (a.shape[1], a.shape[0]), a.shape[2], self.settings[name].smoothness)
+                for name, a in self.maps.items()
+                if self.settings[name].smoothness > 0 and name in self.analytic | self.perturbed]
+
     @property
     def max_contributors(self) -> int:
         """Contributors one surface sample adds (4 per SGE map, without height)."""

@@ -7,7 +7,7 @@ from .config import IcosphereConfig, LaplacianConfig, MeshConfig, ShadingConfig,
 from .geometry import closed_orientation, edge_weights, laplacian_csr, vertex_triangles
 from .kind import DEFAULT_BASE_COLOR, TexturedMesh
 
-SPEC = KindSpec(name="mesh", config=MeshConfig, factory=TexturedMesh, path_keys=("mesh",))
+SPEC = KindSpec(name="mesh", config=MeshConfig, factory=TexturedMesh, path_keys=("mesh", "lights.*.*.file"))
 register_kind(SPEC)
 
 __all__ = ["DEFAULT_BASE_COLOR", "IcosphereConfig", "LaplacianConfig", "MeshConfig", "SPEC", "ShadingConfig",

@@ -204,12 +204,20 @@ class TexturedMesh(SceneKind):
         return out
 
     def export(self, theta: np.ndarray, out_dir) -> list:
-        """mesh.obj (+ .mtl, PNGs) and mesh.glb; with PBR shading also gltf/mesh.gltf (+ .bin, PNGs)."""
+        """mesh.obj (+ .mtl, PNGs) and mesh.glb; with PBR shading also gltf/mesh.gltf (+ .bin, PNGs),
+        and with displacement displaced.glb (the refined, displaced surface; mesh.* hold the
+        base mesh with its height map)."""
         if self.pbr:
             from ...io.pbr_export import export_pbr_glb, export_pbr_gltf, export_pbr_obj
             data = self.mesh_data(theta)
-            return (export_pbr_obj(data, out_dir, "mesh") + [export_pbr_glb(data, out_dir, "mesh")]
-                    + export_pbr_gltf(data, Path(out_dir) / "gltf", "mesh"))
+            paths = (export_pbr_obj(data, out_dir, "mesh") + [export_pbr_glb(data, out_dir, "mesh")]
+                     + export_pbr_gltf(data, Path(out_dir) / "gltf", "mesh"))
+            if self.displace:     # the dense displaced surface with the maps (no height: it is applied)
+                from dataclasses import replace
+                dense = self.displaced_data(theta)
+                dense.material = replace(data.material, height=None, height_strength=0.0)
+                paths.append(export_pbr_glb(dense, out_dir, "displaced"))
+            return paths
         from ...io.mesh_export import export_mesh
         return export_mesh(self.mesh_data(theta), out_dir, stem="mesh")
 
@@ -219,7 +227,29 @@ class TexturedMesh(SceneKind):
             return {}
         from .chamfer import chamfer_distance
         pos = theta[self.layout.slice("positions")].reshape(-1, 3)
-        return {"chamfer": chamfer_distance(pos, self.faces, reference.positions, reference.faces)}
+        if not self.displace:
+            out = {"chamfer": chamfer_distance(pos, self.faces, reference.positions, reference.faces)}
+        else:                     # the displaced surfaces (the reference's own height map, if it has one)
+            ours = self.displaced_data(theta)
+            ref = reference
+            own = reference.material
+            if own is not None and own.height is not None and reference.uvs is not None:
+                from .displacement import displaced_mesh
+                ref = displaced_mesh(reference.positions, reference.faces, reference.uvs, own.height,
+                                     own.height_strength, own.height_midlevel, self.cfg.displacement.level)
+            out = {"chamfer": chamfer_distance(ours.positions, ours.faces, ref.positions, ref.faces)}
+        if self.pbr:
+            out.update(self.material.map_errors(theta, self.layout, reference.material))
+        return out
+
+    def displaced_data(self, theta: np.ndarray):
+        """The refined, displaced surface at ``theta`` (scene/mesh/displacement.py) as MeshData."""
+        from .displacement import displaced_mesh
+        h = self.cfg.material.height
+        height = theta[self.layout.slice("height")].reshape(self.material.maps["height"].shape[:2])
+        pos = theta[self.layout.slice("positions")].reshape(-1, 3)
+        return displaced_mesh(pos, self.faces, self.mesh.uvs, height, h.strength, h.midlevel,
+                              self.cfg.displacement.level, name=f"{self.mesh.name}_displaced")
 
     # -- GL -----------------------------------------------------------------
 
@@ -316,11 +346,16 @@ class TexturedMesh(SceneKind):
                 prog = shaders.compute(ctx, "normal_consistency.comp", {**defines, "NC_PASS": k}, dirs=self.shader_dirs)
                 set_uniforms(prog, u_count=count, u_weight=weight)
                 self.regularizers.append((prog, groups))
+        smooth = []                     # (group, (w, h), channels, weight) of each smoothed map
         if self.texture_smoothness:
-            texels = self.tex_size[0] * self.tex_size[1]
-            prog = shaders.compute(ctx, "texture_smoothness.comp", defines, dirs=self.shader_dirs)
-            set_uniforms(prog, u_weight=self.cfg.texture.smoothness / SMOOTHNESS_REFERENCE_TEXELS)
-            self.regularizers.append((prog, groups_1d(texels)))
+            smooth.append(("texture", self.tex_size, 3, self.cfg.texture.smoothness))
+        if self.pbr:
+            smooth += self.material.smoothness()
+        for name, (w, h), channels, weight in smooth:
+            prog = shaders.compute(ctx, "map_smoothness.comp", defines, dirs=self.shader_dirs)
+            set_uniforms(prog, u_weight=weight / SMOOTHNESS_REFERENCE_TEXELS, u_group=self.layout.index(name),
+                         u_size=(w, h), u_stride=channels)
+            self.regularizers.append((prog, groups_1d(w * h)))
 
     def draw(self, instances: int) -> None:
         if self.displace:
