@@ -29,7 +29,15 @@ PROBLEMS = {
     "mesh-8k-tex512-256": dict(kind="mesh", rows=45, texture=512, resolution=256, views=1),
     "mesh-100k-tex2048-1x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=1),
     "mesh-100k-tex2048-4x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=4),
+    "mesh-4k-pbr256-256": dict(kind="mesh", rows=32, pbr=256, resolution=256, views=1),
+    "mesh-50k-pbr1024-4x1024": dict(kind="mesh", rows=112, pbr=1024, resolution=1024, views=4),
 }
+# The PBR problems (issue 10): the sphere with four random maps (base colour, roughness,
+# metallic, normal; 8 parameters per texel, analytic gradients) under a directional,
+# a point and an ambient light; mesh-50k-pbr1024-4x1024 is the issue's GPU target problem.
+PBR_LIGHTS = [[{"type": "directional", "direction": [0.4, 0.8, 0.5], "intensity": 2.5},
+               {"type": "point", "position": [-2.0, 1.0, 2.5], "intensity": 10.0},
+               {"type": "ambient", "intensity": 0.2}]]
 PASSES = ("sort", "R", "G", "grad", "adam")
 
 
@@ -85,14 +93,25 @@ def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int, 
     from .sge.views import ViewSet
     res, n = spec["resolution"], spec["rows"]
     mesh = lat_long_sphere(n, 2 * n, name="bench_sphere")
-    mesh.texture = np.random.default_rng(0).random((spec["texture"], spec["texture"], 3)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    scene = {"kind": "mesh", "mesh": "<generated>"}
+    if "pbr" in spec:
+        from .io.material import PbrMaterial
+        m = spec["pbr"]
+        normal = np.concatenate([rng.normal(0, 0.2, (m, m, 2)), np.ones((m, m, 1))], axis=2)
+        mesh.material = PbrMaterial(base_color=rng.random((m, m, 3), np.float32), roughness=rng.random((m, m), np.float32),
+                                    metallic=rng.random((m, m), np.float32),
+                                    normal=(normal / np.linalg.norm(normal, axis=2, keepdims=True)).astype(np.float32))
+        scene.update(shading={"model": "pbr"}, material={"normal": {}}, lights=PBR_LIGHTS)
+    else:
+        mesh.texture = rng.random((spec["texture"], spec["texture"], 3)).astype(np.float32)
     cams = orbit_cameras(2 * spec["views"], width=res, height=res, fov_y_deg=40.0, distance=3.0)
     target = synthetic_target(res)
     views = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]), eyes=np.stack([c.position for c in cams]),
                     targets=np.repeat(target[None], len(cams), axis=0))
     job = JobConfig.model_validate({
         "name": name, "target": {"image": "<synthetic>"}, "render": {"resolution": res},
-        "scene": {"kind": "mesh", "mesh": "<generated>"},
+        "scene": scene,
         "optimize": {"iterations": iterations, "samples": samples, "views_per_iteration": spec["views"]},
     })
     return Problem(job, None, device=device, mesh=mesh, views=views, cameras=cams, **estimator_options)
@@ -134,6 +153,7 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int,
         "it_per_s": round(iterations / seconds, 2), "ms_per_it": round(1000 * seconds / iterations, 3),
         "pass_ms": {k: round(v, 4) for k, v in passes.items()}, "aggregation": est.aggregation,
         "raster_floor_ms": round(float(np.median(floor.ms["R"])), 4),
+        "bytes_per_parameter": round(sum(est.memory.values()) / problem.scene.layout.size, 1),
         "pass_timing": "wall clock between glFinish" if device.is_software else "GL timer queries", "psnr": round(quality["psnr"], 3),
     }
 
@@ -154,7 +174,7 @@ def run_bench(names, iterations: int, warmup: int, samples: int, device_index, a
             if progress:
                 click.echo(f"{name:<26}{r['parameters']:>10}{r['it_per_s']:>10.1f}{r['ms_per_it']:>9.2f}"
                            + "".join(f"{r['pass_ms'][p]:>10.3f}" for p in PASSES) + f"{r['raster_floor_ms']:>10.3f}"
-                           + f"  {r['aggregation']}")
+                           + f"  {r['aggregation']}  {r['bytes_per_parameter']} B/param")
     finally:
         device.release()
     return {"device": info, "results": results}
