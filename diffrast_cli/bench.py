@@ -153,7 +153,7 @@ def bench_problem(device, name: str, iterations: int, warmup: int, samples: int,
         "it_per_s": round(iterations / seconds, 2), "ms_per_it": round(1000 * seconds / iterations, 3),
         "pass_ms": {k: round(v, 4) for k, v in passes.items()}, "aggregation": est.aggregation,
         "raster_floor_ms": round(float(np.median(floor.ms["R"])), 4),
-        "bytes_per_parameter": round(sum(est.memory.values()) / problem.scene.layout.size, 1),
+        "bytes_per_parameter": round(est.memory["total"] / problem.scene.layout.size, 1),
         "pass_timing": "wall clock between glFinish" if device.is_software else "GL timer queries", "psnr": round(quality["psnr"], 3),
     }
 

@@ -162,11 +162,11 @@ def frozen_normals_loss(problem):
     scene, loss = problem.scene, loss_of(problem)
 
     def frozen(theta):
-        scene.smooth_normals = False        # keep the normals buffer as computed at theta0
+        scene.normals_frozen = True         # keep the normals buffer as computed at theta0
         try:
             return loss(theta)
         finally:
-            scene.smooth_normals = True
+            scene.normals_frozen = False
     return frozen
 
 

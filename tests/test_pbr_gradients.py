@@ -96,9 +96,9 @@ def test_displaced_vertex_positions(device, tmp_path):
         base = loss_of(problem)
 
         def frozen(t):
-            scene.vertex_normals = False
+            scene.normals_frozen = True
             try:
                 return base(t)
             finally:
-                scene.vertex_normals = True
+                scene.normals_frozen = False
         check_gradient(problem, theta, ("positions",), estimates=128, loss=frozen)

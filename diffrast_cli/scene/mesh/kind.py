@@ -143,7 +143,7 @@ class TexturedMesh(SceneKind):
         # folds the surface so that a back face shows (tests/test_references.py measures it).
         self.cull = None if cull == "none" or orientation == 0 else ("back" if orientation > 0 else "front")
         self.smooth_normals = cfg.shading.model in ("lambert", "pbr") and cfg.shading.normals == "smooth"
-        self.vertex_normals = self.smooth_normals or self.displace    # the NORMALS buffer is read
+        self.normals_frozen = False     # tests: keep the NORMALS buffer as last computed (SGE holds it fixed)
         # R draws the faces as an index buffer (a shared vertex is transformed once per copy where
         # the post-transform cache holds it) and takes triangle ids from gl_PrimitiveID, so it
         # draws in face order, not through order[].
@@ -370,7 +370,8 @@ class TexturedMesh(SceneKind):
         self._normals_done = False
 
     def before_render(self, estimator) -> None:
-        if self.vertex_normals and (self.optimize_positions or not self._normals_done):
+        needed = self.smooth_normals or self.displace                  # the NORMALS buffer is read
+        if needed and not self.normals_frozen and (self.optimize_positions or not self._normals_done):
             self.normals_prog.run(*self.vgroups)
             barrier(self.ctx)
             self._normals_done = True
