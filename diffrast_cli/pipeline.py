@@ -102,6 +102,14 @@ class Outcome:
     out: Path | None
 
 
+def _relative(path: Path, folder: Path) -> str:
+    """A written file's name inside the run folder (``gltf/mesh.gltf`` for a subfolder)."""
+    try:
+        return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
 def run_job(job: JobConfig, base_dir: Path, out_dir: Path | None = None, **options) -> dict:
     """Optimise a job and write its outputs (see :func:`execute`); returns the report."""
     return execute(job, base_dir, out_dir, **options).report
@@ -312,7 +320,7 @@ class _Run:
             "flags": self.flags,
             "checkpoint": CHECKPOINT if out is not None else None,
             "outputs": sorted([p for k, p in OUTPUT_FILES.items() if k == "report" or (out / p).exists()]
-                              + [a.name for a in assets]) if out is not None else [],
+                              + [_relative(a, out) for a in assets]) if out is not None else [],
         }
         report["initial"].update(problem.scene_metrics(problem.theta0))
         report["final"].update(problem.scene_metrics(theta))

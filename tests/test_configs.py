@@ -48,7 +48,8 @@ def test_config_runs_two_iterations(path, tmp_path):
         assets = ("mesh.obj", "mesh.glb")
     names = ("final.png", "comparison.png", "progress.png", "progress.gif", "curve.png", "metrics.jsonl",
              "job.yaml") + assets
-    assert set(names) <= set(saved["outputs"]) and sorted(saved["outputs"]) == sorted(p.name for p in out.iterdir())
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert set(names) <= set(saved["outputs"]) and sorted(saved["outputs"]) == files
     with Image.open(out / "final.png") as img:
         assert list(img.size) == saved["resolution"]
     lines = (out / "metrics.jsonl").read_text().splitlines()

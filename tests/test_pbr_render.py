@@ -295,8 +295,6 @@ def test_output_linear(device, tmp_path):
                                atol=ATOL)
 
 
-@pytest.mark.xfail(strict=True, reason="pbr.glsl uses the unclamped roughness in dfg_approx and env_specular "
-                   "(the reference and docs/pbr.md clamp it to [0.045, 1] first); only below 0.045")
 @pytest.mark.parametrize("light", ["ambient", "environment"])
 def test_low_roughness_clamp(device, tmp_path, light):
     """Roughness 0.02 (bounds lowered to [0, 1] so the parameter keeps it): the split-sum terms must

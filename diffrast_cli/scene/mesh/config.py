@@ -100,7 +100,7 @@ class MeshConfig(Strict):
             if "model" in self.shading.model_fields_set and self.shading.model != "pbr":
                 raise ValueError(f"scene.material needs shading.model: pbr (or no shading.model), "
                                  f"got {self.shading.model}")
-            if self.texture.model_fields_set:
+            if self.texture != TextureConfig():           # (a dumped job.yaml spells the defaults out)
                 raise ValueError("scene.texture is the base colour of lambert/unlit shading; with PBR shading "
                                  "use scene.material.base_color")
             self.shading.model = "pbr"

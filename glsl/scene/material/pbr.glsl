@@ -83,7 +83,7 @@ vec3 shade_pbr(vec3 base, float rough, float metal, float ao, vec3 N, vec3 p, ui
     vec3 f0 = 0.04 * (1.0 - metal) + base * metal;
     float r = clamp(rough, 0.045, 1.0);
     float alpha = r * r;
-    vec2 k = dfg_approx(clamp(rough, 0.0, 1.0), nv);
+    vec2 k = dfg_approx(r, nv);
     vec3 spec_ibl = f0 * k.x + k.y;
     vec3 out_rad = vec3(0.0);
     uvec2 range = light_range[cam];
@@ -104,7 +104,7 @@ vec3 shade_pbr(vec3 base, float rough, float metal, float ao, vec3 N, vec3 p, ui
             uint irr = uint(li.a.y), spec = uint(li.a.z);
             vec3 R = reflect(-V, N);
             vec3 diffuse = env_bilinear(irr, ENV_IRR_W, ENV_IRR_H, env_uv(N, li.b.w));
-            vec3 specular = env_specular(spec, rough, env_uv(R, li.b.w));
+            vec3 specular = env_specular(spec, r, env_uv(R, li.b.w));
             out_rad += ao * E * (c_diff * diffuse + specular * spec_ibl);
         }
 #endif
