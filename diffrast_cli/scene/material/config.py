@@ -28,11 +28,14 @@ MAP_DEFAULTS = {
 OPTIMIZED_MAPS = tuple(MAP_DEFAULTS)
 
 
-def _sides(v):
-    sizes = (v,) if isinstance(v, int) else (v or ())
-    if any(not 1 <= s <= 16384 for s in sizes):
-        raise ValueError(f"map sides must be in [1, 16384], got {show_value(v)}")
-    return v
+def check_map_sides(what: str):
+    """A validator of a ``what`` ("map", "texture") resolution: an int or [w, h], each side in [1, 16384]."""
+    def check(v):
+        sizes = (v,) if isinstance(v, int) else (v or ())
+        if any(not 1 <= s <= 16384 for s in sizes):
+            raise ValueError(f"{what} sides must be in [1, 16384], got {show_value(v)}")
+        return v
+    return check
 
 
 class MapConfig(ParamGroupConfig):
@@ -48,10 +51,7 @@ class MapConfig(ParamGroupConfig):
     smoothness: Float = Field(MAP_SMOOTHNESS_DEFAULT, ge=0, description="weight of the map's smoothness regulariser "
                               "weight / 512^2 * sum |t - neighbour|^2 over 4-neighbours and channels (0 = off)")
 
-    @field_validator("resolution")
-    @classmethod
-    def _texels(cls, v):
-        return _sides(v)
+    _texels = field_validator("resolution")(check_map_sides("map"))
 
 
 class HeightMapConfig(MapConfig):
@@ -126,4 +126,4 @@ def check_light_setups(v):
 
 
 __all__ = ["DEFAULT_LIGHTS", "DEFAULT_MAP_SIDE", "DisplacementConfig", "HeightMapConfig", "LightConfig", "MAP_DEFAULTS",
-           "MapConfig", "MaterialConfig", "OPTIMIZED_MAPS", "check_light_setups"]
+           "MapConfig", "MaterialConfig", "OPTIMIZED_MAPS", "check_light_setups", "check_map_sides"]

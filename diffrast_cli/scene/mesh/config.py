@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ...errors import show_value
 from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
-from ..material.config import DEFAULT_LIGHTS, DisplacementConfig, LightConfig, MaterialConfig, check_light_setups
+from ..material.config import DEFAULT_LIGHTS, check_map_sides, DisplacementConfig, LightConfig, MaterialConfig, check_light_setups
 
 # The texture smoothness regulariser E = smoothness / SMOOTHNESS_REFERENCE_TEXELS * sum over texels of
 # |t - right|^2 + |t - down|^2. A fixed normaliser, not the texture's texel count: the best weight
@@ -32,13 +32,7 @@ class TextureConfig(ParamGroupConfig):
     smoothness: Float = Field(SMOOTHNESS_DEFAULT, ge=0, description="weight of the texture smoothness regulariser "
                               "weight / 512^2 * sum |t - neighbour|^2 over 4-neighbours, wrapped (0 = off)")
 
-    @field_validator("resolution")
-    @classmethod
-    def _texels(cls, v):
-        sizes = (v,) if isinstance(v, int) else (v or ())
-        if any(not 1 <= s <= 16384 for s in sizes):
-            raise ValueError(f"texture sides must be in [1, 16384], got {show_value(v)}")
-        return v
+    _texels = field_validator("resolution")(check_map_sides("texture"))
 
 
 class ShadingConfig(Strict):

@@ -139,6 +139,11 @@ void add_map_gradient(uint pair, uint group, uvec4 t, vec4 wt, uint c, float g) 
     if (wt.w != 0.0) accumulate(pair, b + t.w * s, g * wt.w);
 }
 
+// (colour of a - colour of b) / 2h: the central difference of materials a = m + h e, b = m - h e.
+vec3 colour_slope(Material a, Material b, vec3 ng, vec4 tg, vec3 p, uint cam) {
+    return (material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
+}
+
 // d loss / d texel channel of every analytic map: dl . d colour / d channel (central differences
 // of the shading in the material value, exact up to O(h^2)) * bilinear weight / NSUB.
 void material_analytic(uint pair, vec3 dl) {
@@ -156,23 +161,21 @@ void material_analytic(uint pair, vec3 dl) {
         uvec4 t;
 #ifdef MAP_BASE_COLOR_ANALYTIC
         a.base = m.base + PBR_H; b.base = m.base - PBR_H;   // a channel of base colour moves only its own channel
-        vec3 d = w * (material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
+        vec3 d = w * colour_slope(a, b, ng, tg, p, cam);
         t = map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt);
         for (uint c = 0u; c < 3u; ++c) add_map_gradient(pair, GROUP_BASE_COLOR, t, wt, c, d[c]);
         a.base = m.base; b.base = m.base;
 #endif
 #ifdef MAP_ROUGHNESS_ANALYTIC
         a.rough = m.rough + PBR_H; b.rough = m.rough - PBR_H;
-        float gr = dot(w, material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
         t = map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt);
-        add_map_gradient(pair, GROUP_ROUGHNESS, t, wt, 0u, gr);
+        add_map_gradient(pair, GROUP_ROUGHNESS, t, wt, 0u, dot(w, colour_slope(a, b, ng, tg, p, cam)));
         a.rough = m.rough; b.rough = m.rough;
 #endif
 #ifdef MAP_METALLIC_ANALYTIC
         a.metal = m.metal + PBR_H; b.metal = m.metal - PBR_H;
-        float gm = dot(w, material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
         t = map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt);
-        add_map_gradient(pair, GROUP_METALLIC, t, wt, 0u, gm);
+        add_map_gradient(pair, GROUP_METALLIC, t, wt, 0u, dot(w, colour_slope(a, b, ng, tg, p, cam)));
         a.metal = m.metal; b.metal = m.metal;
 #endif
 #ifdef MAP_NORMAL_ANALYTIC
@@ -180,8 +183,7 @@ void material_analytic(uint pair, vec3 dl) {
         for (uint c = 0u; c < 3u; ++c) {
             a.nt = m.nt; b.nt = m.nt;
             a.nt[c] += PBR_H; b.nt[c] -= PBR_H;
-            float gn = dot(w, material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
-            add_map_gradient(pair, GROUP_NORMAL, t, wt, c, gn);
+            add_map_gradient(pair, GROUP_NORMAL, t, wt, c, dot(w, colour_slope(a, b, ng, tg, p, cam)));
         }
 #endif
     }

@@ -166,6 +166,16 @@ void scene_analytic(uint pair, vec3 dl) {
 #endif
 #endif
 
+// The unnormalised surface normal at weights w: the smooth vertex normals (of the clean
+// geometry) or the copy's face normal.
+vec3 surface_normal(uint v0, uint v1, uint v2, vec3 p0, vec3 p1, vec3 p2, vec3 w) {
+#ifdef SMOOTH_NORMALS
+    return w.x * normals[v0].xyz + w.y * normals[v1].xyz + w.z * normals[v2].xyz;
+#else
+    return cross(p1 - p0, p2 - p0);
+#endif
+}
+
 vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
 #ifdef DISPLACE
     return displaced_sample(id, texel, cam, key, sigma);
@@ -180,12 +190,8 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     add_contributor(tri);
 #endif
 #ifdef PBR
-#ifdef SMOOTH_NORMALS
-    vec3 ng = w.x * normals[v0].xyz + w.y * normals[v1].xyz + w.z * normals[v2].xyz;
-#else
-    vec3 ng = cross(p1 - p0, p2 - p0);
-#endif
-    return pbr_sample(tri, w, w.x * p0 + w.y * p1 + w.z * p2, ng, cam, key, sigma);
+    return pbr_sample(tri, w, w.x * p0 + w.y * p1 + w.z * p2, surface_normal(v0, v1, v2, p0, p1, p2, w), cam, key,
+                      sigma);
 #else
 #if defined(HAS_TEXTURE)
     vec2 f = texel_position(tri, w);
@@ -208,12 +214,7 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
 #endif
     float shade = 1.0;
 #ifdef LAMBERT
-#ifdef SMOOTH_NORMALS
-    vec3 n = w.x * normals[v0].xyz + w.y * normals[v1].xyz + w.z * normals[v2].xyz;
-#else
-    vec3 n = cross(p1 - p0, p2 - p0);
-#endif
-    n = normalize(n + vec3(0.0, 0.0, 1e-20));
+    vec3 n = normalize(surface_normal(v0, v1, v2, p0, p1, p2, w) + vec3(0.0, 0.0, 1e-20));
     if (dot(n, cameras[cam].eye.xyz - p0) < 0.0) n = -n;  // two-sided
     shade = u_ambient + (1.0 - u_ambient) * max(dot(n, u_light_dir), 0.0);
 #endif
