@@ -22,7 +22,7 @@ MAP_DEFAULTS = {
     "base_color": (3, (0.5, 0.5, 0.5), 0.05, 0.02, (0.0, 1.0)),
     "roughness": (1, 0.5, 0.05, 0.02, (0.05, 1.0)),
     "metallic": (1, 0.0, 0.05, 0.02, (0.0, 1.0)),
-    "normal": (3, (0.0, 0.0, 1.0), 0.05, 0.01, (-1.0, 1.0)),
+    "normal": (2, (0.0, 0.0, 1.0), 0.05, 0.02, (-4.0, 4.0)),   # stored as slopes (layer.py)
     "height": (1, 0.5, 0.05, 0.01, (0.0, 1.0)),
 }
 OPTIMIZED_MAPS = tuple(MAP_DEFAULTS)
@@ -76,7 +76,7 @@ class MaterialConfig(Strict):
             cfg = getattr(self, name)
             if cfg is None or cfg.init == "asset":
                 continue
-            channels = MAP_DEFAULTS[name][0]
+            channels = 3 if name == "normal" else MAP_DEFAULTS[name][0]    # a normal is given as [x, y, z]
             if (channels == 1) != isinstance(cfg.init, float):
                 want = "a number" if channels == 1 else "[r, g, b]" if name == "base_color" else "[x, y, z]"
                 raise ValueError(f"{name}.init must be \"asset\" or {want}, got {show_value(cfg.init)}")

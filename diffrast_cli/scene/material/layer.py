@@ -29,6 +29,26 @@ def shader_dir():
     return shaders.glsl_dir().joinpath(*SHADER_FOLDER)
 
 
+# Normal maps are optimised as slopes: texel (s, t) is the tangent-space normal normalize(s, t, 1)
+# (docs/pbr.md). Two numbers per texel, every value a valid normal that tilts less than 90 degrees,
+# no renormalisation, and a step of Adam moves the normal's direction, never only its length.
+MIN_NORMAL_Z = 0.05      # normals closer to the tangent plane are clamped to this z
+
+
+def normals_to_slopes(n: np.ndarray) -> np.ndarray:
+    """(H, W, 3) tangent-space normals -> (H, W, 2) slopes (x / z, y / z), z clamped to >= MIN_NORMAL_Z."""
+    n = np.asarray(n, np.float64)
+    z = np.maximum(n[:, :, 2:3], MIN_NORMAL_Z * np.linalg.norm(n, axis=2, keepdims=True) + 1e-12)
+    return (n[:, :, :2] / z).astype(np.float32)
+
+
+def slopes_to_normals(s: np.ndarray) -> np.ndarray:
+    """(H, W, 2) slopes -> (H, W, 3) unit tangent-space normals."""
+    s = np.asarray(s, np.float64)
+    n = np.concatenate([s, np.ones(s.shape[:2] + (1,))], axis=2)
+    return (n / np.linalg.norm(n, axis=2, keepdims=True)).astype(np.float32)
+
+
 def resize_map(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W, C) -> (h, w, C) float32, bilinear-antialiased (PIL, per channel)."""
     from PIL import Image
@@ -73,6 +93,7 @@ class MaterialLayer:
     @staticmethod
     def _initial(name: str, mcfg, asset) -> np.ndarray:
         channels, default, _, _, _ = MAP_DEFAULTS[name]
+        channels = 3 if name == "normal" else channels      # given (asset, init) as normals, stored as slopes
         real = asset is not None and asset.shape[0] * asset.shape[1] > 1
         res = mcfg.resolution
         if res is not None:
@@ -91,8 +112,7 @@ class MaterialLayer:
             out = np.broadcast_to(np.asarray(value, np.float32).reshape(1, 1, channels), (size[1], size[0], channels))
         out = np.array(out, np.float32)
         if name == "normal":
-            n = np.linalg.norm(out, axis=2, keepdims=True)
-            out = np.where(n > 1e-12, out / np.maximum(n, 1e-12), np.float32([0, 0, 1]))
+            out = normals_to_slopes(out)
         return out.astype(np.float32)
 
     # -- parameters ------------------------------------------------------------
@@ -122,7 +142,7 @@ class MaterialLayer:
         maps = {}
         for name, a in self.maps.items():
             m = theta[layout.slice(name)].reshape(a.shape).copy()
-            maps[name] = m[:, :, 0] if m.shape[2] == 1 else m
+            maps[name] = m[:, :, 0] if m.shape[2] == 1 else slopes_to_normals(m) if name == "normal" else m
         h = self.settings.get("height")
         return PbrMaterial(base_color=maps["base_color"], roughness=maps["roughness"], metallic=maps["metallic"],
                            normal=maps.get("normal"), occlusion=self.occlusion, height=maps.get("height"),
@@ -140,6 +160,8 @@ class MaterialLayer:
                 continue
             ours = theta[layout.slice(name)].reshape(a.shape)
             ref = resize_map(np.asarray(ref, np.float32), (a.shape[1], a.shape[0]))
+            if name == "normal":              # compared as unit normals
+                ours, ref = slopes_to_normals(ours), slopes_to_normals(normals_to_slopes(ref))
             out[f"rmse_{name}"] = float(np.sqrt(np.mean((ours.astype(np.float64) - ref) ** 2)))
         return out
 
@@ -181,29 +203,5 @@ class MaterialLayer:
             out.append(BufferSpec("OCCLUSION", data=np.ascontiguousarray(self.occlusion, np.float32).tobytes()))
         return out
 
-    def post_step(self, estimator) -> list:
-        return [NormalRenormalizer(estimator, self.maps["normal"])] if "normal" in self.analytic | self.perturbed else []
 
-
-class NormalRenormalizer:
-    """Post-step pass: the normal map's texels back to unit length."""
-
-    def __init__(self, estimator, normal_map: np.ndarray):
-        self.ctx = estimator.ctx
-        texels = normal_map.shape[0] * normal_map.shape[1]
-        self.prog = shaders.compute(self.ctx, "normalize_normals.comp", estimator.defines, None, estimator.extensions,
-                                    (shader_dir(),))
-        set_uniforms(self.prog, u_texels=texels)
-        self.groups = groups_1d(texels, estimator.device.max_groups_x)
-
-    def run(self, iteration: int) -> None:
-        self.prog.run(*self.groups)
-        barrier(self.ctx)
-
-    def release(self) -> None:
-        if self.prog is not None:
-            self.prog.release()
-            self.prog = None
-
-
-__all__ = ["MaterialLayer", "NormalRenormalizer", "resize_map", "shader_dir"]
+__all__ = ["MaterialLayer", "normals_to_slopes", "resize_map", "shader_dir", "slopes_to_normals"]

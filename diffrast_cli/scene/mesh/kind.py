@@ -268,9 +268,6 @@ class TexturedMesh(SceneKind):
         return np.ascontiguousarray(corner_tangents(self.mesh.positions, self.faces, self.mesh.uvs, self.mesh.normals),
                                     np.float32)
 
-    def post_step(self, estimator) -> list:
-        return self.material.post_step(estimator) if self.pbr else []
-
     def resources(self) -> list:
         uvs = self.mesh.uvs if self.mesh.uvs is not None else np.zeros((self.primitives, 3, 2), np.float32)
         out = [BufferSpec("FACES", data=self.faces.tobytes()),

@@ -28,6 +28,14 @@ float map_sample1(uint group, uvec4 t, vec4 wt, bool perturb, uint key, float si
          + wt.z * map_param(group, t.z, 0u, perturb, key, sigma) + wt.w * map_param(group, t.w, 0u, perturb, key, sigma);
 }
 
+vec2 map_sample2(uint group, uvec4 t, vec4 wt, bool perturb, uint key, float sigma) {
+    vec2 v = vec2(0.0);
+    for (int k = 0; k < 4; ++k) {
+        v += wt[k] * vec2(map_param(group, t[k], 0u, perturb, key, sigma), map_param(group, t[k], 1u, perturb, key, sigma));
+    }
+    return v;
+}
+
 vec3 map_texel3(uint group, uint texel, bool perturb, uint key, float sigma) {
     return vec3(map_param(group, texel, 0u, perturb, key, sigma), map_param(group, texel, 1u, perturb, key, sigma),
                 map_param(group, texel, 2u, perturb, key, sigma));

@@ -67,7 +67,7 @@ Material fetch_material(vec2 uv, uint key, float sigma) {
 #endif
 #ifdef HAS_MAP_NORMAL
     t = map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt);
-    m.nt = map_sample3(GROUP_NORMAL, t, wt, NORMAL_PERTURB, key, sigma);
+    m.nt = vec3(map_sample2(GROUP_NORMAL, t, wt, NORMAL_PERTURB, key, sigma), 1.0);   // slopes (docs/pbr.md)
 #ifdef MAP_NORMAL_PERTURB
     add_map_contributors(GROUP_NORMAL, t);
 #endif
@@ -84,11 +84,9 @@ Material fetch_material(vec2 uv, uint key, float sigma) {
 }
 
 // Shading normal from the unit geometric normal ng, the vertex tangent t (xyz, w = handedness)
-// and the stored tangent-space normal nt (docs/pbr.md).
+// and the tangent-space normal nt = (slope s, slope t, 1) of the normal map (docs/pbr.md).
 vec3 shading_normal(vec3 ng, vec4 t, vec3 nt) {
 #ifdef HAS_MAP_NORMAL
-    float ln = length(nt);
-    if (!(ln > 0.0)) return ng;
     vec3 T = t.xyz - ng * dot(ng, t.xyz);
     float lt = length(T);
     if (!(lt > 1e-12)) return ng;
@@ -180,7 +178,7 @@ void material_analytic(uint pair, vec3 dl) {
 #endif
 #ifdef MAP_NORMAL_ANALYTIC
         t = map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt);
-        for (uint c = 0u; c < 3u; ++c) {
+        for (uint c = 0u; c < 2u; ++c) {
             a.nt = m.nt; b.nt = m.nt;
             a.nt[c] += PBR_H; b.nt[c] -= PBR_H;
             add_map_gradient(pair, GROUP_NORMAL, t, wt, c, dot(w, colour_slope(a, b, ng, tg, p, cam)));
