@@ -49,6 +49,7 @@ PAINTS = np.array([[0.70, 0.12, 0.08], [0.10, 0.32, 0.65], [0.85, 0.62, 0.10],
 METALS = np.array([[1.00, 0.77, 0.34], [0.91, 0.92, 0.92], [0.96, 0.64, 0.54]])   # gold, silver, copper
 ROUGHNESS = np.array([0.25, 0.4, 0.6, 0.8])
 N_METAL = 6
+METAL_MIN_ROUGHNESS = 0.0
 
 
 def pbr_maps(seed: int = 10) -> PbrMaterial:
@@ -60,7 +61,7 @@ def pbr_maps(seed: int = 10) -> PbrMaterial:
     paint = PAINTS[rng.integers(0, len(PAINTS), n_tiles)]
     paint[metal] = METALS[rng.integers(0, len(METALS), N_METAL)]
     rough = ROUGHNESS[rng.integers(0, len(ROUGHNESS), n_tiles)]
-    rough[metal] = np.minimum(rough[metal], 0.4)                 # metals polished
+    rough[metal] = np.maximum(rough[metal], METAL_MIN_ROUGHNESS)  # brushed metals
 
     row, col = np.mgrid[0:SIZE, 0:SIZE] + 0.5                    # texel centres
     band = (row >= CAP) & (row < SIZE - CAP)

@@ -38,6 +38,22 @@ def test_pbr_maps_analytic(device, tmp_path, group):
         check_gradient(problem, problem.theta0.copy(), (group,), estimates=4)
 
 
+@pytest.mark.parametrize("group", ["base_color", "metallic", "normal"])
+def test_pbr_map_pyramids(device, tmp_path, group):
+    """levels: 3 -- the map is the clamped sum of three levels (scene/material/pyramid.py); every
+    level's texels get the exact derivative through their own bilinear footprint."""
+    problem = pbr_problem(device, tmp_path, pbr_grid(side=8), gradient_target(W, W),
+                          extra=_extra(group, "analytic", **{f"scene.material.{group}.levels": 3}))
+    with released(problem):
+        g = problem.scene.layout[group]
+        assert g.count == {"base_color": 3, "metallic": 1, "normal": 2}[group] * (64 + 16 + 4)
+        theta = problem.theta0.copy()
+        rng = np.random.default_rng(0)
+        s = problem.scene.layout.slice(group)
+        theta[s.start + g.stride * 64:s.stop] = rng.normal(0.0, 0.05, s.stop - s.start - g.stride * 64)
+        check_gradient(problem, theta, (group,), estimates=2)
+
+
 @pytest.mark.parametrize("group", MAPS)
 def test_pbr_maps_sge(device, tmp_path, group):
     problem = pbr_problem(device, tmp_path, pbr_grid(), gradient_target(W, W), extra=_extra(group, "sge"))

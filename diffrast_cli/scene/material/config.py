@@ -51,13 +51,23 @@ class MapConfig(ParamGroupConfig):
     smoothness: Float = Field(MAP_SMOOTHNESS_DEFAULT, ge=0, description="weight of the map's smoothness regulariser "
                               "weight / 512^2 * sum |t - neighbour|^2 over 4-neighbours and channels (0 = off)")
 
+    levels: Int = Field(1, ge=1, le=12, description="optimise the map as a sum of this many levels at halving "
+                        "resolutions (a pyramid: coarse structure first); > 1 needs gradient: analytic")
+
     _texels = field_validator("resolution")(check_map_sides("map"))
+
+    @model_validator(mode="after")
+    def _pyramid(self):
+        if self.levels > 1 and self.gradient != "analytic":
+            raise ValueError("levels > 1 needs gradient: analytic")
+        return self
 
 
 class HeightMapConfig(MapConfig):
     strength: Float = Field(0.05, ge=0, description="world units: displacement = strength * (h - midlevel)")
     midlevel: Float = Field(0.5, ge=0, le=1)
     gradient: Literal["sge"] = "sge"
+    levels: Literal[1] = Field(1, description="the height map is one level (it moves geometry: SGE)")
 
 
 class MaterialConfig(Strict):

@@ -21,6 +21,7 @@ from ...io.material import PbrMaterial, srgb_to_linear
 from ..params import MAP_ANALYTIC, MAP_DIRECT, ParamGroup, group_settings
 from .config import DEFAULT_MAP_SIDE, MAP_DEFAULTS, MapConfig
 from .lights import pack_lights
+from .pyramid import collapse, level_sizes, pyramid_params
 
 SHADER_FOLDER = ("scene", "material")
 
@@ -89,6 +90,7 @@ class MaterialLayer:
         self.lights = pack_lights(lights, cameras, base)
         self.analytic: set[str] = set()
         self.perturbed: set[str] = set()
+        self.bounds: dict[str, tuple[float, float]] = {}     # each map's value bounds (set by groups())
 
     @staticmethod
     def _initial(name: str, mcfg, asset) -> np.ndarray:
@@ -127,21 +129,37 @@ class MaterialLayer:
             s = group_settings(self.settings[name], eps, lr, bounds)
             frozen = s["eps"] == 0.0 or s["lr"] == 0.0
             analytic = self.settings[name].gradient == "analytic" and not frozen
-            slots = 0 if frozen else (c * w * h if analytic else w * h)
-            out.append(ParamGroup(name, c * w * h, c, **s, contrib_base=contrib_base + n,
+            texels = sum(lw * lh for lw, lh in level_sizes(w, h, self.levels(name)))
+            slots = 0 if frozen else (c * texels if analytic else texels)
+            self.bounds[name] = (s["lo"], s["hi"])
+            if self.levels(name) > 1:            # levels hold differences; the shader clamps their sum
+                span = s["hi"] - s["lo"]
+                s.update(lo=s["lo"] - span, hi=s["hi"] + span)
+            out.append(ParamGroup(name, c * texels, c, **s, contrib_base=contrib_base + n,
                                   mapping=MAP_ANALYTIC if analytic else MAP_DIRECT))
             (self.analytic if analytic else self.perturbed if not frozen else set()).add(name)
             n += slots
         return out, n
 
+    def levels(self, name: str) -> int:
+        return self.settings[name].levels
+
     def initial_params(self) -> np.ndarray:
-        return np.concatenate([a.reshape(-1) for a in self.maps.values()]).astype(np.float32)
+        return np.concatenate([pyramid_params(a, self.levels(name)) for name, a in self.maps.items()])
+
+    def finest(self, theta: np.ndarray, layout, name: str) -> np.ndarray:
+        """Map ``name`` at ``theta`` as (H, W, C) at its resolution (a pyramid collapsed, pyramid.py)."""
+        h, w, c = self.maps[name].shape
+        params = theta[layout.slice(name)]
+        if self.levels(name) == 1:
+            return params.reshape(h, w, c).copy()
+        return collapse(params, w, h, c, self.levels(name), *self.bounds[name])
 
     def material(self, theta: np.ndarray, layout) -> PbrMaterial:
         """The optimised material (for export): the maps read back from ``theta``."""
         maps = {}
-        for name, a in self.maps.items():
-            m = theta[layout.slice(name)].reshape(a.shape).copy()
+        for name in self.maps:
+            m = self.finest(theta, layout, name)
             maps[name] = m[:, :, 0] if m.shape[2] == 1 else slopes_to_normals(m) if name == "normal" else m
         h = self.settings.get("height")
         return PbrMaterial(base_color=maps["base_color"], roughness=maps["roughness"], metallic=maps["metallic"],
@@ -158,7 +176,7 @@ class MaterialLayer:
             ref = reference.map(name)
             if ref is None:
                 continue
-            ours = theta[layout.slice(name)].reshape(a.shape)
+            ours = self.finest(theta, layout, name)
             ref = resize_map(np.asarray(ref, np.float32), (a.shape[1], a.shape[0]))
             if name == "normal":              # compared as unit normals
                 ours, ref = slopes_to_normals(ours), slopes_to_normals(normals_to_slopes(ref))
@@ -184,6 +202,10 @@ class MaterialLayer:
             key = name.upper()
             d[f"HAS_MAP_{key}"] = 1
             d[f"MAP_{key}_W"], d[f"MAP_{key}_H"] = a.shape[1], a.shape[0]
+            if self.levels(name) > 1:
+                lo, hi = self.bounds[name]
+                d.update({f"MAP_{key}_LEVELS": self.levels(name), f"MAP_{key}_LO": repr(float(lo)),
+                          f"MAP_{key}_HI": repr(float(hi))})
             if name in self.analytic:
                 d[f"MAP_{key}_ANALYTIC"] = 1
             elif name in self.perturbed:

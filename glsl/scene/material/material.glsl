@@ -44,32 +44,67 @@ void add_map_contributors(uint group, uvec4 t) {
 #define NORMAL_PERTURB false
 #endif
 
-struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; };
+#ifndef MAP_BASE_COLOR_LEVELS
+#define MAP_BASE_COLOR_LEVELS 1
+#endif
+#ifndef MAP_ROUGHNESS_LEVELS
+#define MAP_ROUGHNESS_LEVELS 1
+#endif
+#ifndef MAP_METALLIC_LEVELS
+#define MAP_METALLIC_LEVELS 1
+#endif
+#ifndef MAP_NORMAL_LEVELS
+#define MAP_NORMAL_LEVELS 1
+#endif
+
+// free: 1 where a pyramid map's sum lies inside its bounds (its derivative passes), 0 where clamped.
+struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; vec3 base_free; vec2 rm_free; };
 
 // The material at uv for the copy (key, sigma); adds the footprints of SGE maps as contributors.
+// Pyramid maps (MAP_NAME_LEVELS > 1, analytic only) sum their levels and clamp the sum to
+// [MAP_NAME_LO, MAP_NAME_HI].
 Material fetch_material(vec2 uv, uint key, float sigma) {
     Material m;
     vec4 wt;
-    uvec4 t = map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt);
-    m.base = map_sample3(GROUP_BASE_COLOR, t, wt, BASE_COLOR_PERTURB, key, sigma);
+    uvec4 t;
+    m.base_free = vec3(1.0);
+    m.rm_free = vec2(1.0);
+    m.base = pyramid_sample3(GROUP_BASE_COLOR, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), MAP_BASE_COLOR_LEVELS, uv,
+                             BASE_COLOR_PERTURB, key, sigma);
+#if MAP_BASE_COLOR_LEVELS > 1
+    m.base_free = vec3(greaterThan(m.base, vec3(MAP_BASE_COLOR_LO))) * vec3(lessThan(m.base, vec3(MAP_BASE_COLOR_HI)));
+    m.base = clamp(m.base, MAP_BASE_COLOR_LO, MAP_BASE_COLOR_HI);
+#endif
 #ifdef MAP_BASE_COLOR_PERTURB
-    add_map_contributors(GROUP_BASE_COLOR, t);
+    add_map_contributors(GROUP_BASE_COLOR, map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt));
 #endif
-    t = map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt);
-    m.rough = map_sample1(GROUP_ROUGHNESS, t, wt, ROUGHNESS_PERTURB, key, sigma);
+    m.rough = pyramid_sample1(GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv,
+                              ROUGHNESS_PERTURB, key, sigma);
+#if MAP_ROUGHNESS_LEVELS > 1
+    m.rm_free.x = float(m.rough > MAP_ROUGHNESS_LO && m.rough < MAP_ROUGHNESS_HI);
+    m.rough = clamp(m.rough, MAP_ROUGHNESS_LO, MAP_ROUGHNESS_HI);
+#endif
 #ifdef MAP_ROUGHNESS_PERTURB
-    add_map_contributors(GROUP_ROUGHNESS, t);
+    add_map_contributors(GROUP_ROUGHNESS, map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt));
 #endif
-    t = map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt);
-    m.metal = map_sample1(GROUP_METALLIC, t, wt, METALLIC_PERTURB, key, sigma);
+    m.metal = pyramid_sample1(GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv,
+                              METALLIC_PERTURB, key, sigma);
+#if MAP_METALLIC_LEVELS > 1
+    m.rm_free.y = float(m.metal > MAP_METALLIC_LO && m.metal < MAP_METALLIC_HI);
+    m.metal = clamp(m.metal, MAP_METALLIC_LO, MAP_METALLIC_HI);
+#endif
 #ifdef MAP_METALLIC_PERTURB
-    add_map_contributors(GROUP_METALLIC, t);
+    add_map_contributors(GROUP_METALLIC, map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt));
 #endif
 #ifdef HAS_MAP_NORMAL
-    t = map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt);
-    m.nt = vec3(map_sample2(GROUP_NORMAL, t, wt, NORMAL_PERTURB, key, sigma), 1.0);   // slopes (docs/pbr.md)
+    vec2 slopes = pyramid_sample2(GROUP_NORMAL, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), MAP_NORMAL_LEVELS, uv,
+                                  NORMAL_PERTURB, key, sigma);
+#if MAP_NORMAL_LEVELS > 1
+    slopes = clamp(slopes, MAP_NORMAL_LO, MAP_NORMAL_HI);
+#endif
+    m.nt = vec3(slopes, 1.0);   // slopes (docs/pbr.md)
 #ifdef MAP_NORMAL_PERTURB
-    add_map_contributors(GROUP_NORMAL, t);
+    add_map_contributors(GROUP_NORMAL, map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt));
 #endif
 #else
     m.nt = vec3(0.0, 0.0, 1.0);
@@ -137,6 +172,18 @@ void add_map_gradient(uint pair, uint group, uvec4 t, vec4 wt, uint c, float g) 
     if (wt.w != 0.0) accumulate(pair, b + t.w * s, g * wt.w);
 }
 
+// Adds g * (bilinear weight) into channel c of the footprint of uv on every level of a map.
+void pyramid_gradient(uint pair, uint group, ivec2 size, int levels, vec2 uv, uint c, float g) {
+    uint base = 0u;
+    for (int k = 0; k < levels; ++k) {
+        ivec2 s = level_size(size, k);
+        vec4 wt;
+        uvec4 t = map_footprint(uv, s, wt) + base;
+        add_map_gradient(pair, group, t, wt, c, g);
+        base += uint(s.x * s.y);
+    }
+}
+
 // (colour of a - colour of b) / 2h: the central difference of materials a = m + h e, b = m - h e.
 vec3 colour_slope(Material a, Material b, vec3 ng, vec4 tg, vec3 p, uint cam) {
     return (material_color(a, ng, tg, p, cam) - material_color(b, ng, tg, p, cam)) / (2.0 * PBR_H);
@@ -155,33 +202,33 @@ void material_analytic(uint pair, vec3 dl) {
         uint cam = g_pb_cam;
         Material m = fetch_material(uv, g_pb_key, 1.0);
         Material a = m, b = m;
-        vec4 wt;
-        uvec4 t;
 #ifdef MAP_BASE_COLOR_ANALYTIC
         a.base = m.base + PBR_H; b.base = m.base - PBR_H;   // a channel of base colour moves only its own channel
-        vec3 d = w * colour_slope(a, b, ng, tg, p, cam);
-        t = map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt);
-        for (uint c = 0u; c < 3u; ++c) add_map_gradient(pair, GROUP_BASE_COLOR, t, wt, c, d[c]);
+        vec3 d = w * colour_slope(a, b, ng, tg, p, cam) * m.base_free;
+        for (uint c = 0u; c < 3u; ++c) {
+            pyramid_gradient(pair, GROUP_BASE_COLOR, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), MAP_BASE_COLOR_LEVELS,
+                             uv, c, d[c]);
+        }
         a.base = m.base; b.base = m.base;
 #endif
 #ifdef MAP_ROUGHNESS_ANALYTIC
         a.rough = m.rough + PBR_H; b.rough = m.rough - PBR_H;
-        t = map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt);
-        add_map_gradient(pair, GROUP_ROUGHNESS, t, wt, 0u, dot(w, colour_slope(a, b, ng, tg, p, cam)));
+        pyramid_gradient(pair, GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv, 0u,
+                         m.rm_free.x * dot(w, colour_slope(a, b, ng, tg, p, cam)));
         a.rough = m.rough; b.rough = m.rough;
 #endif
 #ifdef MAP_METALLIC_ANALYTIC
         a.metal = m.metal + PBR_H; b.metal = m.metal - PBR_H;
-        t = map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt);
-        add_map_gradient(pair, GROUP_METALLIC, t, wt, 0u, dot(w, colour_slope(a, b, ng, tg, p, cam)));
+        pyramid_gradient(pair, GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv, 0u,
+                         m.rm_free.y * dot(w, colour_slope(a, b, ng, tg, p, cam)));
         a.metal = m.metal; b.metal = m.metal;
 #endif
 #ifdef MAP_NORMAL_ANALYTIC
-        t = map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt);
         for (uint c = 0u; c < 2u; ++c) {
             a.nt = m.nt; b.nt = m.nt;
             a.nt[c] += PBR_H; b.nt[c] -= PBR_H;
-            add_map_gradient(pair, GROUP_NORMAL, t, wt, c, dot(w, colour_slope(a, b, ng, tg, p, cam)));
+            pyramid_gradient(pair, GROUP_NORMAL, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), MAP_NORMAL_LEVELS, uv, c,
+                             dot(w, colour_slope(a, b, ng, tg, p, cam)));
         }
 #endif
     }
