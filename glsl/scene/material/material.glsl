@@ -57,8 +57,8 @@ void add_map_contributors(uint group, uvec4 t) {
 #define MAP_NORMAL_LEVELS 1
 #endif
 
-// free: 1 where a pyramid map's sum lies inside its bounds (its derivative passes), 0 where clamped.
-struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; vec3 base_free; vec2 rm_free; };
+// raw: a pyramid map's sum before clamping (pyramid_pass lets its derivative through only towards the bounds).
+struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; vec3 base_raw; vec2 rm_raw; };
 
 // The material at uv for the copy (key, sigma); adds the footprints of SGE maps as contributors.
 // Pyramid maps (MAP_NAME_LEVELS > 1, analytic only) sum their levels and clamp the sum to
@@ -67,12 +67,10 @@ Material fetch_material(vec2 uv, uint key, float sigma) {
     Material m;
     vec4 wt;
     uvec4 t;
-    m.base_free = vec3(1.0);
-    m.rm_free = vec2(1.0);
     m.base = pyramid_sample3(GROUP_BASE_COLOR, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), MAP_BASE_COLOR_LEVELS, uv,
                              BASE_COLOR_PERTURB, key, sigma);
 #if MAP_BASE_COLOR_LEVELS > 1
-    m.base_free = vec3(greaterThan(m.base, vec3(MAP_BASE_COLOR_LO))) * vec3(lessThan(m.base, vec3(MAP_BASE_COLOR_HI)));
+    m.base_raw = m.base;
     m.base = clamp(m.base, MAP_BASE_COLOR_LO, MAP_BASE_COLOR_HI);
 #endif
 #ifdef MAP_BASE_COLOR_PERTURB
@@ -81,7 +79,7 @@ Material fetch_material(vec2 uv, uint key, float sigma) {
     m.rough = pyramid_sample1(GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv,
                               ROUGHNESS_PERTURB, key, sigma);
 #if MAP_ROUGHNESS_LEVELS > 1
-    m.rm_free.x = float(m.rough > MAP_ROUGHNESS_LO && m.rough < MAP_ROUGHNESS_HI);
+    m.rm_raw.x = m.rough;
     m.rough = clamp(m.rough, MAP_ROUGHNESS_LO, MAP_ROUGHNESS_HI);
 #endif
 #ifdef MAP_ROUGHNESS_PERTURB
@@ -90,7 +88,7 @@ Material fetch_material(vec2 uv, uint key, float sigma) {
     m.metal = pyramid_sample1(GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv,
                               METALLIC_PERTURB, key, sigma);
 #if MAP_METALLIC_LEVELS > 1
-    m.rm_free.y = float(m.metal > MAP_METALLIC_LO && m.metal < MAP_METALLIC_HI);
+    m.rm_raw.y = m.metal;
     m.metal = clamp(m.metal, MAP_METALLIC_LO, MAP_METALLIC_HI);
 #endif
 #ifdef MAP_METALLIC_PERTURB
@@ -172,6 +170,12 @@ void add_map_gradient(uint pair, uint group, uvec4 t, vec4 wt, uint c, float g) 
     if (wt.w != 0.0) accumulate(pair, b + t.w * s, g * wt.w);
 }
 
+// The derivative g of a clamped pyramid sum `raw`: zero where a descent step would push the sum
+// further past a bound, g otherwise (a sum at a bound can still move back inside).
+float pyramid_pass(float raw, float lo, float hi, float g) {
+    return (raw <= lo && g > 0.0) || (raw >= hi && g < 0.0) ? 0.0 : g;
+}
+
 // Adds g * (bilinear weight) into channel c of the footprint of uv on every level of a map.
 void pyramid_gradient(uint pair, uint group, ivec2 size, int levels, vec2 uv, uint c, float g) {
     uint base = 0u;
@@ -204,8 +208,11 @@ void material_analytic(uint pair, vec3 dl) {
         Material a = m, b = m;
 #ifdef MAP_BASE_COLOR_ANALYTIC
         a.base = m.base + PBR_H; b.base = m.base - PBR_H;   // a channel of base colour moves only its own channel
-        vec3 d = w * colour_slope(a, b, ng, tg, p, cam) * m.base_free;
+        vec3 d = w * colour_slope(a, b, ng, tg, p, cam);
         for (uint c = 0u; c < 3u; ++c) {
+#if MAP_BASE_COLOR_LEVELS > 1
+            d[c] = pyramid_pass(m.base_raw[c], MAP_BASE_COLOR_LO, MAP_BASE_COLOR_HI, d[c]);
+#endif
             pyramid_gradient(pair, GROUP_BASE_COLOR, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), MAP_BASE_COLOR_LEVELS,
                              uv, c, d[c]);
         }
@@ -213,14 +220,20 @@ void material_analytic(uint pair, vec3 dl) {
 #endif
 #ifdef MAP_ROUGHNESS_ANALYTIC
         a.rough = m.rough + PBR_H; b.rough = m.rough - PBR_H;
-        pyramid_gradient(pair, GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv, 0u,
-                         m.rm_free.x * dot(w, colour_slope(a, b, ng, tg, p, cam)));
+        float gr = dot(w, colour_slope(a, b, ng, tg, p, cam));
+#if MAP_ROUGHNESS_LEVELS > 1
+        gr = pyramid_pass(m.rm_raw.x, MAP_ROUGHNESS_LO, MAP_ROUGHNESS_HI, gr);
+#endif
+        pyramid_gradient(pair, GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv, 0u, gr);
         a.rough = m.rough; b.rough = m.rough;
 #endif
 #ifdef MAP_METALLIC_ANALYTIC
         a.metal = m.metal + PBR_H; b.metal = m.metal - PBR_H;
-        pyramid_gradient(pair, GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv, 0u,
-                         m.rm_free.y * dot(w, colour_slope(a, b, ng, tg, p, cam)));
+        float gm = dot(w, colour_slope(a, b, ng, tg, p, cam));
+#if MAP_METALLIC_LEVELS > 1
+        gm = pyramid_pass(m.rm_raw.y, MAP_METALLIC_LO, MAP_METALLIC_HI, gm);
+#endif
+        pyramid_gradient(pair, GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv, 0u, gm);
         a.metal = m.metal; b.metal = m.metal;
 #endif
 #ifdef MAP_NORMAL_ANALYTIC
