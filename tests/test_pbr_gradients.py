@@ -45,13 +45,16 @@ def test_pbr_map_pyramids(device, tmp_path, group):
     problem = pbr_problem(device, tmp_path, pbr_grid(side=8), gradient_target(W, W),
                           extra=_extra(group, "analytic", **{f"scene.material.{group}.levels": 3}))
     with released(problem):
-        g = problem.scene.layout[group]
-        assert g.count == {"base_color": 3, "metallic": 1, "normal": 2}[group] * (64 + 16 + 4)
+        layout = problem.scene.layout
+        names = (group, f"{group}_level1", f"{group}_level2")
+        stride = {"base_color": 3, "metallic": 1, "normal": 2}[group]
+        assert [layout[n].count for n in names] == [stride * 64, stride * 16, stride * 4]
         theta = problem.theta0.copy()
         rng = np.random.default_rng(0)
-        s = problem.scene.layout.slice(group)
-        theta[s.start + g.stride * 64:s.stop] = rng.normal(0.0, 0.05, s.stop - s.start - g.stride * 64)
-        check_gradient(problem, theta, (group,), estimates=2)
+        for n in names[1:]:
+            s = layout.slice(n)
+            theta[s] = rng.normal(0.0, 0.05, s.stop - s.start)
+        check_gradient(problem, theta, names, estimates=2)
 
 
 @pytest.mark.parametrize("group", MAPS)

@@ -36,6 +36,11 @@ def shader_dir():
 MIN_NORMAL_Z = 0.05      # normals closer to the tangent plane are clamped to this z
 
 
+def level_group(name: str, k: int) -> str:
+    """The parameter group of level k of map ``name`` (level 0, the finest, is the map's own name)."""
+    return name if k == 0 else f"{name}_level{k}"
+
+
 def normals_to_slopes(n: np.ndarray) -> np.ndarray:
     """(H, W, 3) tangent-space normals -> (H, W, 2) slopes (x / z, y / z), z clamped to >= MIN_NORMAL_Z."""
     n = np.asarray(n, np.float64)
@@ -129,16 +134,23 @@ class MaterialLayer:
             s = group_settings(self.settings[name], eps, lr, bounds)
             frozen = s["eps"] == 0.0 or s["lr"] == 0.0
             analytic = self.settings[name].gradient == "analytic" and not frozen
-            texels = sum(lw * lh for lw, lh in level_sizes(w, h, self.levels(name)))
-            slots = 0 if frozen else (c * texels if analytic else texels)
             self.bounds[name] = (s["lo"], s["hi"])
-            if self.levels(name) > 1:            # levels hold differences; the shader clamps their sum
+            levels = self.levels(name)
+            if levels > 1:                       # levels hold differences; the shader clamps their sum
                 span = s["hi"] - s["lo"]
                 s.update(lo=s["lo"] - span, hi=s["hi"] + span)
-            out.append(ParamGroup(name, c * texels, c, **s, contrib_base=contrib_base + n,
-                                  mapping=MAP_ANALYTIC if analytic else MAP_DIRECT))
+            every = self.settings[name].level_every
+            for k, (lw, lh) in enumerate(level_sizes(w, h, levels)):   # one group per level, finest first
+                texels = lw * lh
+                slots = 0 if frozen else (c * texels if analytic else texels)
+                start = s["start"] + (levels - 1 - k) * every             # coarsest first
+                if s["stop"] is not None and start >= s["stop"]:
+                    raise ConfigError(f"scene.material.{name}: level {k} would start at iteration {start}, "
+                                      f"after the map's stop ({s['stop']}); lower level_every")
+                out.append(ParamGroup(level_group(name, k), c * texels, c, **{**s, "start": start},
+                                      contrib_base=contrib_base + n, mapping=MAP_ANALYTIC if analytic else MAP_DIRECT))
+                n += slots
             (self.analytic if analytic else self.perturbed if not frozen else set()).add(name)
-            n += slots
         return out, n
 
     def levels(self, name: str) -> int:
@@ -150,7 +162,8 @@ class MaterialLayer:
     def finest(self, theta: np.ndarray, layout, name: str) -> np.ndarray:
         """Map ``name`` at ``theta`` as (H, W, C) at its resolution (a pyramid collapsed, pyramid.py)."""
         h, w, c = self.maps[name].shape
-        params = theta[layout.slice(name)]
+        first, last = layout[name], layout[level_group(name, self.levels(name) - 1)]
+        params = theta[first.offset:last.offset + last.count]
         if self.levels(name) == 1:
             return params.reshape(h, w, c).copy()
         return collapse(params, w, h, c, self.levels(name), *self.bounds[name])
@@ -226,4 +239,4 @@ class MaterialLayer:
         return out
 
 
-__all__ = ["MaterialLayer", "normals_to_slopes", "resize_map", "shader_dir", "slopes_to_normals"]
+__all__ = ["MaterialLayer", "level_group", "normals_to_slopes", "resize_map", "shader_dir", "slopes_to_normals"]

@@ -48,46 +48,37 @@ vec3 map_sample3(uint group, uvec4 t, vec4 wt, bool perturb, uint key, float sig
 
 
 // Map pyramids (scene/material/pyramid.py): level k of a map whose finest level is `size`
-// has ceil(size / 2^k) texels and starts after the texels of the finer levels.
+// has ceil(size / 2^k) texels and is parameter group `group + k` (scene/material/layer.py).
 ivec2 level_size(ivec2 size, int k) {
     return max((size + ivec2((1 << k) - 1)) >> k, ivec2(1));
 }
 
 vec3 pyramid_sample3(uint group, ivec2 size, int levels, vec2 uv, bool perturb, uint key, float sigma) {
     vec3 v = vec3(0.0);
-    uint base = 0u;
     for (int k = 0; k < levels; ++k) {
         ivec2 s = level_size(size, k);
         vec4 wt;
-        uvec4 t = map_footprint(uv, s, wt) + base;
-        v += map_sample3(group, t, wt, perturb, key, sigma);
-        base += uint(s.x * s.y);
+        v += map_sample3(group + uint(k), map_footprint(uv, s, wt), wt, perturb, key, sigma);
     }
     return v;
 }
 
 vec2 pyramid_sample2(uint group, ivec2 size, int levels, vec2 uv, bool perturb, uint key, float sigma) {
     vec2 v = vec2(0.0);
-    uint base = 0u;
     for (int k = 0; k < levels; ++k) {
         ivec2 s = level_size(size, k);
         vec4 wt;
-        uvec4 t = map_footprint(uv, s, wt) + base;
-        v += map_sample2(group, t, wt, perturb, key, sigma);
-        base += uint(s.x * s.y);
+        v += map_sample2(group + uint(k), map_footprint(uv, s, wt), wt, perturb, key, sigma);
     }
     return v;
 }
 
 float pyramid_sample1(uint group, ivec2 size, int levels, vec2 uv, bool perturb, uint key, float sigma) {
     float v = 0.0;
-    uint base = 0u;
     for (int k = 0; k < levels; ++k) {
         ivec2 s = level_size(size, k);
         vec4 wt;
-        uvec4 t = map_footprint(uv, s, wt) + base;
-        v += map_sample1(group, t, wt, perturb, key, sigma);
-        base += uint(s.x * s.y);
+        v += map_sample1(group + uint(k), map_footprint(uv, s, wt), wt, perturb, key, sigma);
     }
     return v;
 }

@@ -178,13 +178,10 @@ float pyramid_pass(float raw, float lo, float hi, float g) {
 
 // Adds g * (bilinear weight) into channel c of the footprint of uv on every level of a map.
 void pyramid_gradient(uint pair, uint group, ivec2 size, int levels, vec2 uv, uint c, float g) {
-    uint base = 0u;
     for (int k = 0; k < levels; ++k) {
-        ivec2 s = level_size(size, k);
         vec4 wt;
-        uvec4 t = map_footprint(uv, s, wt) + base;
-        add_map_gradient(pair, group, t, wt, c, g);
-        base += uint(s.x * s.y);
+        uvec4 t = map_footprint(uv, level_size(size, k), wt);
+        add_map_gradient(pair, group + uint(k), t, wt, c, g);
     }
 }
 
