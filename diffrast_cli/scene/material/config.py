@@ -53,8 +53,9 @@ class MapConfig(ParamGroupConfig):
 
     levels: Int = Field(1, ge=1, le=12, description="optimise the map as a sum of this many levels at halving "
                         "resolutions (a pyramid: coarse structure first); > 1 needs gradient: analytic")
-    level_every: Int = Field(0, ge=0, le=100_000_000, description="iterations between the start of one pyramid level "
-                             "and the next finer one (the coarsest starts with the map); 0 = all levels at once")
+    level_every: Int = Field(0, ge=0, le=100_000_000, description="coarse to fine: each pyramid level is optimised "
+                             "for this many iterations, coarsest first, then frozen as the next finer one starts "
+                             "(the finest runs to the end); 0 = all levels at once")
 
     _texels = field_validator("resolution")(check_map_sides("map"))
 

@@ -147,7 +147,10 @@ class MaterialLayer:
                 if s["stop"] is not None and start >= s["stop"]:
                     raise ConfigError(f"scene.material.{name}: level {k} would start at iteration {start}, "
                                       f"after the map's stop ({s['stop']}); lower level_every")
-                out.append(ParamGroup(level_group(name, k), c * texels, c, **{**s, "start": start},
+                stop = s["stop"]
+                if every > 0 and k > 0:          # a coarse level stops as the next finer one starts
+                    stop = start + every if stop is None else min(stop, start + every)
+                out.append(ParamGroup(level_group(name, k), c * texels, c, **{**s, "start": start, "stop": stop},
                                       contrib_base=contrib_base + n, mapping=MAP_ANALYTIC if analytic else MAP_DIRECT))
                 n += slots
             (self.analytic if analytic else self.perturbed if not frozen else set()).add(name)
@@ -157,7 +160,13 @@ class MaterialLayer:
         return self.settings[name].levels
 
     def initial_params(self) -> np.ndarray:
-        return np.concatenate([pyramid_params(a, self.levels(name)) for name, a in self.maps.items()])
+        parts = []
+        for name, a in self.maps.items():
+            levels, coarsest = self.levels(name), None
+            if levels > 1 and self.settings[name].level_every > 0:      # coarse to fine: start in the coarsest
+                coarsest = resize_map(a, level_sizes(a.shape[1], a.shape[0], levels)[-1])
+            parts.append(pyramid_params(a, levels, coarsest))
+        return np.concatenate(parts)
 
     def finest(self, theta: np.ndarray, layout, name: str) -> np.ndarray:
         """Map ``name`` at ``theta`` as (H, W, C) at its resolution (a pyramid collapsed, pyramid.py)."""
@@ -201,6 +210,18 @@ class MaterialLayer:
         return [(name, (a.shape[1], a.shape[0]), a.shape[2], self.settings[name].smoothness)
                 for name, a in self.maps.items()
                 if self.settings[name].smoothness > 0 and name in self.analytic | self.perturbed]
+
+    def post_step(self, estimator) -> list:
+        """The coarse-to-fine folds of maps with ``level_every`` (pyramid.PyramidFold)."""
+        from .pyramid import PyramidFold
+        folds = []
+        for name, a in self.maps.items():
+            cfg = self.settings[name]
+            if self.levels(name) > 1 and cfg.level_every > 0 and name in self.analytic:
+                h, w, c = a.shape
+                folds.append(PyramidFold(estimator, [level_group(name, k) for k in range(self.levels(name))],
+                                         level_sizes(w, h, self.levels(name)), c, self.bounds[name]))
+        return folds
 
     @property
     def max_contributors(self) -> int:

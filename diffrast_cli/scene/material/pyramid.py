@@ -7,8 +7,10 @@ clamped to the map's bounds (glsl/scene/material/maps.glsl, ``pyramid_*``). A te
 of a coarse level collects the gradient of every pixel its large footprint covers,
 so large-scale structure is found first, as a coarse-to-fine schedule would find
 it, within one run and one layout (docs/design.md, "PBR materials"). The initial
-value goes into the finest level, the coarser ones start at 0; export collapses the
-pyramid into the finest level's resolution (:func:`collapse`).
+value goes into the finest level, the coarser ones start at 0 -- or, with a coarse-to-fine
+schedule (``level_every``), into the coarsest level, and when a level's window ends
+:class:`PyramidFold` folds it into the next finer one, which then holds the whole map.
+Export collapses the pyramid into the finest level's resolution (:func:`collapse`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,19 @@ def level_sizes(w: int, h: int, levels: int) -> list[tuple[int, int]]:
     return [(max(1, -(-w // (1 << k))), max(1, -(-h // (1 << k)))) for k in range(levels)]
 
 
-def pyramid_params(finest: np.ndarray, levels: int) -> np.ndarray:
-    """The stored parameters of a pyramid whose sum is ``finest`` (H, W, C): finest first, the rest 0."""
+def pyramid_params(finest: np.ndarray, levels: int, coarsest=None) -> np.ndarray:
+    """The stored parameters of a pyramid starting from ``finest`` (H, W, C): in the finest level,
+    the rest 0; or, given ``coarsest`` (the map resampled to the coarsest level's size, for a
+    coarse-to-fine schedule, whose folds need the whole map in the level being optimised), in
+    the coarsest level, the rest 0."""
     h, w, c = finest.shape
-    extra = sum(lw * lh for lw, lh in level_sizes(w, h, levels)[1:])
-    return np.concatenate([finest.reshape(-1), np.zeros(extra * c, np.float32)]).astype(np.float32)
+    sizes = level_sizes(w, h, levels)
+    parts = [np.zeros(lw * lh * c, np.float32) for lw, lh in sizes]
+    if coarsest is None:
+        parts[0] = finest.reshape(-1)
+    else:
+        parts[-1] = np.asarray(coarsest, np.float32).reshape(-1)
+    return np.concatenate(parts).astype(np.float32)
 
 
 def sample_level(level: np.ndarray, uv: np.ndarray) -> np.ndarray:
@@ -55,4 +65,41 @@ def collapse(params: np.ndarray, w: int, h: int, c: int, levels: int, lo: float,
     return np.clip(out, lo, hi).reshape(h, w, c).astype(np.float32)
 
 
-__all__ = ["collapse", "level_sizes", "pyramid_params", "sample_level"]
+class PyramidFold:
+    """Post-step pass of a coarse-to-fine map: when level k's window ends (its group's
+    ``stop``), level k is folded into level k - 1 (glsl/scene/material/map_fold.comp)."""
+
+    def __init__(self, estimator, groups: list[str], sizes: list[tuple[int, int]], channels: int, bounds):
+        from ...gl import shaders
+        from .layer import shader_dir
+        self.est, self.ctx = estimator, estimator.ctx
+        layout = estimator.layout
+        self.prog = shaders.compute(self.ctx, "map_fold.comp", estimator.defines, None, estimator.extensions,
+                                    (shader_dir(),))
+        self.folds = {}                  # iteration -> (fine index, coarse index, fine size, coarse size)
+        for k in range(1, len(groups)):
+            stop = layout[groups[k]].stop
+            self.folds[stop] = (layout.index(groups[k - 1]), layout.index(groups[k]), sizes[k - 1], sizes[k])
+        self.channels, self.bounds = channels, bounds
+
+    def run(self, iteration: int) -> None:
+        fold = self.folds.get(iteration)
+        if fold is None:
+            return
+        from ...gl.passes import barrier, groups_1d, set_uniforms
+        fine, coarse, fine_size, coarse_size = fold
+        set_uniforms(self.prog, u_fine=fine, u_coarse=coarse, u_fine_size=fine_size, u_coarse_size=coarse_size,
+                     u_stride=self.channels, u_bounds=tuple(float(b) for b in self.bounds))
+        for p in (0, 1):
+            set_uniforms(self.prog, u_pass=p)
+            n = fine_size[0] * fine_size[1] if p == 0 else coarse_size[0] * coarse_size[1] * self.channels
+            self.prog.run(*groups_1d(n, self.est.device.max_groups_x))
+            barrier(self.ctx)
+
+    def release(self) -> None:
+        if self.prog is not None:
+            self.prog.release()
+            self.prog = None
+
+
+__all__ = ["PyramidFold", "collapse", "level_sizes", "pyramid_params", "sample_level"]

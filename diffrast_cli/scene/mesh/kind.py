@@ -354,6 +354,9 @@ class TexturedMesh(SceneKind):
                          u_size=(w, h), u_stride=channels)
             self.regularizers.append((prog, groups_1d(w * h)))
 
+    def post_step(self, estimator) -> list:
+        return self.material.post_step(estimator) if self.pbr else []
+
     def draw(self, instances: int) -> None:
         if self.displace:
             self.vao.render(vertices=3 * self.primitives * self.sub_triangles, instances=instances)
