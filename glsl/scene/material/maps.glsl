@@ -58,7 +58,8 @@ vec3 pyramid_sample3(uint group, ivec2 size, int levels, vec2 uv, bool perturb, 
     for (int k = 0; k < levels; ++k) {
         ivec2 s = level_size(size, k);
         vec4 wt;
-        v += map_sample3(group + uint(k), map_footprint(uv, s, wt), wt, perturb, key, sigma);
+        uvec4 t = map_footprint(uv, s, wt);     // its own statement: wt is an out argument used below
+        v += map_sample3(group + uint(k), t, wt, perturb, key, sigma);
     }
     return v;
 }
@@ -68,7 +69,8 @@ vec2 pyramid_sample2(uint group, ivec2 size, int levels, vec2 uv, bool perturb, 
     for (int k = 0; k < levels; ++k) {
         ivec2 s = level_size(size, k);
         vec4 wt;
-        v += map_sample2(group + uint(k), map_footprint(uv, s, wt), wt, perturb, key, sigma);
+        uvec4 t = map_footprint(uv, s, wt);     // its own statement: wt is an out argument used below
+        v += map_sample2(group + uint(k), t, wt, perturb, key, sigma);
     }
     return v;
 }
@@ -78,7 +80,8 @@ float pyramid_sample1(uint group, ivec2 size, int levels, vec2 uv, bool perturb,
     for (int k = 0; k < levels; ++k) {
         ivec2 s = level_size(size, k);
         vec4 wt;
-        v += map_sample1(group + uint(k), map_footprint(uv, s, wt), wt, perturb, key, sigma);
+        uvec4 t = map_footprint(uv, s, wt);     // its own statement: wt is an out argument used below
+        v += map_sample1(group + uint(k), t, wt, perturb, key, sigma);
     }
     return v;
 }
