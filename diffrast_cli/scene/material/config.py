@@ -51,11 +51,10 @@ class MapConfig(ParamGroupConfig):
     smoothness: Float = Field(MAP_SMOOTHNESS_DEFAULT, ge=0, description="weight of the map's smoothness regulariser "
                               "weight / 512^2 * sum |t - neighbour|^2 over 4-neighbours and channels (0 = off)")
 
-    levels: Int = Field(1, ge=1, le=12, description="optimise the map as a sum of this many levels at halving "
-                        "resolutions (a pyramid: coarse structure first); > 1 needs gradient: analytic")
-    level_every: Int = Field(0, ge=0, le=100_000_000, description="coarse to fine: each pyramid level is optimised "
-                             "for this many iterations, coarsest first, then frozen as the next finer one starts "
-                             "(the finest runs to the end); 0 = all levels at once")
+    levels: Int = Field(1, ge=1, le=12, description="coarse to fine: the map is optimised at this many resolutions, "
+                        "halving from its own, coarsest first (needs gradient: analytic and level_every)")
+    level_every: Int = Field(0, ge=0, le=100_000_000, description="iterations at each coarser resolution; the finest "
+                             "runs to the end")
 
     _texels = field_validator("resolution")(check_map_sides("map"))
 
@@ -63,6 +62,8 @@ class MapConfig(ParamGroupConfig):
     def _pyramid(self):
         if self.levels > 1 and self.gradient != "analytic":
             raise ValueError("levels > 1 needs gradient: analytic")
+        if (self.levels > 1) != (self.level_every > 0):
+            raise ValueError("levels > 1 and level_every > 0 go together (coarse to fine: iterations per coarser level)")
         return self
 
 

@@ -136,9 +136,6 @@ class MaterialLayer:
             analytic = self.settings[name].gradient == "analytic" and not frozen
             self.bounds[name] = (s["lo"], s["hi"])
             levels = self.levels(name)
-            if levels > 1:                       # levels hold differences; the shader clamps their sum
-                span = s["hi"] - s["lo"]
-                s.update(lo=s["lo"] - span, hi=s["hi"] + span)
             every = self.settings[name].level_every
             for k, (lw, lh) in enumerate(level_sizes(w, h, levels)):   # one group per level, finest first
                 texels = lw * lh
@@ -163,7 +160,7 @@ class MaterialLayer:
         parts = []
         for name, a in self.maps.items():
             levels, coarsest = self.levels(name), None
-            if levels > 1 and self.settings[name].level_every > 0:      # coarse to fine: start in the coarsest
+            if levels > 1:                       # coarse to fine: the map starts in the coarsest level
                 coarsest = resize_map(a, level_sizes(a.shape[1], a.shape[0], levels)[-1])
             parts.append(pyramid_params(a, levels, coarsest))
         return np.concatenate(parts)
@@ -217,7 +214,7 @@ class MaterialLayer:
         folds = []
         for name, a in self.maps.items():
             cfg = self.settings[name]
-            if self.levels(name) > 1 and cfg.level_every > 0 and name in self.analytic:
+            if self.levels(name) > 1 and name in self.analytic:
                 h, w, c = a.shape
                 folds.append(PyramidFold(estimator, [level_group(name, k) for k in range(self.levels(name))],
                                          level_sizes(w, h, self.levels(name)), c, self.bounds[name]))
@@ -237,9 +234,7 @@ class MaterialLayer:
             d[f"HAS_MAP_{key}"] = 1
             d[f"MAP_{key}_W"], d[f"MAP_{key}_H"] = a.shape[1], a.shape[0]
             if self.levels(name) > 1:
-                lo, hi = self.bounds[name]
-                d.update({f"MAP_{key}_LEVELS": self.levels(name), f"MAP_{key}_LO": repr(float(lo)),
-                          f"MAP_{key}_HI": repr(float(hi))})
+                d[f"MAP_{key}_LEVELS"] = self.levels(name)
             if name in self.analytic:
                 d[f"MAP_{key}_ANALYTIC"] = 1
             elif name in self.perturbed:

@@ -1,16 +1,14 @@
-"""Map pyramids: a material map optimised as a sum of levels at halving resolutions.
+"""Coarse to fine within one run and one layout: a material map as a pyramid of levels.
 
-With ``levels: L`` (> 1) a map of W x H texels is stored as L levels, level k of
-ceil(W / 2^k) x ceil(H / 2^k) texels, finest first, back to back in its parameter
-group; the map's value at a UV is the sum of the levels' bilinear samples there,
-clamped to the map's bounds (glsl/scene/material/maps.glsl, ``pyramid_*``). A texel
-of a coarse level collects the gradient of every pixel its large footprint covers,
-so large-scale structure is found first, as a coarse-to-fine schedule would find
-it, within one run and one layout (docs/design.md, "PBR materials"). The initial
-value goes into the finest level, the coarser ones start at 0 -- or, with a coarse-to-fine
-schedule (``level_every``), into the coarsest level, and when a level's window ends
-:class:`PyramidFold` folds it into the next finer one, which then holds the whole map.
-Export collapses the pyramid into the finest level's resolution (:func:`collapse`).
+With ``levels: L`` (> 1) and ``level_every: n`` a map of W x H texels is stored as L
+levels, level k of ceil(W / 2^k) x ceil(H / 2^k) texels, finest first, each its own
+parameter group (scene/material/layer.py); the map's value at a UV is the sum of the
+levels' bilinear samples there (glsl/scene/material/maps.glsl, ``pyramid_*``). The
+initial map goes into the coarsest level, which is optimised alone for n iterations;
+then :class:`PyramidFold` folds it into the next finer level (bilinear at the finer
+texel centres) and freezes it at 0, and so on, the finest running to the end. So one
+level holds the whole map at any time. Export collapses the pyramid into the finest
+resolution (:func:`collapse`). Measured in docs/design.md ("PBR materials").
 """
 
 from __future__ import annotations

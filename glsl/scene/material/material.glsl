@@ -57,49 +57,33 @@ void add_map_contributors(uint group, uvec4 t) {
 #define MAP_NORMAL_LEVELS 1
 #endif
 
-// raw: a pyramid map's sum before clamping (pyramid_pass lets its derivative through only towards the bounds).
-struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; vec3 base_raw; vec2 rm_raw; };
+struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; };
 
 // The material at uv for the copy (key, sigma); adds the footprints of SGE maps as contributors.
-// Pyramid maps (MAP_NAME_LEVELS > 1, analytic only) sum their levels and clamp the sum to
-// [MAP_NAME_LO, MAP_NAME_HI].
+// Pyramid maps (MAP_NAME_LEVELS > 1, analytic, coarse to fine) sum their levels: one of them
+// holds the map at any time (scene/material/pyramid.py), the others are 0.
 Material fetch_material(vec2 uv, uint key, float sigma) {
     Material m;
     vec4 wt;
     uvec4 t;
     m.base = pyramid_sample3(GROUP_BASE_COLOR, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), MAP_BASE_COLOR_LEVELS, uv,
                              BASE_COLOR_PERTURB, key, sigma);
-#if MAP_BASE_COLOR_LEVELS > 1
-    m.base_raw = m.base;
-    m.base = clamp(m.base, MAP_BASE_COLOR_LO, MAP_BASE_COLOR_HI);
-#endif
 #ifdef MAP_BASE_COLOR_PERTURB
     add_map_contributors(GROUP_BASE_COLOR, map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt));
 #endif
     m.rough = pyramid_sample1(GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv,
                               ROUGHNESS_PERTURB, key, sigma);
-#if MAP_ROUGHNESS_LEVELS > 1
-    m.rm_raw.x = m.rough;
-    m.rough = clamp(m.rough, MAP_ROUGHNESS_LO, MAP_ROUGHNESS_HI);
-#endif
 #ifdef MAP_ROUGHNESS_PERTURB
     add_map_contributors(GROUP_ROUGHNESS, map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt));
 #endif
     m.metal = pyramid_sample1(GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv,
                               METALLIC_PERTURB, key, sigma);
-#if MAP_METALLIC_LEVELS > 1
-    m.rm_raw.y = m.metal;
-    m.metal = clamp(m.metal, MAP_METALLIC_LO, MAP_METALLIC_HI);
-#endif
 #ifdef MAP_METALLIC_PERTURB
     add_map_contributors(GROUP_METALLIC, map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt));
 #endif
 #ifdef HAS_MAP_NORMAL
     vec2 slopes = pyramid_sample2(GROUP_NORMAL, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), MAP_NORMAL_LEVELS, uv,
                                   NORMAL_PERTURB, key, sigma);
-#if MAP_NORMAL_LEVELS > 1
-    slopes = clamp(slopes, MAP_NORMAL_LO, MAP_NORMAL_HI);
-#endif
     m.nt = vec3(slopes, 1.0);   // slopes (docs/pbr.md)
 #ifdef MAP_NORMAL_PERTURB
     add_map_contributors(GROUP_NORMAL, map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt));
@@ -170,12 +154,6 @@ void add_map_gradient(uint pair, uint group, uvec4 t, vec4 wt, uint c, float g) 
     if (wt.w != 0.0) accumulate(pair, b + t.w * s, g * wt.w);
 }
 
-// The derivative g of a clamped pyramid sum `raw`: zero where a descent step would push the sum
-// further past a bound, g otherwise (a sum at a bound can still move back inside).
-float pyramid_pass(float raw, float lo, float hi, float g) {
-    return (raw <= lo && g > 0.0) || (raw >= hi && g < 0.0) ? 0.0 : g;
-}
-
 // Adds g * (bilinear weight) into channel c of the footprint of uv on every level of a map.
 void pyramid_gradient(uint pair, uint group, ivec2 size, int levels, vec2 uv, uint c, float g) {
     for (int k = 0; k < levels; ++k) {
@@ -207,9 +185,6 @@ void material_analytic(uint pair, vec3 dl) {
         a.base = m.base + PBR_H; b.base = m.base - PBR_H;   // a channel of base colour moves only its own channel
         vec3 d = w * colour_slope(a, b, ng, tg, p, cam);
         for (uint c = 0u; c < 3u; ++c) {
-#if MAP_BASE_COLOR_LEVELS > 1
-            d[c] = pyramid_pass(m.base_raw[c], MAP_BASE_COLOR_LO, MAP_BASE_COLOR_HI, d[c]);
-#endif
             pyramid_gradient(pair, GROUP_BASE_COLOR, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), MAP_BASE_COLOR_LEVELS,
                              uv, c, d[c]);
         }
@@ -218,18 +193,12 @@ void material_analytic(uint pair, vec3 dl) {
 #ifdef MAP_ROUGHNESS_ANALYTIC
         a.rough = m.rough + PBR_H; b.rough = m.rough - PBR_H;
         float gr = dot(w, colour_slope(a, b, ng, tg, p, cam));
-#if MAP_ROUGHNESS_LEVELS > 1
-        gr = pyramid_pass(m.rm_raw.x, MAP_ROUGHNESS_LO, MAP_ROUGHNESS_HI, gr);
-#endif
         pyramid_gradient(pair, GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv, 0u, gr);
         a.rough = m.rough; b.rough = m.rough;
 #endif
 #ifdef MAP_METALLIC_ANALYTIC
         a.metal = m.metal + PBR_H; b.metal = m.metal - PBR_H;
         float gm = dot(w, colour_slope(a, b, ng, tg, p, cam));
-#if MAP_METALLIC_LEVELS > 1
-        gm = pyramid_pass(m.rm_raw.y, MAP_METALLIC_LO, MAP_METALLIC_HI, gm);
-#endif
         pyramid_gradient(pair, GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv, 0u, gm);
         a.metal = m.metal; b.metal = m.metal;
 #endif
