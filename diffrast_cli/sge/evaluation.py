@@ -15,9 +15,17 @@ def psnr(mse: float) -> float:
     return float("inf") if mse <= 0 else float(10.0 * np.log10(1.0 / mse))
 
 
+def color_layers(copies: int) -> int:
+    """Layers of the clean pass's colour images: half the view slots (the colours are read only
+    when images are asked for, at log steps, so those evaluations go in batches of this many;
+    scores are summed in the pass itself, every slot at once). On the 4-view 1024^2 PBR bench
+    problem this is 8 of its 65 bytes per parameter."""
+    return max(1, copies // 2)
+
+
 class CleanPass:
-    """The clean shading pass: colours of up to ``copies`` view slots and per-work-group
-    error sums, read back by :meth:`evaluate`."""
+    """The clean shading pass: colours of up to ``color_layers(copies)`` view slots and
+    per-work-group error sums of up to ``copies``, read back by :meth:`evaluate`."""
 
     def __init__(self, ctx, size, copies: int, defines: dict, aliases: dict, extensions: tuple, dirs: tuple):
         self.ctx = ctx
@@ -26,8 +34,10 @@ class CleanPass:
         w, h = size
         self.wg = ((w + B.WG_2D_X - 1) // B.WG_2D_X, (h + B.WG_2D_Y - 1) // B.WG_2D_Y)
         self.prog = shaders.compute(ctx, "resolve.comp", defines, aliases, extensions, dirs)
+        self.prog["u_color_layers"].value = color_layers(copies)
         self.partials = ctx.buffer(reserve=8 * self.wg[0] * self.wg[1] * copies)
-        self.colors = ctx.texture_array((w, h, copies), 4, dtype="f4")
+        self.layers = color_layers(copies)
+        self.colors = ctx.texture_array((w, h, self.layers), 4, dtype="f4")
 
     def bind(self) -> None:
         self.partials.bind_to_storage_buffer(B.SSBO_PARTIALS)
@@ -39,8 +49,9 @@ class CleanPass:
         n_px = 3.0 * w * h
         nwg = self.wg[0] * self.wg[1]
         per_view, colors = [], []
-        for start in range(0, len(cams), self.copies):
-            batch = cams[start:start + self.copies]
+        step = self.layers if images else self.copies
+        for start in range(0, len(cams), step):
+            batch = cams[start:start + step]
             estimator.set_slots(np.asarray(batch + [0] * (self.copies - len(batch))))
             estimator.render(0, len(batch), clean=True)
             self.prog.run(self.wg[0], self.wg[1], len(batch))
@@ -50,7 +61,7 @@ class CleanPass:
             for mse, mae in sums / n_px:
                 per_view.append({"mse": float(mse), "mae": float(mae), "psnr": psnr(mse)})
             if images:
-                data = np.frombuffer(self.colors.read(), dtype=np.float32).reshape(self.copies, h, w, 4)
+                data = np.frombuffer(self.colors.read(), dtype=np.float32).reshape(self.layers, h, w, 4)
                 colors.extend(np.ascontiguousarray(data[i, ::-1, :, :3]) for i in range(len(batch)))
         mse = float(np.mean([v["mse"] for v in per_view]))
         out = {"mse": mse, "mae": float(np.mean([v["mae"] for v in per_view])), "psnr": psnr(mse),

@@ -11,6 +11,8 @@ import math
 from ..errors import LimitError
 from ..gl import bindings as B
 from ..gl.device_memory import available_memory
+from .evaluation import color_layers as evaluation_color_layers
+
 
 def _tile_pixels(width: int, height: int, supersample: int, tile_cols: int, tile_rows: int) -> int:
     return tile_cols * width * supersample * tile_rows * height * supersample
@@ -18,7 +20,7 @@ def _tile_pixels(width: int, height: int, supersample: int, tile_cols: int, tile
 
 def estimate_job_memory(*, parameters: int, pairs: int, contributors: int, views: int, width: int, height: int,
                         supersample: int, copies: int, tile_cols: int, tile_rows: int, extra_bytes: int = 0,
-                        primitives: int = 0, attachment_bytes: int = 0) -> dict[str, int]:
+                        primitives: int = 0, attachment_bytes: int = 0, color_layers: int | None = None) -> dict[str, int]:
     """Device bytes of a job, per item, mirroring ``Estimator.__init__``, plus ``"total"``.
 
     ``parameters`` = layout size d, ``pairs`` = samples x views_per_iteration,
@@ -27,7 +29,8 @@ def estimate_job_memory(*, parameters: int, pairs: int, contributors: int, views
     ``tile_cols``/``tile_rows`` from ``sge.targets.tile_layout``,
     ``extra_bytes`` = the scene's own buffers and textures, ``primitives`` =
     what R draws (the depth-order buffer), ``attachment_bytes`` = bytes per
-    pixel of the scene's extra render targets beside the ids.
+    pixel of the scene's extra render targets beside the ids, ``color_layers`` = layers of the
+    clean pass's colour images (default: evaluation.color_layers(copies), as the estimator has).
     Small fixed buffers (stats, cameras, keys) are left out.
     """
     wg = math.ceil(width / B.WG_2D_X) * math.ceil(height / B.WG_2D_Y)
@@ -38,7 +41,7 @@ def estimate_job_memory(*, parameters: int, pairs: int, contributors: int, views
         "accumulators": 4 * pairs * contributors,
         "targets": views * width * height * 4 * 2,  # RGBA float16 texture array
         "id_target": _tile_pixels(width, height, supersample, tile_cols, tile_rows) * (4 + 4 + attachment_bytes),
-        "colors": copies * width * height * 16,  # RGBA float32 image array
+        "colors": (evaluation_color_layers(copies) if color_layers is None else color_layers) * width * height * 16,  # RGBA f32
         "partials": 8 * wg * copies,
         "sort": 4 * primitives + 4 * B.SORT_BUCKETS,
         "scene": extra_bytes,

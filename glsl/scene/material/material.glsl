@@ -157,6 +157,7 @@ void add_map_gradient(uint pair, uint group, uvec4 t, vec4 wt, uint c, float g) 
 // Adds g * (bilinear weight) into channel c of the footprint of uv on every level of a map.
 void pyramid_gradient(uint pair, uint group, ivec2 size, int levels, vec2 uv, uint c, float g) {
     for (int k = 0; k < levels; ++k) {
+        if (levels > 1 && groups[group + uint(k)].lr == 0.0) continue;   // a level outside its window
         vec4 wt;
         uvec4 t = map_footprint(uv, level_size(size, k), wt);
         add_map_gradient(pair, group + uint(k), t, wt, c, g);
