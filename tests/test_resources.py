@@ -38,7 +38,7 @@ def test_estimate_matches_hand_computed_sizes():
         "accumulators": 4 * 2 * 50,
         "targets": 3 * 20 * 10 * 4 * 2,           # RGBA float16 per view
         "id_target": (2 * 20 * 2) * (2 * 10 * 2) * (4 + 4),  # R32UI id + depth, tiled and supersampled
-        "colors": 4 * 20 * 10 * 16,               # RGBA float32 per copy
+        "colors": 2 * 20 * 10 * 16,               # RGBA float32, half as many layers as copies
         "partials": 8 * (2 * 2) * 4,              # 16x8 work groups: ceil(20/16) * ceil(10/8) per copy
         "sort": 4 * 30 + 4 * B.SORT_BUCKETS,
         "scene": 1000,

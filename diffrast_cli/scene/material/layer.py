@@ -21,7 +21,7 @@ from ...io.material import PbrMaterial, srgb_to_linear
 from ..params import MAP_ANALYTIC, MAP_DIRECT, ParamGroup, group_settings
 from .config import DEFAULT_MAP_SIDE, MAP_DEFAULTS, MapConfig
 from .lights import pack_lights
-from .pyramid import collapse, level_sizes, pyramid_params
+from .pyramid import PyramidFold, collapse, level_sizes, pyramid_params
 
 SHADER_FOLDER = ("scene", "material")
 
@@ -210,14 +210,13 @@ class MaterialLayer:
 
     def post_step(self, estimator) -> list:
         """The coarse-to-fine folds of maps with ``level_every`` (pyramid.PyramidFold)."""
-        from .pyramid import PyramidFold
         folds = []
         for name, a in self.maps.items():
             cfg = self.settings[name]
             if self.levels(name) > 1 and name in self.analytic:
                 h, w, c = a.shape
                 folds.append(PyramidFold(estimator, [level_group(name, k) for k in range(self.levels(name))],
-                                         level_sizes(w, h, self.levels(name)), c, self.bounds[name]))
+                                         level_sizes(w, h, self.levels(name)), c, self.bounds[name], (shader_dir(),)))
         return folds
 
     @property

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...gl import shaders
+from ...gl.passes import barrier, groups_1d, set_uniforms
+
 
 def level_sizes(w: int, h: int, levels: int) -> list[tuple[int, int]]:
     """(w, h) of each level, finest first (as the shader's level_size computes them)."""
@@ -67,13 +70,12 @@ class PyramidFold:
     """Post-step pass of a coarse-to-fine map: when level k's window ends (its group's
     ``stop``), level k is folded into level k - 1 (glsl/scene/material/map_fold.comp)."""
 
-    def __init__(self, estimator, groups: list[str], sizes: list[tuple[int, int]], channels: int, bounds):
-        from ...gl import shaders
-        from .layer import shader_dir
+    def __init__(self, estimator, groups: list[str], sizes: list[tuple[int, int]], channels: int, bounds,
+                 shader_dirs: tuple):
         self.est, self.ctx = estimator, estimator.ctx
         layout = estimator.layout
         self.prog = shaders.compute(self.ctx, "map_fold.comp", estimator.defines, None, estimator.extensions,
-                                    (shader_dir(),))
+                                    shader_dirs)
         self.folds = {}                  # iteration -> (fine index, coarse index, fine size, coarse size)
         for k in range(1, len(groups)):
             stop = layout[groups[k]].stop
@@ -84,7 +86,6 @@ class PyramidFold:
         fold = self.folds.get(iteration)
         if fold is None:
             return
-        from ...gl.passes import barrier, groups_1d, set_uniforms
         fine, coarse, fine_size, coarse_size = fold
         set_uniforms(self.prog, u_fine=fine, u_coarse=coarse, u_fine_size=fine_size, u_coarse_size=coarse_size,
                      u_stride=self.channels, u_bounds=tuple(float(b) for b in self.bounds))
