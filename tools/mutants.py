@@ -181,6 +181,28 @@ MUTANTS: tuple[Mutant, ...] = (
            "diffrast_cli/scene/mesh/kind.py", "u_weight=weight / SMOOTHNESS_REFERENCE_TEXELS",
            "u_weight=weight / (w * h)",
            ("tests/test_texture_smoothness.py::test_pass_matches*",)),
+    # issue 10: PBR materials, displacement, coarse to fine
+    Mutant("pbr_base_colour_derivative_halved", "analytic base colour: half the exact derivative",
+           "glsl/scene/material/material.glsl", "vec3 d = w * colour_slope(a, b, ng, tg, p, cam);",
+           "vec3 d = 0.5 * w * colour_slope(a, b, ng, tg, p, cam);",
+           ("tests/test_pbr_gradients.py::test_pbr_maps_analytic*",)),
+    Mutant("pbr_fresnel_fourth_power", "Schlick Fresnel with (1 - VH)^4",
+           "glsl/scene/material/pbr.glsl", "pow(1.0 - vh, 5.0)", "pow(1.0 - vh, 4.0)",
+           ("tests/test_pbr_render.py",)),
+    Mutant("pbr_tangent_handedness_ignored", "normal maps: the bitangent ignores the tangent's handedness",
+           "glsl/scene/material/material.glsl", "vec3 B = (t.w < 0.0 ? -1.0 : 1.0) * cross(ng, T);",
+           "vec3 B = cross(ng, T);", ("tests/test_pbr_render.py",)),
+    Mutant("displacement_midlevel_ignored", "displacement by strength * h instead of strength * (h - midlevel)",
+           "glsl/scene/mesh/mesh_displace.glsl", "(h - DISPLACE_MIDLEVEL)", "(h)",
+           ("tests/test_displacement.py",)),
+    Mutant("height_contributors_one_corner", "a displaced sample lists the height texels of one corner only",
+           "glsl/scene/mesh/mesh_shade.glsl",
+           "for (int c = 0; c < 3; ++c) add_map_contributors(GROUP_HEIGHT",
+           "for (int c = 0; c < 1; ++c) add_map_contributors(GROUP_HEIGHT",
+           ("tests/test_pbr_gradients.py::test_displaced_height_texels",)),
+    Mutant("fold_rows_flipped", "coarse to fine: the fold samples the coarse level upside down",
+           "glsl/scene/material/map_fold.comp", "1.0 - (float(xy.y) + 0.5) / float(u_fine_size.y)",
+           "(float(xy.y) + 0.5) / float(u_fine_size.y)", ("tests/test_pyramid.py",)),
 )
 
 QUICK = ("adam_no_bias_correction", "sign_shared_by_neighbours", "laplacian_gradient_halved", "pair_keys_shifted")
