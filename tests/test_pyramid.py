@@ -46,15 +46,18 @@ def test_coarse_to_fine_folds_each_level_into_the_next(device, tmp_path):
         coarsest = theta[layout.slice("base_color_level2")].reshape(2, 2, 3).astype(np.float64)
         est = p.estimator
         est.upload(theta)
-        for iteration in (5, 10):
+        states = []
+        for iteration in (5, 10):          # each fold on its own (two mirrored folds would cancel)
             for hook in est.post_step_hooks:
                 hook(iteration)
-        after = est.download()
+            states.append(est.download())
+        halfway, after = states
 
     def centres(n):
         col, row = np.meshgrid((np.arange(n) + 0.5) / n, (np.arange(n) + 0.5) / n)
         return np.stack([col.ravel(), 1.0 - row.ravel()], axis=1)
     middle = np.clip(sample_level(coarsest, centres(4)).reshape(4, 4, 3), 0, 1)
+    np.testing.assert_allclose(halfway[layout.slice("base_color_level1")].reshape(4, 4, 3), middle, atol=1e-6)
     expected = np.clip(sample_level(middle, centres(8)).reshape(8, 8, 3), 0, 1)
     np.testing.assert_allclose(after[layout.slice("base_color")].reshape(8, 8, 3), expected, atol=1e-6)
     assert not after[layout.slice("base_color_level1")].any() and not after[layout.slice("base_color_level2")].any()
