@@ -25,11 +25,12 @@ void main() {
         if (t >= uint(u_fine_size.x * u_fine_size.y)) return;
         ivec2 xy = ivec2(int(t % uint(u_fine_size.x)), int(t / uint(u_fine_size.x)));
         vec2 uv = vec2((float(xy.x) + 0.5) / float(u_fine_size.x), 1.0 - (float(xy.y) + 0.5) / float(u_fine_size.y));
-        vec4 wt;
-        uvec4 f = map_footprint(uv, u_coarse_size, wt);
+        Footprint fp = map_footprint(uv, u_coarse_size);
         for (uint c = 0u; c < u_stride; ++c) {
-            float v = 0.0;
-            for (int k = 0; k < 4; ++k) v += wt[k] * map_param(u_coarse, f[k], c, false, 0u, 0.0);
+            float v = fp.weight.x * map_param(u_coarse, fp.texel.x, c, false, 0u, 0.0)
+                    + fp.weight.y * map_param(u_coarse, fp.texel.y, c, false, 0u, 0.0)
+                    + fp.weight.z * map_param(u_coarse, fp.texel.z, c, false, 0u, 0.0)
+                    + fp.weight.w * map_param(u_coarse, fp.texel.w, c, false, 0u, 0.0);
             uint i = groups[u_fine].offset + t * u_stride + c;
             params[i] = clamp(params[i] + v, u_bounds.x, u_bounds.y);
         }

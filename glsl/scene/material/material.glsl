@@ -15,12 +15,12 @@
 layout(std430, binding = SSBO_SCENE_OCCLUSION) readonly buffer Occlusion { float occlusion[]; };
 #endif
 
-void add_map_contributors(uint group, uvec4 t) {
+void add_map_contributors(uint group, Footprint fp) {
     uint b = groups[group].contrib_base;
-    add_contributor(b + t.x);
-    add_contributor(b + t.y);
-    add_contributor(b + t.z);
-    add_contributor(b + t.w);
+    add_contributor(b + fp.texel.x);
+    add_contributor(b + fp.texel.y);
+    add_contributor(b + fp.texel.z);
+    add_contributor(b + fp.texel.w);
 }
 
 #ifdef MAP_BASE_COLOR_PERTURB
@@ -64,36 +64,34 @@ struct Material { vec3 base; float rough; float metal; vec3 nt; float ao; };
 // holds the map at any time (scene/material/pyramid.py), the others are 0.
 Material fetch_material(vec2 uv, uint key, float sigma) {
     Material m;
-    vec4 wt;
-    uvec4 t;
     m.base = pyramid_sample3(GROUP_BASE_COLOR, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), MAP_BASE_COLOR_LEVELS, uv,
                              BASE_COLOR_PERTURB, key, sigma);
 #ifdef MAP_BASE_COLOR_PERTURB
-    add_map_contributors(GROUP_BASE_COLOR, map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H), wt));
+    add_map_contributors(GROUP_BASE_COLOR, map_footprint(uv, ivec2(MAP_BASE_COLOR_W, MAP_BASE_COLOR_H)));
 #endif
     m.rough = pyramid_sample1(GROUP_ROUGHNESS, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), MAP_ROUGHNESS_LEVELS, uv,
                               ROUGHNESS_PERTURB, key, sigma);
 #ifdef MAP_ROUGHNESS_PERTURB
-    add_map_contributors(GROUP_ROUGHNESS, map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H), wt));
+    add_map_contributors(GROUP_ROUGHNESS, map_footprint(uv, ivec2(MAP_ROUGHNESS_W, MAP_ROUGHNESS_H)));
 #endif
     m.metal = pyramid_sample1(GROUP_METALLIC, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), MAP_METALLIC_LEVELS, uv,
                               METALLIC_PERTURB, key, sigma);
 #ifdef MAP_METALLIC_PERTURB
-    add_map_contributors(GROUP_METALLIC, map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H), wt));
+    add_map_contributors(GROUP_METALLIC, map_footprint(uv, ivec2(MAP_METALLIC_W, MAP_METALLIC_H)));
 #endif
 #ifdef HAS_MAP_NORMAL
     vec2 slopes = pyramid_sample2(GROUP_NORMAL, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), MAP_NORMAL_LEVELS, uv,
                                   NORMAL_PERTURB, key, sigma);
     m.nt = vec3(slopes, 1.0);   // slopes (docs/pbr.md)
 #ifdef MAP_NORMAL_PERTURB
-    add_map_contributors(GROUP_NORMAL, map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), wt));
+    add_map_contributors(GROUP_NORMAL, map_footprint(uv, ivec2(MAP_NORMAL_W, MAP_NORMAL_H)));
 #endif
 #else
     m.nt = vec3(0.0, 0.0, 1.0);
 #endif
 #ifdef HAS_OCCLUSION
-    t = map_footprint(uv, ivec2(OCC_W, OCC_H), wt);
-    m.ao = dot(wt, vec4(occlusion[t.x], occlusion[t.y], occlusion[t.z], occlusion[t.w]));
+    Footprint fp = map_footprint(uv, ivec2(OCC_W, OCC_H));
+    m.ao = dot(fp.weight, vec4(occlusion[fp.texel.x], occlusion[fp.texel.y], occlusion[fp.texel.z], occlusion[fp.texel.w]));
 #else
     m.ao = 1.0;
 #endif
@@ -144,24 +142,28 @@ void record_material_sample(vec2 uv, vec3 ng, vec4 t, vec3 p, uint cam, uint key
 #define PBR_H 1e-3
 
 // Adds g * (bilinear weight) into channel c of each texel of the footprint (analytic slots).
-void add_map_gradient(uint pair, uint group, uvec4 t, vec4 wt, uint c, float g) {
+void add_map_gradient(uint pair, uint group, Footprint fp, uint c, float g) {
     if (g == 0.0) return;
     uint b = groups[group].contrib_base + c;
     uint s = groups[group].stride;
-    if (wt.x != 0.0) accumulate(pair, b + t.x * s, g * wt.x);
-    if (wt.y != 0.0) accumulate(pair, b + t.y * s, g * wt.y);
-    if (wt.z != 0.0) accumulate(pair, b + t.z * s, g * wt.z);
-    if (wt.w != 0.0) accumulate(pair, b + t.w * s, g * wt.w);
+    if (fp.weight.x != 0.0) accumulate(pair, b + fp.texel.x * s, g * fp.weight.x);
+    if (fp.weight.y != 0.0) accumulate(pair, b + fp.texel.y * s, g * fp.weight.y);
+    if (fp.weight.z != 0.0) accumulate(pair, b + fp.texel.z * s, g * fp.weight.z);
+    if (fp.weight.w != 0.0) accumulate(pair, b + fp.texel.w * s, g * fp.weight.w);
 }
 
 // Adds g * (bilinear weight) into channel c of the footprint of uv on every level of a map.
+// Unrolled, not looped (maps.glsl, PYRAMID_LEVELS). A level outside its window (lr 0) gets nothing.
+#define PYRAMID_GRADIENT(k) \
+    if (groups[group + uint(k)].lr != 0.0) add_map_gradient(pair, group + uint(k), map_footprint(uv, level_size(size, k)), c, g)
+
 void pyramid_gradient(uint pair, uint group, ivec2 size, int levels, vec2 uv, uint c, float g) {
-    for (int k = 0; k < levels; ++k) {
-        if (levels > 1 && groups[group + uint(k)].lr == 0.0) continue;   // a level outside its window
-        vec4 wt;
-        uvec4 t = map_footprint(uv, level_size(size, k), wt);
-        add_map_gradient(pair, group + uint(k), t, wt, c, g);
+    if (levels == 1) {
+        add_map_gradient(pair, group, map_footprint(uv, size), c, g);
+        return;
     }
+    PYRAMID_GRADIENT(0);
+    PYRAMID_LEVELS(PYRAMID_GRADIENT);
 }
 
 // (colour of a - colour of b) / 2h: the central difference of materials a = m + h e, b = m - h e.
@@ -205,8 +207,8 @@ void material_analytic(uint pair, vec3 dl) {
 #endif
 #ifdef MAP_NORMAL_ANALYTIC
         for (uint c = 0u; c < 2u; ++c) {
-            a.nt = m.nt; b.nt = m.nt;
-            a.nt[c] += PBR_H; b.nt[c] -= PBR_H;
+            vec3 e = c == 0u ? vec3(PBR_H, 0.0, 0.0) : vec3(0.0, PBR_H, 0.0);   // no dynamic lvalue index
+            a.nt = m.nt + e; b.nt = m.nt - e;
             pyramid_gradient(pair, GROUP_NORMAL, ivec2(MAP_NORMAL_W, MAP_NORMAL_H), MAP_NORMAL_LEVELS, uv, c,
                              dot(w, colour_slope(a, b, ng, tg, p, cam)));
         }

@@ -44,8 +44,8 @@ vec2 base_uv(uint tri, vec3 b) {
 }
 
 // The height-map footprint (texels, weights) at uv.
-uvec4 height_footprint(vec2 uv, out vec4 wt) {
-    return map_footprint(uv, ivec2(MAP_HEIGHT_W, MAP_HEIGHT_H), wt);
+Footprint height_footprint(vec2 uv) {
+    return map_footprint(uv, ivec2(MAP_HEIGHT_W, MAP_HEIGHT_H));
 }
 
 // The displaced point of base triangle tri at base weights b for the copy (key, sigma),
@@ -56,8 +56,6 @@ vec3 displaced_point(uint tri, vec3 b, vec3 p0, vec3 p1, vec3 p2, uint key, floa
     vec3 n = b.x * normals[v0].xyz + b.y * normals[v1].xyz + b.z * normals[v2].xyz;
     float ln = length(n);
     n = ln > 0.0 ? n / ln : vec3(0.0);
-    vec4 wt;
-    uvec4 t = height_footprint(base_uv(tri, b), wt);
-    float h = map_sample1(GROUP_HEIGHT, t, wt, HEIGHT_PERTURB, key, sigma);
+    float h = map_sample1(GROUP_HEIGHT, height_footprint(base_uv(tri, b)), HEIGHT_PERTURB, key, sigma);
     return p + n * (DISPLACE_STRENGTH * (h - DISPLACE_MIDLEVEL));
 }

@@ -152,8 +152,7 @@ vec3 displaced_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     add_contributor(tri);
 #endif
 #ifdef MAP_HEIGHT_PERTURB
-    vec4 wt;
-    for (int c = 0; c < 3; ++c) add_map_contributors(GROUP_HEIGHT, height_footprint(base_uv(tri, corners[c]), wt));
+    for (int c = 0; c < 3; ++c) add_map_contributors(GROUP_HEIGHT, height_footprint(base_uv(tri, corners[c])));
 #endif
     return pbr_sample(tri, corners * w, w.x * q0 + w.y * q1 + w.z * q2, cross(q1 - q0, q2 - q0), cam, key, sigma);
 }
