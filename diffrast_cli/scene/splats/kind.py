@@ -1,0 +1,153 @@
+"""3D Gaussian splats (``scene: {kind: splats}``): the rendering contract is docs/splats.md.
+
+Layout (element s of every group is splat s; its contributor is the splat): positions (3),
+scales (3, log), rotations (4, quaternion w x y z), opacity (1, logit), sh_dc (3) and, with
+``sh_degree`` > 0, sh_rest (3 ((degree + 1)^2 - 1), coefficient-major). R (splat.vert,
+splat.frag) draws each splat as a screen square around its projected mean and records the
+Gaussian's opacity at every sample in the deep id buffer; G composites the samples front to
+back with each splat's spherical-harmonic colour (splat_shade.glsl).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ...io.splat_ply import SplatCloud, read_splat_ply, write_splat_ply
+from ..base import SceneKind, SceneSetup
+from ..params import ParamGroup, ParamLayout, group_settings
+from .init import initial_cloud
+
+GROUPS = ("positions", "scales", "rotations", "opacity", "sh_dc", "sh_rest")
+
+
+def pixels_per_unit(view_proj: np.ndarray, point, size) -> float:
+    """How many output pixels one world unit spans at ``point`` (the larger axis of the
+    projection's Jacobian there)."""
+    vp = np.asarray(view_proj, np.float64)
+    clip = vp @ np.append(np.asarray(point, np.float64), 1.0)
+    w = clip[3] if abs(clip[3]) > 1e-12 else 1e-12
+    j0 = 0.5 * size[0] * (vp[0, :3] * w - clip[0] * vp[3, :3]) / (w * w)
+    j1 = 0.5 * size[1] * (vp[1, :3] * w - clip[1] * vp[3, :3]) / (w * w)
+    return float(max(np.linalg.norm(j0), np.linalg.norm(j1), 1e-12))
+
+
+class GaussianSplats(SceneKind):
+    kind = "splats"
+    primitive_name = "splats"
+    vertex_shader = "splat.vert"
+    fragment_shader = "splat.frag"
+    shade_include = "splat_shade.glsl"
+    depth_include = "splat_depth.glsl"
+    visibility = "deep_id"
+    draw_order = False
+    size_keys = "scene.count"
+
+    @classmethod
+    def load_asset(cls, cfg, base):
+        if cfg.init.kind == "ply":
+            path = Path(cfg.init.file) if base is None else Path(base) / cfg.init.file
+            return read_splat_ply(path)
+        return None
+
+    @classmethod
+    def describe_inputs(cls, cfg, base) -> str:
+        if cfg.init.kind == "ply":
+            return f"{len(cls.load_asset(cfg, base).positions)} splats from {cfg.init.file}"
+        where = {"random": "at random", "points": f"on the points of {cfg.init.file}",
+                 "mesh": f"on the surface of {cfg.init.file}"}[cfg.init.kind]
+        return f"{cfg.count} splats {where}, SH degree {cfg.sh_degree}"
+
+    @classmethod
+    def create(cls, setup: SceneSetup) -> "GaussianSplats":
+        return cls(setup)
+
+    def __init__(self, setup: SceneSetup):
+        cfg = self.cfg = setup.job.scene
+        self.base = setup.base
+        self.size = tuple(int(v) for v in setup.size)
+        self.degree = cfg.sh_degree
+        self.coeffs = (self.degree + 1) ** 2
+        self.cloud = setup.asset if isinstance(setup.asset, SplatCloud) else None
+        n = self.n = len(self.cloud.positions) if self.cloud is not None else cfg.count
+        center = (np.asarray(cfg.init.center, np.float64) if self.cloud is None
+                  else self.cloud.positions.mean(axis=0))
+        self.view_proj = np.asarray(setup.views.view_proj, np.float64)
+        train = list(setup.views.train) or [0]
+        self.pixel = float(np.median([1.0 / pixels_per_unit(self.view_proj[i], center, self.size) for i in train]))
+        px = self.pixel
+        groups = [
+            ParamGroup("positions", 3 * n, 3, **group_settings(cfg.positions, 0.5 * px, 0.5 * px, (-1e4, 1e4))),
+            ParamGroup("scales", 3 * n, 3, **group_settings(cfg.scales, 0.1, 0.03, (-20.0, 8.0))),
+            ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0))),
+            ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.1, (-12.0, 12.0))),
+            ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0))),
+        ]
+        if self.degree > 0:
+            rest = 3 * (self.coeffs - 1)
+            groups.append(ParamGroup("sh_rest", rest * n, rest, **group_settings(cfg.sh_rest, 0.05, 0.002, (-8.0, 8.0))))
+        self.layout = ParamLayout(groups)
+        self.contributors = self.shared_contributors = self.primitives = n
+
+    # -- GPU ------------------------------------------------------------------
+
+    def defines(self) -> dict:
+        return {"SCENE_MAX_CONTRIB": 1, "SH_DEGREE": self.degree, "SH_COEFFS": self.coeffs,
+                "RENDER_W": self.size[0], "RENDER_H": self.size[1]}
+
+    def visibility_options(self) -> dict:
+        return {"structure": None if self.cfg.structure == "default" else self.cfg.structure,
+                "layers": self.cfg.layers, "fragments": self.cfg.fragments or self._expected_fragments(),
+                "contributors": self.cfg.contributors}
+
+    def _expected_fragments(self) -> float:
+        """Fragments per sample of the initial splats seen by camera 0: their squares' area
+        over the image's (at least 2)."""
+        if self.cloud is not None:
+            sigma = np.exp(self.cloud.log_scales.max(axis=1)).mean()
+        else:
+            sigma = math.exp(float(self._initial().log_scales.max()))
+        side = 2.0 * (3.0 * sigma / self.pixel + 1.0)
+        return float(max(2.0, min(256.0, self.n * side * side / (self.size[0] * self.size[1]))))
+
+    def draw(self, instances: int) -> None:
+        self.vao.render(vertices=6 * self.primitives, instances=instances)
+
+    # -- parameters -----------------------------------------------------------
+
+    def _initial(self, seed: int = 0) -> SplatCloud:
+        if self.cloud is not None:
+            return self.cloud
+        return initial_cloud(self.cfg, self.base, self.degree, np.random.default_rng(seed))
+
+    def initial_params(self, seed: int) -> np.ndarray:
+        return self.layout.clip(self.to_params(self._initial(seed)))
+
+    def to_params(self, cloud: SplatCloud) -> np.ndarray:
+        parts = [cloud.positions.reshape(-1), cloud.log_scales.reshape(-1), cloud.rotations.reshape(-1),
+                 cloud.opacity_logits.reshape(-1), cloud.sh[:, 0].reshape(-1)]
+        if self.degree > 0:
+            parts.append(cloud.sh[:, 1:self.coeffs].reshape(-1))
+        return np.concatenate(parts).astype(np.float32)
+
+    def to_cloud(self, theta: np.ndarray) -> SplatCloud:
+        n, lay = self.n, self.layout
+        sh = np.zeros((n, self.coeffs, 3), np.float32)
+        sh[:, 0] = theta[lay.slice("sh_dc")].reshape(n, 3)
+        if self.degree > 0:
+            sh[:, 1:] = theta[lay.slice("sh_rest")].reshape(n, self.coeffs - 1, 3)
+        return SplatCloud(positions=theta[lay.slice("positions")].reshape(n, 3).copy(),
+                          log_scales=theta[lay.slice("scales")].reshape(n, 3).copy(),
+                          rotations=theta[lay.slice("rotations")].reshape(n, 4).copy(),
+                          opacity_logits=theta[lay.slice("opacity")].copy(), sh=sh)
+
+    # -- results --------------------------------------------------------------
+
+    def metrics(self, theta, reference=None) -> dict:
+        alpha = 1.0 / (1.0 + np.exp(-np.asarray(theta[self.layout.slice("opacity")], np.float64)))
+        return {"mean_opacity": float(alpha.mean()), "splats_visible": int((alpha >= 1.0 / 255.0).sum())}
+
+    def export(self, theta, out_dir) -> list:
+        return [write_splat_ply(Path(out_dir) / "splats.ply", self.to_cloud(np.asarray(theta, np.float32)))]
