@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 
 import click
@@ -31,7 +32,11 @@ PROBLEMS = {
     "mesh-100k-tex2048-4x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=4),
     "mesh-4k-pbr256-256": dict(kind="mesh", rows=32, pbr=256, resolution=256, views=1),
     "mesh-50k-pbr1024-4x1024": dict(kind="mesh", rows=112, pbr=1024, resolution=1024, views=4),
+    "splats-20k-256": dict(kind="splats", count=20_000, resolution=256, fragments=16),
+    "splats-500k-1024": dict(kind="splats", count=500_000, resolution=1024, fragments=16),
 }
+# The splat problems (issue 11): random splats in a thin box filling one perspective view (the
+# setting of configs/splats_image.yaml), sized so that ~`fragments` of them cover a sample.
 # The PBR problems (issue 10): the sphere with four random maps (base colour, roughness,
 # metallic, normal; 8 parameters per texel, analytic gradients) under a directional,
 # a point and an ambient light; mesh-50k-pbr1024-4x1024 is the issue's GPU target problem.
@@ -117,9 +122,28 @@ def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int, 
     return Problem(job, None, device=device, mesh=mesh, views=views, cameras=cams, **estimator_options)
 
 
+def _splat_problem(device, name: str, spec: dict, iterations: int, samples: int, **estimator_options) -> Problem:
+    res, n = spec["resolution"], spec["count"]
+    half = 4.0 * math.tan(math.radians(20.0))            # half the view's height at the box (distance 4)
+    side = math.sqrt(spec["fragments"] * res * res / n)  # square side in pixels for that coverage
+    sigma = max(0.3, (side / 2.0 - 1.0) / 3.0) * 2.0 * half / res
+    job = JobConfig.model_validate({
+        "name": name, "target": {"image": "<synthetic>"},
+        "render": {"resolution": res, "projection": "perspective",
+                   "camera": {"position": [0.0, 0.0, 4.0], "look_at": [0.0, 0.0, 0.0], "fov_y": 40.0}},
+        "scene": {"kind": "splats", "count": n, "fragments": float(spec["fragments"]),
+                  "init": {"extent": [half, half, 0.2], "scale": sigma, "opacity": 0.5}},
+        "optimize": {"iterations": iterations, "samples": samples},
+    })
+    return Problem(job, None, device=device, target=synthetic_target(res), **estimator_options)
+
+
+BUILDERS = {"mesh": _mesh_problem, "soup": _soup_problem, "splats": _splat_problem}
+
+
 def bench_problem(device, name: str, iterations: int, warmup: int, samples: int, aggregation=None) -> dict:
     spec = PROBLEMS[name]
-    build = _mesh_problem if spec["kind"] == "mesh" else _soup_problem
+    build = BUILDERS[spec["kind"]]
     problem = build(device, name, spec, warmup + iterations, samples, aggregate=aggregation)
     job = problem.job
     try:

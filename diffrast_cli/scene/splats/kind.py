@@ -20,6 +20,8 @@ from ..base import SceneKind, SceneSetup
 from ..params import ParamGroup, ParamLayout, group_settings
 from .init import initial_cloud
 
+CHAMFER_MIN_OPACITY = 0.5     # the splats whose means count as surface points
+
 GROUPS = ("positions", "scales", "rotations", "opacity", "sh_dc", "sh_rest")
 
 
@@ -32,6 +34,20 @@ def pixels_per_unit(view_proj: np.ndarray, point, size) -> float:
     j0 = 0.5 * size[0] * (vp[0, :3] * w - clip[0] * vp[3, :3]) / (w * w)
     j1 = 0.5 * size[1] * (vp[1, :3] * w - clip[1] * vp[3, :3]) / (w * w)
     return float(max(np.linalg.norm(j0), np.linalg.norm(j1), 1e-12))
+
+
+def splat_chamfer(points: np.ndarray, reference, n: int = 2000, seed: int = 0) -> float:
+    """Symmetric Chamfer distance between splat means and a reference mesh: the mean squared
+    distance of the points to the surface plus that of ``n`` surface samples to the nearest
+    point (the mesh kind's definition, with points in place of one surface)."""
+    from scipy.spatial import cKDTree
+
+    from ..mesh.chamfer import point_to_surface_sq, sample_surface
+    if len(points) == 0:
+        return float("inf")
+    surface = sample_surface(reference.positions, reference.faces, n, seed)
+    back = cKDTree(points).query(surface)[0] ** 2
+    return float(point_to_surface_sq(points, reference.positions, reference.faces).mean() + back.mean())
 
 
 class GaussianSplats(SceneKind):
@@ -147,7 +163,11 @@ class GaussianSplats(SceneKind):
 
     def metrics(self, theta, reference=None) -> dict:
         alpha = 1.0 / (1.0 + np.exp(-np.asarray(theta[self.layout.slice("opacity")], np.float64)))
-        return {"mean_opacity": float(alpha.mean()), "splats_visible": int((alpha >= 1.0 / 255.0).sum())}
+        out = {"mean_opacity": float(alpha.mean()), "splats_visible": int((alpha >= 1.0 / 255.0).sum())}
+        if reference is not None and getattr(reference, "faces", None) is not None:
+            means = np.asarray(theta[self.layout.slice("positions")], np.float64).reshape(self.n, 3)
+            out["chamfer"] = splat_chamfer(means[alpha >= CHAMFER_MIN_OPACITY], reference)
+        return out
 
     def export(self, theta, out_dir) -> list:
         return [write_splat_ply(Path(out_dir) / "splats.ply", self.to_cloud(np.asarray(theta, np.float32)))]
