@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...gl.declared import BufferSpec
 from ...io.splat_ply import SplatCloud, read_splat_ply, write_splat_ply
 from ..base import SceneKind, SceneSetup
 from ..params import ParamGroup, ParamLayout, group_settings
@@ -96,7 +97,10 @@ class GaussianSplats(SceneKind):
         px = self.pixel
         groups = [
             ParamGroup("positions", 3 * n, 3, **group_settings(cfg.positions, 0.5 * px, 0.5 * px, (-1e4, 1e4))),
-            ParamGroup("scales", 3 * n, 3, **group_settings(cfg.scales, 0.1, 0.03, (-20.0, 8.0))),
+            # scales: at most an eighth of the image (a splat that grows past it only blurs, and
+            # its accumulators overflow), at least a hundredth of a pixel
+            ParamGroup("scales", 3 * n, 3, **group_settings(cfg.scales, 0.1, 0.03, (
+                math.log(0.01 * px), math.log(max(self.size) / 8.0 * px)))),
             ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0))),
             ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.1, (-12.0, 12.0))),
             ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0))),
@@ -127,6 +131,18 @@ class GaussianSplats(SceneKind):
             sigma = math.exp(float(self._initial().log_scales.max()))
         side = 2.0 * (3.0 * sigma / self.pixel + 1.0)
         return float(max(2.0, min(256.0, self.n * side * side / (self.size[0] * self.size[1]))))
+
+    def resources(self) -> list:
+        # Two triangles per splat over its 4 corners (indexed: the GPU's vertex cache runs the
+        # projection once per corner, not once per triangle vertex).
+        quad = np.array([0, 1, 2, 0, 2, 3], np.uint32)
+        corners = (quad[None, :] + 4 * np.arange(self.n, dtype=np.uint32)[:, None]).reshape(-1)
+        return [BufferSpec("QUADS", data=corners.tobytes())]
+
+    def build(self, ctx, defines: dict, buffers: dict) -> None:
+        super().build(ctx, defines, buffers)
+        self.vao.release()
+        self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["QUADS"], index_element_size=4)
 
     def draw(self, instances: int) -> None:
         self.vao.render(vertices=6 * self.primitives, instances=instances)
