@@ -252,3 +252,72 @@ def test_culling_behind_the_camera_and_outside_near_far(z, seen):
     else:  # behind the eye (6, 5.5), nearer than the near plane (4.99) or past the far plane (-200)
         assert np.array_equal(img, np.broadcast_to(bg, img.shape))
         assert all(p == [] for row in who for p in row)
+
+
+# --------------------------------------------------------------------------- projection, the 3DGS way
+
+def rodrigues(axis, angle):
+    n = np.asarray(axis, np.float64) / np.linalg.norm(axis)
+    k = np.array([[0, -n[2], n[1]], [n[2], 0, -n[0]], [-n[1], n[0], 0]])
+    return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
+
+
+def test_screen_covariance_matches_3dgs_camera_space_formula():
+    """Σ2D from camera space as 3DGS writes it (t = V μ, J = [[fx/d, 0, fx tx/d], ...] with tx = t_x / d
+    clamped to 1.3 tan(fov_x / 2), d = -t_z in OpenGL's looking-down -z), rotation from axis-angle."""
+    from tests.splat_reference import project
+    w, h, fov = 48, 32, 50.0
+    eye, target = np.array([1.0, 2.0, 6.0]), np.array([0.2, 0.1, 0.0])
+    view = look_at(eye, target, (0, 1, 0))
+    vp = perspective(fov, w / h, 0.05, 100.0) @ view
+    rng = np.random.default_rng(7)
+    n = 40
+    axes, angles = rng.normal(size=(n, 3)), rng.uniform(-3, 3, n)
+    q = np.concatenate([np.cos(angles / 2)[:, None],
+                        np.sin(angles / 2)[:, None] * axes / np.linalg.norm(axes, axis=1, keepdims=True)], 1)
+    pos = rng.uniform(-4, 4, (n, 3))  # many off-screen: the clamp matters for them
+    scales = rng.uniform(0.05, 0.5, (n, 3))
+    cloud = cloud_of(pos, scales, rot=q)
+    pr = project(cloud, vp, eye, w, h)
+    fy = (h / 2) / math.tan(math.radians(fov / 2))
+    fx = fy  # square pixels
+    lim_x, lim_y = 1.3 * (w / 2) / fx, 1.3 * (h / 2) / fy
+    clamped = 0
+    for i in np.nonzero(pr["visible"])[0]:
+        mu = cloud.positions[i].astype(np.float64)
+        t = view[:3, :3] @ mu + view[:3, 3]
+        d = -t[2]
+        tx, ty = t[0] / d, t[1] / d
+        clamped += abs(tx) > lim_x or abs(ty) > lim_y
+        tx, ty = np.clip(tx, -lim_x, lim_x), np.clip(ty, -lim_y, lim_y)
+        j_cam = np.array([[fx / d, 0, fx * tx / d], [0, fy / d, fy * ty / d]])
+        jac = j_cam @ view[:3, :3]
+        rot = rodrigues(axes[i], angles[i])
+        s = np.exp(cloud.log_scales[i].astype(np.float64))
+        cov = jac @ rot @ np.diag(s ** 2) @ rot.T @ jac.T + 0.3 * np.eye(2)
+        np.testing.assert_allclose(pr["cov2d"][i], cov, rtol=1e-5, atol=1e-9)  # q is stored as float32
+        np.testing.assert_allclose(pr["uv"][i], [w / 2 + fx * t[0] / d, h / 2 + fy * t[1] / d], atol=1e-9)
+    assert clamped >= 3 and pr["visible"].sum() >= 20
+
+
+@pytest.mark.parametrize("degrees, sign", [(30, 1), (-30, -1), (120, -1)])
+def test_rotation_about_the_view_axis_tilts_the_ellipse_the_right_way(degrees, sign):
+    # a rotation by +30 degrees about +z (the axis towards the eye) turns local x towards +y: up-right
+    w = h = 32
+    vp, eye = camera((0, 0, 5), w=w, h=h)
+    a = math.radians(degrees)
+    q = [[math.cos(a / 2), 0, 0, math.sin(a / 2)]]
+    img = render_splats(cloud_of([0, 0, 0], [0.6, 0.1, 0.1], opacity=2.0, rot=q), vp, eye, w, h)[..., 0]
+    u, v = pixel_uv(w, h)
+    cov_uv = np.sum(img * (u - w / 2) * (v - h / 2)) / img.sum()
+    assert sign * cov_uv > 1.0
+
+
+def test_a_negated_view_projection_is_culled():
+    # -VP is the same projective map (same NDC) but every w < 0: the document culls w <= 0
+    w = h = 16
+    vp, eye = camera((0, 0, 5), w=w, h=h)
+    cloud = cloud_of([[0, 0, 0], [0.3, 0.2, 1]], 0.5, opacity=3.0)
+    assert render_splats(cloud, vp, eye, w, h).max() > 0.5
+    assert render_splats(cloud, -vp, eye, w, h, background=(0.5, 0.5, 0.5)).tolist() == \
+        np.full((h, w, 3), 0.5).tolist()
