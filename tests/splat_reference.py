@@ -13,8 +13,6 @@ Readings of the document where it leaves a choice (the GLSL must make the same):
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from diffrast_cli.io.splat_ply import SplatCloud

@@ -35,7 +35,8 @@ def header_of(path) -> list[str]:
     return data[:end].decode("ascii").splitlines()
 
 
-def ply_text(fmt, props, rows_bytes_or_text, n, extra_header=()):
+def ply_text(fmt, props, n, extra_header=()):
+    """The header bytes of a one-element PLY."""
     head = ["ply", f"format {fmt} 1.0", *extra_header, f"element vertex {n}"]
     head += [f"property {t} {name}" for t, name in props]
     head.append("end_header")
@@ -127,7 +128,7 @@ def test_f_rest_is_channel_major_on_a_hand_made_file(tmp_path):
     for i in range(9):
         row[f"f_rest_{i}"] = 10.0 + i
     path = tmp_path / "hand.ply"
-    path.write_bytes(ply_text("binary_little_endian", [("float", n) for n in names], None, 1)
+    path.write_bytes(ply_text("binary_little_endian", [("float", n) for n in names], 1)
                      + struct.pack("<" + "f" * len(names), *(row[n] for n in names)))
     sh = read_splat_ply(path).sh[0]
     assert sh.shape == (4, 3)
@@ -158,7 +159,7 @@ def test_ascii_with_shuffled_order_doubles_and_extras(tmp_path):
     shuffled = list(rng.permutation(names)) + ["extra"]
     types = {n: ("double" if i % 2 else "float") for i, n in enumerate(shuffled)}
     values = {n: rng.normal(size=2).round(4) for n in shuffled}
-    head = ply_text("ascii", [(types[n], n) for n in shuffled], None, 2,
+    head = ply_text("ascii", [(types[n], n) for n in shuffled], 2,
                     extra_header=("comment made by hand", "obj_info nothing"))
     body = "\n".join(" ".join(repr(float(values[n][i])) for n in shuffled) for i in range(2)) + "\n"
     path = tmp_path / "a.ply"
@@ -183,7 +184,7 @@ def test_big_endian_with_an_element_before_the_vertices(tmp_path):
     le = write_splat_ply(tmp_path / "le.ply", cloud).read_bytes()
     table = np.frombuffer(le[le.index(b"end_header\n") + 11:], dtype="<f4").reshape(5, len(names))
     head = ("ply\nformat binary_big_endian 1.0\nelement camera 2\nproperty double fx\nproperty uchar id\n"
-            f"element vertex 5\n" + "".join(f"property float {n}\n" for n in names)
+            "element vertex 5\n" + "".join(f"property float {n}\n" for n in names)
             + "element face 0\nproperty list uchar int vertex_indices\nend_header\n").encode()
     path = tmp_path / "be.ply"
     path.write_bytes(head + b"\x01" * 18 + table.astype(">f4").tobytes())
@@ -194,7 +195,7 @@ def test_point_cloud_uchar_colours(tmp_path):
     pts = np.array([[0, 1, 2], [3, 4, 5], [-1, 0.5, 7]], np.float32)
     rgb = np.array([[0, 128, 255], [255, 0, 1], [10, 20, 30]], np.uint8)
     head = ply_text("binary_little_endian", [("float", "x"), ("float", "y"), ("float", "z"), ("uchar", "red"),
-                                            ("uchar", "green"), ("uchar", "blue"), ("uchar", "alpha")], None, 3)
+                                            ("uchar", "green"), ("uchar", "blue"), ("uchar", "alpha")], 3)
     rec = np.zeros(3, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("r", "u1"), ("g", "u1"), ("b", "u1"),
                              ("a", "u1")])
     rec["x"], rec["y"], rec["z"] = pts.T
