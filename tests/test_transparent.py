@@ -133,11 +133,37 @@ def test_mesh_opacity_gradient_matches_finite_differences(device, tmp_path):
 
 
 def test_resampling_moves_opacity_with_its_triangle(device):
-    from diffrast_cli.sge.relayout import RelayoutSpec
-    problem = soup_problem(device, {"scene.resample.every": 5})
+    """A re-placed triangle takes its donor's colour and opacity (resample.comp), its
+    Adam moments (opacity included) restart."""
+    n = 300
+    cfg = {"name": "rs", "seed": 3, "target": {"image": "<memory>"}, "render": {"resolution": [48, 40]},
+           "scene": {"triangles": n, "init": {"size": 0.15}, "opacity": {"enabled": True},
+                     "resample": {"every": 1000, "unseen": 20, "min_area": 3.0, "candidates": 3}}}
+    problem = Problem(JobConfig.model_validate(cfg), None, device=device, target=gradient_target(48, 40))
     try:
-        spec = problem.scene.relayout()
-        assert isinstance(spec, RelayoutSpec) and "opacity" in spec.groups
+        est, lay = problem.estimator, problem.scene.layout
+        assert "opacity" in problem.scene.relayout().groups
+        r = np.random.default_rng(7)
+        theta = problem.theta0.copy()
+        theta[lay.slice("opacity")] = r.uniform(-3, 3, n)          # distinct per triangle
+        est.upload(theta)
+        est.adam.moments.write(np.ones(2 * len(theta), np.float32).tobytes())
+        it = 100
+        est.declared.buffers["LAST_SEEN"].write(r.choice([it - 40, it], n).astype(np.uint32).tobytes())
+        est.post_step[0].resample(it)
+        got = est.state()
+        new = got["params"]
+        col0, col1 = (t[lay.slice("colors")].reshape(n, 3) for t in (theta, new))
+        op0, op1 = theta[lay.slice("opacity")], new[lay.slice("opacity")]
+        children = np.flatnonzero((col1 != col0).any(axis=1))
+        assert len(children) > 5
+        moments = got["moments"].reshape(-1, 2)
+        for c in children:
+            donor = np.flatnonzero((col0 == col1[c]).all(axis=1))
+            assert len(donor) == 1 and op1[c] == op0[donor[0]] and op1[donor[0]] == op0[donor[0]]
+            assert not moments[lay["opacity"].offset + c].any()
+        untouched = np.setdiff1d(np.arange(n), children)
+        assert np.array_equal(op1[untouched], op0[untouched])
     finally:
         problem.release()
 
