@@ -38,7 +38,8 @@ def test_config_runs_two_iterations(path, tmp_path):
     assert saved["final"]["psnr"] == pytest.approx(report["final"]["psnr"])
     assert saved["triangles"] == _job_triangles(job, base)
     if job.scene.kind == "soup":
-        assert saved["parameters"] == 12 * job.scene.triangles
+        per_triangle = 13 if job.scene.opacity.enabled else 12      # + the opacity logit (scene.opacity)
+        assert saved["parameters"] == per_triangle * job.scene.triangles
         assets = ("soup.ply", "soup.obj")
         assert f"element face {job.scene.triangles}\n".encode() in (out / "soup.ply").read_bytes()[:1000]
     else:

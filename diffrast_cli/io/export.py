@@ -1,7 +1,8 @@
 """Export a fitted triangle soup as coloured PLY and OBJ meshes (via trimesh).
 
 A soup is ``positions`` (N, 3, 3) float32 -- triangle, vertex, xyz -- plus
-``colors`` (N, 3) float32 in [0, 1], one flat colour per triangle.  Vertices
+``colors`` (N, 3) float32 in [0, 1], one flat colour per triangle, or (N, 4) with
+an opacity per triangle (the PLY face colours' alpha; OBJ has none).  Vertices
 are never merged, so per-vertex colours (OBJ) represent the flat per-face
 colours exactly.
 """
@@ -22,16 +23,18 @@ def _check_soup(positions, colors) -> tuple[np.ndarray, np.ndarray]:
     if pos.ndim != 3 or pos.shape[1:] != (3, 3):
         raise ValueError(f"positions must have shape (N, 3, 3), got {pos.shape}")
     if col.ndim != 2 or col.shape[1] not in (3, 4) or col.shape[0] != pos.shape[0]:
-        raise ValueError(f"colors must have shape ({pos.shape[0]}, 3), got {col.shape}")
+        raise ValueError(f"colors must have shape ({pos.shape[0]}, 3) or ({pos.shape[0]}, 4), got {col.shape}")
     if pos.shape[0] == 0:
         raise ValueError("cannot export an empty triangle soup")
-    return pos, col[:, :3]
+    return pos, col
 
 
 def _rgba_u8(col: np.ndarray) -> np.ndarray:
-    rgb = np.rint(np.clip(np.nan_to_num(col, nan=0.0), 0.0, 1.0) * 255.0).astype(np.uint8)
-    alpha = np.full((rgb.shape[0], 1), 255, dtype=np.uint8)
-    return np.concatenate([rgb, alpha], axis=1)
+    """RGB(A) in [0, 1] -> RGBA uint8 (alpha 255 where none is given)."""
+    u8 = np.rint(np.clip(np.nan_to_num(col, nan=0.0), 0.0, 1.0) * 255.0).astype(np.uint8)
+    if u8.shape[1] == 4:
+        return u8
+    return np.concatenate([u8, np.full((u8.shape[0], 1), 255, dtype=np.uint8)], axis=1)
 
 
 def soup_to_trimesh(positions, colors) -> trimesh.Trimesh:

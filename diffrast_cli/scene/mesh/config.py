@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ...errors import show_value
 from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
+from ..opacity import OpacityConfig
 from ..material.config import DEFAULT_LIGHTS, check_map_sides, DisplacementConfig, LightConfig, MaterialConfig, check_light_setups
 
 # The texture smoothness regulariser E = smoothness / SMOOTHNESS_REFERENCE_TEXELS * sum over texels of
@@ -83,6 +84,7 @@ class MeshConfig(Strict):
                                             "uses setup i mod (number of setups)")
     displacement: Optional[DisplacementConfig] = Field(None, description="refine each triangle on the fly and "
                                                        "displace it by scene.material.height")
+    opacity: OpacityConfig = Field(OpacityConfig(), description="an opacity per triangle (unlit / lambert shading)")
 
     _setups = field_validator("lights")(check_light_setups)
 
@@ -104,7 +106,20 @@ class MeshConfig(Strict):
         if (height is not None) != (self.displacement is not None):
             raise ValueError("scene.displacement and scene.material.height go together (a height map displaces "
                              "the refined surface)")
+        if self.opacity.enabled:
+            self._check_opacity()
         return self
+
+    def _check_opacity(self):
+        """Opacity composites several fragments per sample: the analytic texture gradient
+        (which weighs each sample by its shading only) does not apply, and PBR is not supported."""
+        if self.shading.model == "pbr":
+            raise ValueError("scene.opacity: semi-transparent triangles need shading.model unlit or lambert, not pbr")
+        if self.texture.gradient == "analytic":
+            if "gradient" in self.texture.model_fields_set:
+                raise ValueError("scene.texture.gradient: analytic texel gradients do not support scene.opacity; "
+                                 "use sge")
+            self.texture.gradient = "sge"
 
 
 __all__ = ["Bool", "DisplacementConfig", "LightConfig", "MaterialConfig", "IcosphereConfig", "LaplacianConfig", "MeshConfig", "NormalConsistencyConfig", "ShadingConfig", "TextureConfig"]

@@ -4,7 +4,12 @@ Parameter groups (back to back):
   positions  3 per shared (welded) vertex          -> gathered from the triangles (CSR)
   colors     3 per vertex (vertex colours, if any)   -> gathered from the triangles
   texture    3 per texel, row 0 = top of the image   -> the texel is its own contributor
+  opacity    1 logit per triangle (scene.opacity)    -> the triangle is its contributor
 Contributors: triangles [0, F), then texels [F, F + W*H).
+
+With scene.opacity the mesh is semi-transparent (scene/opacity.py): R records every
+fragment in the deep id buffer (mesh_deep.frag: the copy's perturbed opacity of
+gl_PrimitiveID), nothing is culled, and G composites front to back.
 
 A pixel's contributors are its triangle (geometry and vertex colours) and
 the 4 texels of its bilinear footprint. Accumulating per triangle and
@@ -22,6 +27,7 @@ from ...errors import ConfigError
 from ...gl import shaders
 from ...gl.declared import BufferSpec
 from ...gl.passes import barrier, groups_1d, set_uniforms
+from .. import opacity as op
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_ANALYTIC, MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
 from .config import SMOOTHNESS_REFERENCE_TEXELS
@@ -118,8 +124,13 @@ class TexturedMesh(SceneKind):
         if self.pbr:
             material_groups, material_slots = self.material.groups(F)
             groups += material_groups
+        self.transparent = cfg.opacity.enabled
+        if self.transparent:      # (the config rejects PBR and analytic texels with opacity)
+            groups.append(op.opacity_group(cfg.opacity, F))
+            self.visibility = "deep_id"
+            self.fragment_shader = "mesh_deep.frag"
         self.layout = ParamLayout(groups)
-        self.geometry_contrib = any(g.name in ("positions", "colors") and not g.frozen for g in groups)
+        self.geometry_contrib = any(g.name in ("positions", "colors", "opacity") and not g.frozen for g in groups)
         self.texture_optimized = self.has_texture and not self.layout["texture"].frozen
         self.texture_analytic = self.texture_analytic and self.texture_optimized
         self.texture_contrib = self.texture_optimized and not self.texture_analytic
@@ -138,6 +149,8 @@ class TexturedMesh(SceneKind):
             self.face_adj, self.nc_pairs = face_adjacency(self.faces)
         self.texture_smoothness = self.texture_optimized and tex_cfg.smoothness > 0
         orientation = closed_orientation(mesh.positions, self.faces) if cull == "auto" else 1
+        if self.transparent:          # back faces show through front faces
+            orientation = 0
         # Back faces of a closed mesh are hidden by front faces: culling them changes no clean
         # image and saves raster work. A perturbed copy differs only where the perturbation
         # folds the surface so that a back face shows (tests/test_references.py measures it).
@@ -186,6 +199,8 @@ class TexturedMesh(SceneKind):
             parts.append(self.texture0.reshape(-1))
         if self.pbr:
             parts.append(self.material.initial_params())
+        if self.transparent:
+            parts.append(op.initial_logits(self.cfg.opacity, self.primitives))
         return self.layout.clip(np.concatenate(parts).astype(np.float32))
 
     def mesh_data(self, theta: np.ndarray):
@@ -219,10 +234,21 @@ class TexturedMesh(SceneKind):
                 paths.append(export_pbr_glb(dense, out_dir, "displaced"))
             return paths
         from ...io.mesh_export import export_mesh
-        return export_mesh(self.mesh_data(theta), out_dir, stem="mesh")
+        paths = export_mesh(self.mesh_data(theta), out_dir, stem="mesh")
+        if self.transparent:      # glTF / OBJ have no per-face opacity: a sidecar, one line per face
+            from ...io.atomic import atomic_write_bytes
+            text = "".join(f"{a:.6f}\n" for a in op.alphas(theta, self.layout))
+            paths.append(atomic_write_bytes(Path(out_dir) / "mesh_opacity.txt", text.encode("ascii")))
+        return paths
 
     def metrics(self, theta: np.ndarray, reference=None) -> dict:
-        """Chamfer distance of the optimised surface to the reference asset (reference targets only)."""
+        """Chamfer distance of the optimised surface to the reference asset (reference targets only);
+        the mean opacity of a semi-transparent mesh."""
+        if self.transparent:
+            return {"mean_opacity": float(op.alphas(theta, self.layout).mean()), **self._metrics(theta, reference)}
+        return self._metrics(theta, reference)
+
+    def _metrics(self, theta: np.ndarray, reference) -> dict:
         if reference is None:
             return {}
         from .chamfer import chamfer_distance
@@ -285,6 +311,9 @@ class TexturedMesh(SceneKind):
                     BufferSpec("FACE_NORMALS", size=16 * self.primitives),
                     BufferSpec("FACE_DCDE", size=16 * self.primitives)]
         return out
+
+    def visibility_options(self) -> dict:
+        return op.visibility_options(self.cfg.opacity) if self.transparent else {}
 
     def defines(self) -> dict:
         d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR,

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ...schema import Float, Int, ParamGroupConfig, Range, Strict, Vec3
+from ..opacity import OpacityConfig
 
 
 class SoupInit(Strict):
@@ -38,3 +39,4 @@ class SoupConfig(Strict):
     depths: ParamGroupConfig = ParamGroupConfig()
     colors: ParamGroupConfig = ParamGroupConfig()
     resample: SoupResample = SoupResample()
+    opacity: OpacityConfig = OpacityConfig()

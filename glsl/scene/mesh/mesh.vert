@@ -13,8 +13,15 @@
 
 // An indexed draw (the faces are the index buffer, ID_FROM_PRIMITIVE): one invocation per
 // shared vertex and copy where the post-transform cache holds it; id.frag takes the triangle
-// from gl_PrimitiveID. (Pulling 3 vertices per triangle through faces[] cost 1.46x the
+// from gl_PrimitiveID (with an opacity group, mesh_deep.frag: the copy's key and sign go
+// to it flat, the same for every vertex of the instance). (Pulling 3 vertices per triangle through faces[] cost 1.46x the
 // render time: NVIDIA H200, docs/design.md.)
+#ifdef GROUP_OPACITY
+invariant gl_Position;   // the k-buffer rasterises twice and needs equal depths
+flat out uint v_key;
+flat out float v_sigma;
+#endif
+
 void main() {
     uint v = uint(gl_VertexID);
     CopyInfo ci = copy_info(gl_InstanceID);
@@ -24,4 +31,8 @@ void main() {
                   perturbed(i + 1u, gp.eps, ci.key, ci.sigma),
                   perturbed(i + 2u, gp.eps, ci.key, ci.sigma));
     gl_Position = to_tile(cameras[ci.cam].view_proj * vec4(p, 1.0), gl_InstanceID);
+#ifdef GROUP_OPACITY
+    v_key = ci.key;
+    v_sigma = ci.sigma;
+#endif
 }

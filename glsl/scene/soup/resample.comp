@@ -12,8 +12,8 @@
 //               the largest of J donors donor_list[(k + j * pairs + off) % donors], j < J
 //               (disjoint for distinct k; off from the seed and the iteration), which is
 //               split along its longest screen edge: the donor keeps (a, m, c), the
-//               re-placed triangle gets (m, b, c), m the edge midpoint; colour and depths
-//               copied; the Adam moments of both zeroed and their births set.
+//               re-placed triangle gets (m, b, c), m the edge midpoint; colour, depths
+//               and opacity (if any) copied; the Adam moments of both zeroed and their births set.
 layout(local_size_x = WG_1D) in;
 
 #include "buffers.glsl"
@@ -147,6 +147,10 @@ void main() {
     set_corner(donor, kb, m);
     Group gc = groups[GROUP_COLORS];
     for (uint c = 0u; c < 3u; ++c) params[gc.offset + child * 3u + c] = params[gc.offset + donor * 3u + c];
+#ifdef GROUP_OPACITY
+    Group go = groups[GROUP_OPACITY];    // the halves keep the donor's opacity (the image is unchanged)
+    params[go.offset + child] = params[go.offset + donor];
+#endif
     reset(donor);
     reset(child);
 #endif
