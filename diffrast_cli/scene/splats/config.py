@@ -38,8 +38,9 @@ class SplatsConfig(Strict):
     sh_degree: Int = Field(0, ge=0, le=3, description="spherical-harmonic degree of the colour")
     init: SplatInit = SplatInit()
     layers: Int = Field(32, ge=1, le=256, description="fragments composited per sample (the nearest)")
-    fragments: Float = Field(0.0, ge=0, description="expected fragments per sample for the first node budget "
-                             "(0: estimated from the initial splats); the budget grows when a frame needs more")
+    fragments: Float = Field(0.0, ge=0, description="fragments per sample of the first node budget "
+                             "(0: 4x what the initial splats need, at least layers, at most 64); it grows at log steps "
+                             "when a frame needed more")
     contributors: Int = Field(128, ge=1, le=4096, description="contributors (splats) kept per pixel")
     structure: Literal["default", "lists", "kbuffer"] = "default"
     positions: ParamGroupConfig = ParamGroupConfig()

@@ -96,13 +96,13 @@ class GaussianSplats(SceneKind):
         self.pixel = float(np.median([1.0 / pixels_per_unit(self.view_proj[i], center, self.size) for i in train]))
         px = self.pixel
         groups = [
-            ParamGroup("positions", 3 * n, 3, **group_settings(cfg.positions, 0.5 * px, 0.5 * px, (-1e4, 1e4))),
+            ParamGroup("positions", 3 * n, 3, **group_settings(cfg.positions, 0.5 * px, 0.25 * px, (-1e4, 1e4))),
             # scales: at most an eighth of the image (a splat that grows past it only blurs, and
             # its accumulators overflow), at least a hundredth of a pixel
-            ParamGroup("scales", 3 * n, 3, **group_settings(cfg.scales, 0.1, 0.03, (
+            ParamGroup("scales", 3 * n, 3, **group_settings(cfg.scales, 0.1, 0.01, (
                 math.log(0.01 * px), math.log(max(self.size) / 8.0 * px)))),
             ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0))),
-            ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.1, (-12.0, 12.0))),
+            ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.05, (-12.0, 12.0))),
             ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0))),
         ]
         if self.degree > 0:
@@ -123,14 +123,18 @@ class GaussianSplats(SceneKind):
                 "contributors": self.cfg.contributors}
 
     def _expected_fragments(self) -> float:
-        """Fragments per sample of the initial splats seen by camera 0: their squares' area
-        over the image's (at least 2)."""
+        """The first node budget in fragments per sample: 4x what the initial splats need seen
+        by camera 0 (their squares' area over the image's), at least `layers`, at most 64."""
         if self.cloud is not None:
             sigma = np.exp(self.cloud.log_scales.max(axis=1)).mean()
         else:
             sigma = math.exp(float(self._initial().log_scales.max()))
         side = 2.0 * (3.0 * sigma / self.pixel + 1.0)
-        return float(max(2.0, min(256.0, self.n * side * side / (self.size[0] * self.size[1]))))
+        start = self.n * side * side / (self.size[0] * self.size[1])
+        # Room for the splats to grow: a frame that overflows the node pool drops fragments at
+        # random (the plus and minus copies lose different ones) until the pool grows at the next
+        # log step, which corrupts the gradient in between (docs/design.md).
+        return float(min(64.0, max(float(self.cfg.layers), 4.0 * start)))
 
     def resources(self) -> list:
         # Two triangles per splat over its 4 corners (indexed: the GPU's vertex cache runs the
