@@ -120,7 +120,7 @@ def test_render_matches_the_numpy_reference(device, tmp_path, degree, ss):
     over a non-black background; a reference with the splats in the other depth order is far off."""
     from tests.splat_reference import render_splats
     background = (0.2, 0.3, 0.1)
-    extra = {"render.supersample": ss, "render.background": list(background)}
+    extra = {"render.supersample": ss, "render.background": list(background), "optimize.samples": 1}
     with released(splat_problem(device, tmp_path, extra, count=24, degree=degree, resolution=48)) as problem:
         theta = random_splats(problem, degree=degree)
         est = problem.estimator

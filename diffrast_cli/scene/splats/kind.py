@@ -124,7 +124,7 @@ class GaussianSplats(SceneKind):
 
     def _expected_fragments(self) -> float:
         """The first node budget in fragments per sample: 4x what the initial splats need seen
-        by camera 0 (their squares' area over the image's), at least `layers`, at most 64."""
+        by camera 0 (their squares' area over the image's), at least min(layers, 16), at most 64."""
         if self.cloud is not None:
             sigma = np.exp(self.cloud.log_scales.max(axis=1)).mean()
         else:
@@ -134,7 +134,7 @@ class GaussianSplats(SceneKind):
         # Room for the splats to grow: a frame that overflows the node pool drops fragments at
         # random (the plus and minus copies lose different ones) until the pool grows at the next
         # log step, which corrupts the gradient in between (docs/design.md).
-        return float(min(64.0, max(float(self.cfg.layers), 4.0 * start)))
+        return float(min(64.0, max(min(float(self.cfg.layers), 16.0), 4.0 * start)))
 
     def resources(self) -> list:
         # Two triangles per splat over its 4 corners (indexed: the GPU's vertex cache runs the
