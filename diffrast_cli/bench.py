@@ -34,6 +34,7 @@ PROBLEMS = {
     "mesh-50k-pbr1024-4x1024": dict(kind="mesh", rows=112, pbr=1024, resolution=1024, views=4),
     "splats-20k-256": dict(kind="splats", count=20_000, resolution=256, fragments=16),
     "splats-500k-1024": dict(kind="splats", count=500_000, resolution=1024, fragments=16),
+    "splats-500k-1024-kbuffer": dict(kind="splats", count=500_000, resolution=1024, fragments=16, structure="kbuffer"),
 }
 # The splat problems (issue 11): random splats in a thin box filling one perspective view (the
 # setting of configs/splats_image.yaml), sized so that ~`fragments` of them cover a sample.
@@ -132,6 +133,7 @@ def _splat_problem(device, name: str, spec: dict, iterations: int, samples: int,
         "render": {"resolution": res, "projection": "perspective",
                    "camera": {"position": [0.0, 0.0, 4.0], "look_at": [0.0, 0.0, 0.0], "fov_y": 40.0}},
         "scene": {"kind": "splats", "count": n, "fragments": float(spec["fragments"]),
+                  "structure": spec.get("structure", "default"),
                   "init": {"extent": [half, half, 0.2], "scale": sigma, "opacity": 0.5}},
         "optimize": {"iterations": iterations, "samples": samples},
     })

@@ -38,9 +38,9 @@ void main() {
         gl_Position = to_tile(vec4(0.0, 0.0, 0.0, 1.0), gl_InstanceID);   // every corner here: no area
         return;
     }
-    // a quad one pixel larger than the footprint: the fragment stage tests the closed square
+    // a quad a quarter pixel larger than the footprint: the fragment stage tests the closed square
     // |d| <= r itself (its edges can sit exactly on sample centres)
-    vec2 off = CORNERS[corner] * (sp.radius + 1.0);
+    vec2 off = CORNERS[corner] * (sp.radius + 0.25);
     v_offset = off;
     vec2 ndc = 2.0 * off / vec2(float(RENDER_W), float(RENDER_H));
     gl_Position = to_tile(vec4(sp.clip.xy + ndc * sp.clip.w, sp.clip.zw), gl_InstanceID);
