@@ -139,3 +139,49 @@ def test_render_matches_the_numpy_reference(device, tmp_path, degree, ss):
         other = render_splats(type(cloud)(flipped, cloud.log_scales, cloud.rotations, cloud.opacity_logits,
                                           cloud.sh), vp, eye, 48, 48, background=background, ss=ss)
         assert np.abs(other - expected).max() > 0.05
+
+
+def test_init_from_a_3dgs_ply_keeps_every_value(device, tmp_path):
+    from diffrast_cli.io.splat_ply import SplatCloud, write_splat_ply
+    rng = np.random.default_rng(5)
+    n = 9
+    cloud = SplatCloud(positions=rng.normal(0, 0.5, (n, 3)), log_scales=rng.normal(-3, 0.3, (n, 3)),
+                       rotations=rng.normal(0, 1, (n, 4)), opacity_logits=rng.normal(0, 1, n),
+                       sh=rng.normal(0, 0.5, (n, 4, 3)))
+    write_splat_ply(tmp_path / "start.ply", cloud)
+    job = splat_job({"scene.init": {"kind": "ply", "file": str(tmp_path / "start.ply")}, "scene.count": 3,
+                     "optimize.samples": 1})
+    with released(Problem(JobConfig.model_validate(job), tmp_path, device=device,
+                          target=gradient_target(W, W))) as problem:
+        assert problem.scene.n == n                      # the file's count, not scene.count
+        back = problem.scene.to_cloud(problem.theta0)
+    for name in ("positions", "log_scales", "rotations", "opacity_logits", "sh"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(cloud, name), err_msg=name)
+
+
+def test_init_on_points_and_on_a_mesh_surface(device, tmp_path):
+    from diffrast_cli.io.meshes import load_mesh
+    from diffrast_cli.scene.mesh.chamfer import point_to_surface_sq
+    from tests.conftest import REPO
+    pts = np.random.default_rng(2).uniform(-1, 1, (50, 3)).astype(np.float32)
+    lines = ["ply", "format ascii 1.0", "element vertex 50", "property float x", "property float y",
+             "property float z", "property uchar red", "property uchar green", "property uchar blue", "end_header"]
+    lines += [f"{x} {y} {z} 255 0 0" for x, y, z in pts]
+    (tmp_path / "points.ply").write_text("\n".join(lines) + "\n")
+    job = splat_job({"scene.init": {"kind": "points", "file": str(tmp_path / "points.ply")}, "scene.count": 20,
+                     "optimize.samples": 1}, degree=0)
+    with released(Problem(JobConfig.model_validate(job), tmp_path, device=device,
+                          target=gradient_target(W, W))) as problem:
+        cloud = problem.scene.to_cloud(problem.theta0)
+    assert cloud.positions.shape == (20, 3)
+    assert np.abs(cloud.positions[:, None, :] - pts[None]).sum(-1).min(axis=1).max() < 1e-6   # drawn from the file
+    np.testing.assert_allclose(0.5 + 0.28209479177387814 * cloud.sh[:, 0], np.tile([1.0, 0.0, 0.0], (20, 1)), atol=1e-5)
+    blob = REPO / "assets" / "textured_blob.obj"
+    job = splat_job({"scene.init": {"kind": "mesh", "file": str(blob)}, "scene.count": 200, "optimize.samples": 1},
+                    degree=0)
+    with released(Problem(JobConfig.model_validate(job), tmp_path, device=device,
+                          target=gradient_target(W, W))) as problem:
+        cloud = problem.scene.to_cloud(problem.theta0)
+    mesh = load_mesh(blob)
+    assert point_to_surface_sq(cloud.positions, mesh.positions, mesh.faces).max() < 1e-8    # on the surface
+    assert np.ptp(cloud.sh[:, 0], axis=0).max() > 0.5                                        # texture colours
