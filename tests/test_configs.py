@@ -33,16 +33,24 @@ def test_config_runs_two_iterations(path, tmp_path):
     report = run_job(job, base, out, quiet=True, config_path=path)
     assert report["iterations"] == 2 and report["job"] == path.stem == job.name
     saved = json.loads((out / "report.json").read_text())
-    for key in ("iterations", "parameters", "triangles", "resolution", "seed", "estimator"):
+    primitives = "splats" if job.scene.kind == "splats" else "triangles"
+    for key in ("iterations", "parameters", primitives, "resolution", "seed", "estimator"):
         assert saved[key] == report[key], key
     assert saved["final"]["psnr"] == pytest.approx(report["final"]["psnr"])
-    assert saved["triangles"] == _job_triangles(job, base)
-    if job.scene.kind == "soup":
+    if job.scene.kind == "splats":
+        assert saved["splats"] == job.scene.count
+        per_splat = 14 + 3 * ((job.scene.sh_degree + 1) ** 2 - 1)
+        assert saved["parameters"] == per_splat * job.scene.count
+        assets = ("splats.ply",)
+        assert f"element vertex {job.scene.count}\n".encode() in (out / "splats.ply").read_bytes()[:2000]
+    elif job.scene.kind == "soup":
+        assert saved["triangles"] == _job_triangles(job, base)
         per_triangle = 13 if job.scene.opacity.enabled else 12      # + the opacity logit (scene.opacity)
         assert saved["parameters"] == per_triangle * job.scene.triangles
         assets = ("soup.ply", "soup.obj")
         assert f"element face {job.scene.triangles}\n".encode() in (out / "soup.ply").read_bytes()[:1000]
     else:
+        assert saved["triangles"] == _job_triangles(job, base)
         exported = load_mesh(out / "mesh.obj")                  # the optimised mesh loads back, same size
         assert len(exported.faces) == saved["triangles"]
         assert saved["parameters"] >= 3 * len(exported.positions) * job.scene.positions.optimize
@@ -64,4 +72,5 @@ def test_validate_every_config(path, run_cli):
     assert code == 0, err
     job, _ = load_job(path)
     assert out.startswith(f"{path}: ok ({job.name}: ") and out.endswith(f", {job.optimize.iterations} iterations)\n")
-    assert ("soup" if job.scene.kind == "soup" else "mesh") in out and err == ""
+    said = {"soup": "soup", "splats": f"{job.scene.count} splats"}.get(job.scene.kind, "mesh")
+    assert said in out and err == ""
