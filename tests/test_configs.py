@@ -72,5 +72,6 @@ def test_validate_every_config(path, run_cli):
     assert code == 0, err
     job, _ = load_job(path)
     assert out.startswith(f"{path}: ok ({job.name}: ") and out.endswith(f", {job.optimize.iterations} iterations)\n")
-    said = {"soup": "soup", "splats": f"{job.scene.count} splats"}.get(job.scene.kind, "mesh")
+    kind = job.scene.kind
+    said = "soup" if kind == "soup" else f"{job.scene.count} splats" if kind == "splats" else "mesh"
     assert said in out and err == ""
