@@ -18,6 +18,8 @@ import numpy as np
 from ...io.splat_ply import SplatCloud, read_splat_ply, write_splat_ply
 from ..base import SceneKind, SceneSetup
 from ..params import ParamGroup, ParamLayout, group_settings
+from ...sge.relayout import RelayoutSpec
+from . import densify
 from .init import initial_cloud
 
 GROUPS = ("positions", "scales", "rotations", "opacity", "sh_dc", "sh_rest")
@@ -111,6 +113,20 @@ class GaussianSplats(SceneKind):
             sigma = math.exp(float(self._initial().log_scales.max()))
         side = 2.0 * (3.0 * sigma / self.pixel + 1.0)
         return float(max(2.0, min(256.0, self.n * side * side / (self.size[0] * self.size[1]))))
+
+    # -- densification (scene.densify; off: none of this exists) ---------------
+
+    def resources(self) -> list:
+        return densify.densify_resources(self.n) if densify.active(self.cfg.densify) else []
+
+    def relayout(self):
+        return RelayoutSpec(groups=tuple(g.name for g in self.layout.groups), capacity=self.n) \
+            if densify.active(self.cfg.densify) else None
+
+    def post_step(self, estimator) -> list:
+        if not densify.active(self.cfg.densify):
+            return []
+        return [densify.SplatDensifier(estimator, self.cfg.densify, self.n, self.pixel, self.shader_dirs)]
 
     def draw(self, instances: int) -> None:
         self.vao.render(vertices=6 * self.primitives, instances=instances)
