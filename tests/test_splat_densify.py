@@ -70,7 +70,8 @@ def relocate_ref(est, theta, last_seen, weights, cfg, pixel):
     el = {g.name: theta[lay.slice(g.name)].reshape(N, g.stride).astype(np.float64) for g in lay.groups}
     o = 1 / (1 + np.exp(-el["opacity"][:, 0]))
     dead = ((IT - last_seen.astype(np.int64)) >= cfg["unseen"]) | (o < cfg["min_opacity"])
-    dead_list = np.flatnonzero(dead)
+    dead_all = np.flatnonzero(dead)
+    dead_list = dead_all[:min(len(dead_all), int(np.floor(np.float32(cfg["budget"]) * np.float32(N - len(dead_all)))))]
     pos = np.concatenate([[0], np.cumsum(weights.astype(np.int64))[:-1]])
     total = int(weights.astype(np.int64).sum())
     key = _h(_h(est.seed ^ 0x6A09E667) ^ IT)
@@ -101,12 +102,12 @@ def relocate_ref(est, theta, last_seen, weights, cfg, pixel):
     for d in np.flatnonzero(copies):
         place(d, d, False)
     new = np.concatenate([out[g.name].reshape(-1) for g in lay.groups]).astype(np.float32)
-    return new, dead_list, np.array(donors), np.array(splits, bool)
+    return new, dead_list, np.array(donors), np.array(splits, bool), len(dead_all)
 
 
-@pytest.mark.parametrize("split_pixels", [0.0, 1.0])
-def test_relocation_matches_the_numpy_rule(device, split_pixels):
-    cfg = {"unseen": 20, "min_opacity": 0.05, "split_pixels": split_pixels}
+@pytest.mark.parametrize("split_pixels, budget", [(0.0, 1.0), (1.0, 0.2)])
+def test_relocation_matches_the_numpy_rule(device, split_pixels, budget):
+    cfg = {"unseen": 20, "min_opacity": 0.05, "split_pixels": split_pixels, "budget": budget}
     problem = _problem(device, **cfg)
     try:
         est, lay = problem.estimator, problem.estimator.layout
@@ -134,8 +135,9 @@ def test_relocation_matches_the_numpy_rule(device, split_pixels):
         want_w = np.round(o / o[weights > 0].max() * 65536)
         live = weights > 0
         assert np.abs(weights[live] - want_w[live]).max() <= 1        # opacity-proportional weights
-        w_theta, dead, donors, splits = relocate_ref(est, theta, last_seen, weights, cfg, pixel)
-        assert 10 < len(dead) < N / 2 and not live[dead].any() and live[donors].all()
+        w_theta, dead, donors, splits, n_dead = relocate_ref(est, theta, last_seen, weights, cfg, pixel)
+        assert 10 < len(dead) and not live[dead].any() and live[donors].all()
+        assert (len(dead) == n_dead) == (budget == 1.0)            # the budget binds in the second case
         if split_pixels:
             assert splits.any() and not splits.all()
         np.testing.assert_allclose(got["params"], w_theta, rtol=2e-5, atol=2e-5)
@@ -153,7 +155,7 @@ def test_relocation_matches_the_numpy_rule(device, split_pixels):
         assert np.array_equal(got["births"], want_b)
         assert np.array_equal(got["scene_LAST_SEEN"].view(np.uint32), want_s)
         assert not got["scene_LOSS"].view(np.float32).any()
-        assert got["counts"][1] == len(dead) and got["counts"][3] == 0
+        assert got["counts"][1] == n_dead and got["counts"][3] == 0
         # a clone's copies composite like the donor: 1 - (1 - o')^(copies + 1) = o
         new_o = 1 / (1 + np.exp(-got["params"][lay.slice("opacity")].astype(np.float64)))
         for d in np.unique(donors[~splits]):

@@ -50,6 +50,9 @@ class SplatDensify(Strict):
         "opacity", description="donors are drawn in proportion to: opacity (MCMC relocation), adam (the "
         "magnitude of the positions' Adam first moment) or loss (the accumulated |f+ - f-| of the pixels the "
         "splat is composited in since the last re-placement)")
+    budget: Float = Field(0.2, gt=0, le=1, description="at most this fraction of the live splats is re-placed "
+                          "per event (the first dead ones in index order); stops a cascade where copies fall "
+                          "under min_opacity themselves")
     split_pixels: Float = Field(0.0, ge=0, description="a donor whose largest standard deviation exceeds "
                                 "this many pixels (at the scene centre) is split, a smaller one cloned; "
                                 "0 = always clone")

@@ -10,7 +10,7 @@
 //               then the core's prefix sums of the dead flags (total in counts[1]) and of
 //               the weights (counts[2]);
 //   3 list:     the dead splats in index order into lists[0, n);
-//   4 pick:     dead splat k draws u = hash(seed, iteration, k) mod total weight and takes
+//   4 pick:     dead splat k < placed() (at most u_budget x the live count) draws u = hash(seed, iteration, k) mod total weight and takes
 //               the live donor d whose weight interval [pos_d, pos_d + w_d) holds u (a
 //               binary search: P(d) = w_d / total); lists[n + k] = d; copies[d] += 1;
 //   5 children: dead splat k becomes a copy of its donor d (every group), its mean
@@ -76,8 +76,14 @@ uniform float u_split_pixels; // 0: never split
 uniform float u_pixel;        // world size of one pixel at the scene centre
 uniform float u_log_shrink;
 uniform float u_reset_logit;
+uniform float u_budget;       // at most this fraction of the live splats re-placed per event
 
 const float LOG_SPLIT = 0.47000362924573558;   // log 1.6
+
+#if DZ_PASS == 4 || DZ_PASS == 5
+// Dead splats re-placed this event: the first min(dead, budget x live) of the dead list.
+uint placed() { return min(counts[1], uint(floor(u_budget * float(u_n - counts[1])))); }
+#endif
 
 float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); }
 
@@ -189,7 +195,7 @@ void main() {
     if (dead[i] != 0u) lists[dead_pos[i]] = i;
 #elif DZ_PASS == 4
     uint total = counts[2];
-    if (i >= counts[1] || total == 0u) return;
+    if (i >= placed() || total == 0u) return;
     uint u = pcg_hash(event_key() ^ (i * 0x85EBCA6Bu)) % total;
     uint lo = 0u, hi = u_n - 1u;        // the largest d with weight_pos[d] <= u
     while (lo < hi) {
@@ -199,7 +205,7 @@ void main() {
     lists[u_n + i] = lo;
     atomicAdd(copies[lo], 1u);
 #elif DZ_PASS == 5
-    if (i >= counts[1] || counts[2] == 0u) return;
+    if (i >= placed() || counts[2] == 0u) return;
     uint c = lists[i], d = lists[u_n + i];
     for (uint gi = 0u; gi < uint(NUM_GROUPS); ++gi) {
         Group g = groups[gi];
