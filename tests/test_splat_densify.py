@@ -71,7 +71,8 @@ def relocate_ref(est, theta, last_seen, weights, cfg, pixel):
     o = 1 / (1 + np.exp(-el["opacity"][:, 0]))
     dead = ((IT - last_seen.astype(np.int64)) >= cfg["unseen"]) | (o < cfg["min_opacity"])
     dead_all = np.flatnonzero(dead)
-    dead_list = dead_all[:min(len(dead_all), int(np.floor(np.float32(cfg["budget"]) * np.float32(N - len(dead_all)))))]
+    budget = int(np.floor(np.float32(cfg["budget"]) * np.float32(N - len(dead_all))))
+    dead_list = dead_all[:min(len(dead_all), budget)]
     pos = np.concatenate([[0], np.cumsum(weights.astype(np.int64))[:-1]])
     total = int(weights.astype(np.int64).sum())
     key = _h(_h(est.seed ^ 0x6A09E667) ^ IT)
@@ -194,13 +195,15 @@ def test_seen_pass_and_opacity_reset(device):
         acc = np.frombuffer(est.accum.read(), np.int32).reshape(est.pairs, -1)
         seen = (acc != 0).any(axis=0)
         assert 0 < seen.sum() < N
+        before = est.state()["params"][lay.slice("opacity")]
         est.post_step[0].run(10)
         got = est.state()
+        reset = np.float32(np.log(0.02 / 0.98))
+        assert np.array_equal(got["params"][lay.slice("opacity")], np.minimum(before, reset))
         assert np.array_equal(got["scene_LAST_SEEN"].view(np.uint32), np.where(seen, 10, 0))
         logit = got["params"][lay.slice("opacity")]
-        stepped = problem.estimator.state()["params"]  # after the Adam step and the reset
         assert logit.max() <= np.float32(np.log(0.02 / 0.98)) + 1e-6
-        assert (logit < np.log(0.02 / 0.98) - 0.5).any() and np.array_equal(stepped, got["params"])
+        assert (logit < np.log(0.02 / 0.98) - 0.5).any()
     finally:
         problem.release()
 

@@ -68,7 +68,8 @@ class SplatDensifier:
                          u_unseen=cfg.unseen, u_min_opacity=float(cfg.min_opacity), u_signal=SIGNALS[cfg.signal],
                          u_levels=float(weight_levels(n)), u_seed=estimator.seed,
                          u_split_pixels=float(cfg.split_pixels), u_pixel=float(pixel),
-                         u_log_shrink=float(math.log(cfg.shrink)), u_reset_logit=float(reset), u_budget=float(cfg.budget))
+                         u_log_shrink=float(math.log(cfg.shrink)), u_reset_logit=float(reset),
+                         u_budget=float(cfg.budget))
         self.groups = groups_1d(n, estimator.device.max_groups_x)
         self.buffers = estimator.declared.buffers
 

@@ -10,7 +10,8 @@
 //               then the core's prefix sums of the dead flags (total in counts[1]) and of
 //               the weights (counts[2]);
 //   3 list:     the dead splats in index order into lists[0, n);
-//   4 pick:     dead splat k < placed() (at most u_budget x the live count) draws u = hash(seed, iteration, k) mod total weight and takes
+//   4 pick:     dead splat k < placed() (at most u_budget x the live count) draws
+//               u = hash(seed, iteration, k) mod total weight and takes
 //               the live donor d whose weight interval [pos_d, pos_d + w_d) holds u (a
 //               binary search: P(d) = w_d / total); lists[n + k] = d; copies[d] += 1;
 //   5 children: dead splat k becomes a copy of its donor d (every group), its mean
