@@ -31,6 +31,46 @@ class SplatInit(Strict):
         return self
 
 
+class SplatDensify(Strict):
+    """Re-placing dead splats (off while ``every`` is 0; scene/splats/densify.py). Every ``every``
+    steps from ``start`` to ``stop``, each splat whose opacity is below ``min_opacity`` or that
+    was unseen for ``unseen`` steps is dead and re-placed onto a live donor drawn with probability
+    proportional to ``signal``: a donor larger than ``split_pixels`` (its largest standard
+    deviation, in pixels) is split (donor and copies resampled from its Gaussian, scales / 1.6),
+    a smaller one cloned (the copies sampled from its Gaussian; donor and copies share its opacity,
+    1 - (1 - o)^(1 / (copies + 1)) each). The count is fixed (``scene.count`` is the cap)."""
+
+    every: Int = Field(0, ge=0, description="steps between re-placements; 0 = off")
+    start: Int = Field(0, ge=0, description="first step that may re-place (a multiple of every)")
+    stop: Optional[Int] = Field(None, ge=0, description="last step that may re-place (null: to the end)")
+    min_opacity: Float = Field(0.005, ge=0, lt=1, description="a splat below this opacity is dead (3DGS: 0.005)")
+    unseen: Int = Field(100, ge=1, description="a splat not drawn in a pixel with a non-zero f+ - f- for "
+                        "this many steps is dead")
+    signal: Literal["opacity", "adam", "loss"] = Field(
+        "opacity", description="donors are drawn in proportion to: opacity (MCMC relocation), adam (the "
+        "magnitude of the positions' Adam first moment) or loss (the accumulated |f+ - f-| of the pixels the "
+        "splat is composited in since the last re-placement)")
+    budget: Float = Field(0.2, gt=0, le=1, description="at most this fraction of the live splats is re-placed "
+                          "per event (the first dead ones in index order); stops a cascade where copies fall "
+                          "under min_opacity themselves")
+    split_pixels: Float = Field(0.0, ge=0, description="a donor whose largest standard deviation exceeds "
+                                "this many pixels (at the scene centre) is split, a smaller one cloned; "
+                                "0 = always clone")
+    shrink: Float = Field(1.0, gt=0, le=1, description="scale factor of a clone's copies")
+    reset_every: Int = Field(0, ge=0, description="steps between opacity resets (from start to stop); 0 = off")
+    reset_opacity: Float = Field(0.01, gt=0, lt=1, description="opacities above this are lowered to it "
+                                 "at a reset (3DGS: 0.01)")
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.stop is not None and self.stop < self.start:
+            raise ValueError(f"stop ({self.stop}) is before start ({self.start})")
+        if self.every and self.reset_every and self.reset_opacity <= self.min_opacity:
+            raise ValueError(f"reset_opacity ({self.reset_opacity}) must be above min_opacity "
+                             f"({self.min_opacity}): a reset would kill every splat")
+        return self
+
+
 class SplatsConfig(Strict):
     kind: Literal["splats"] = "splats"
     count: Int = Field(10_000, ge=1, le=20_000_000, description="number of splats (with init.kind points/mesh: "
@@ -49,3 +89,4 @@ class SplatsConfig(Strict):
     opacity: ParamGroupConfig = ParamGroupConfig()
     sh_dc: ParamGroupConfig = ParamGroupConfig()
     sh_rest: ParamGroupConfig = ParamGroupConfig()
+    densify: SplatDensify = SplatDensify()

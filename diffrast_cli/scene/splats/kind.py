@@ -19,6 +19,8 @@ from ...gl.declared import BufferSpec
 from ...io.splat_ply import SplatCloud, read_splat_ply, write_splat_ply
 from ..base import SceneKind, SceneSetup
 from ..params import ParamGroup, ParamLayout, group_settings
+from ...sge.relayout import RelayoutSpec
+from . import densify
 from .init import initial_cloud
 
 CHAMFER_MIN_OPACITY = 0.5     # the splats whose means count as surface points
@@ -147,6 +149,20 @@ class GaussianSplats(SceneKind):
         super().build(ctx, defines, buffers)
         self.vao.release()
         self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["QUADS"], index_element_size=4)
+
+    # -- densification (scene.densify; off: none of this exists) ---------------
+
+    def resources(self) -> list:
+        return densify.densify_resources(self.n) if densify.active(self.cfg.densify) else []
+
+    def relayout(self):
+        return RelayoutSpec(groups=tuple(g.name for g in self.layout.groups), capacity=self.n) \
+            if densify.active(self.cfg.densify) else None
+
+    def post_step(self, estimator) -> list:
+        if not densify.active(self.cfg.densify):
+            return []
+        return [densify.SplatDensifier(estimator, self.cfg.densify, self.n, self.pixel, self.shader_dirs)]
 
     def draw(self, instances: int) -> None:
         self.vao.render(vertices=6 * self.primitives, instances=instances)
