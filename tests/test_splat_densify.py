@@ -212,14 +212,15 @@ def test_off_adds_nothing(device):
     problem = _problem(device, every=0)
     try:
         est = problem.estimator
-        assert est.post_step_hooks == () and est.relayout is None and not est.declared.buffers
+        assert est.post_step_hooks == () and est.relayout is None and set(est.declared.buffers) == {"QUADS"}
     finally:
         problem.release()
 
 
 DENSIFY = ["scene.densify.every=10", "scene.densify.unseen=5", "scene.densify.min_opacity=0.3",
            "scene.densify.split_pixels=3", "scene.densify.reset_every=20", "scene.densify.reset_opacity=0.4"]
-QUICK = ["render.resolution=32", "scene.count=300", "output.log_every=10", "output.frames=2"]
+QUICK = ["render.resolution=32", "scene.count=300", "output.log_every=10", "output.frames=2",
+         "scene.init.opacity=0.29"]    # a few splats fall under min_opacity 0.3 early: re-placements happen
 
 
 def test_resume_with_densification_is_bit_identical(tmp_path):

@@ -143,7 +143,8 @@ class GaussianSplats(SceneKind):
         # projection once per corner, not once per triangle vertex).
         quad = np.array([0, 1, 2, 0, 2, 3], np.uint32)
         corners = (quad[None, :] + 4 * np.arange(self.n, dtype=np.uint32)[:, None]).reshape(-1)
-        return [BufferSpec("QUADS", data=corners.tobytes())]
+        quads = [BufferSpec("QUADS", data=corners.tobytes())]
+        return quads + (densify.densify_resources(self.n) if densify.active(self.cfg.densify) else [])
 
     def build(self, ctx, defines: dict, buffers: dict) -> None:
         super().build(ctx, defines, buffers)
@@ -151,9 +152,6 @@ class GaussianSplats(SceneKind):
         self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["QUADS"], index_element_size=4)
 
     # -- densification (scene.densify; off: none of this exists) ---------------
-
-    def resources(self) -> list:
-        return densify.densify_resources(self.n) if densify.active(self.cfg.densify) else []
 
     def relayout(self):
         return RelayoutSpec(groups=tuple(g.name for g in self.layout.groups), capacity=self.n) \
