@@ -131,9 +131,9 @@ def test_render_matches_the_numpy_reference(device, tmp_path, degree, ss):
         expected = render_splats(cloud, vp, eye, 48, 48, background=background, ss=ss)
         err = np.abs(got - expected)
         assert np.ptp(expected) > 0.3
-        # measured on llvmpipe: max 2.5e-6 .. 5.6e-6 (float32 against float64); a fragment whose
-        # alpha sits exactly at the 1/255 cut could differ, so the max is looser than the mean
-        assert np.mean(err) < 1e-5 and err.max() < 5e-4, (np.mean(err), err.max())
+        # measured max |error|: llvmpipe 2.5e-6 .. 5.6e-6, H200 1.1e-3 .. 3.0e-3 (mean 1.8e-5 .. 2.8e-5):
+        # float32 exp/conic against float64 flips the odd fragment whose alpha sits at the 1/255 cut
+        assert np.mean(err) < 1e-4 and err.max() < 1e-2, (np.mean(err), err.max())
         flipped = cloud.positions.copy()
         flipped[:, 2] *= -1.0
         other = render_splats(type(cloud)(flipped, cloud.log_scales, cloud.rotations, cloud.opacity_logits,

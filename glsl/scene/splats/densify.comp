@@ -142,12 +142,20 @@ void place(uint s, Splat p, uint n, bool resample) {
     bool split = splits(p);
     if (resample || split) {
         vec3 mu = p.mu + p.m * normal3(s);
-        for (uint k = 0u; k < 3u; ++k) set_param(GROUP_POSITIONS, s, k, mu[k]);
+        set_param(GROUP_POSITIONS, s, 0u, mu.x);      // unrolled: no dynamic component index
+        set_param(GROUP_POSITIONS, s, 1u, mu.y);      // (NVIDIA: "lvalue in array access too complex")
+        set_param(GROUP_POSITIONS, s, 2u, mu.z);
     }
     if (split) {
-        for (uint k = 0u; k < 3u; ++k) set_param(GROUP_SCALES, s, k, p.logs[k] - LOG_SPLIT);
+        vec3 l = p.logs - LOG_SPLIT;
+        set_param(GROUP_SCALES, s, 0u, l.x);
+        set_param(GROUP_SCALES, s, 1u, l.y);
+        set_param(GROUP_SCALES, s, 2u, l.z);
     } else if (resample && u_log_shrink != 0.0) {
-        for (uint k = 0u; k < 3u; ++k) set_param(GROUP_SCALES, s, k, p.logs[k] + u_log_shrink);
+        vec3 l = p.logs + u_log_shrink;
+        set_param(GROUP_SCALES, s, 0u, l.x);
+        set_param(GROUP_SCALES, s, 1u, l.y);
+        set_param(GROUP_SCALES, s, 2u, l.z);
     }
     if (!split) set_param(GROUP_OPACITY, s, 0u, logit(1.0 - pow(1.0 - p.o, 1.0 / float(n + 1u))));
     for (uint gi = 0u; gi < uint(NUM_GROUPS); ++gi) {
@@ -190,7 +198,10 @@ void main() {
     if (i >= u_n) return;
     float top = uintBitsToFloat(counts[3]);
     float v = uintBitsToFloat(weight[i]);
-    weight[i] = dead[i] != 0u ? 0u : top > 0.0 ? uint(round(v / top * u_levels)) : 1u;
+    uint w = 1u;
+    if (dead[i] != 0u) w = 0u;
+    else if (top > 0.0) w = uint(round(v / top * float(u_levels)));
+    weight[i] = w;
 #elif DZ_PASS == 3
     if (i >= u_n) return;
     if (dead[i] != 0u) lists[dead_pos[i]] = i;
