@@ -14,6 +14,7 @@ import numpy as np
 
 from ...io.mesh_data import MeshData
 from ...io.mesh_geometry import compute_vertex_normals, weld_map
+from ..material.pyramid import sample_level
 
 
 def lattice(level: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,17 +45,8 @@ def lattice(level: int) -> tuple[np.ndarray, np.ndarray]:
 def sample_map(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     """Bilinear lookup of a (H, W[, C]) map at OpenGL uvs (N, 2): repeat, row 0 = top."""
     a = np.asarray(image, np.float64)
-    a = a[:, :, None] if a.ndim == 2 else a
-    h, w = a.shape[:2]
-    x = uv[:, 0] * w - 0.5
-    y = (1.0 - uv[:, 1]) * h - 0.5
-    x0, y0 = np.floor(x), np.floor(y)
-    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
-    i0, j0 = np.mod(x0.astype(np.int64), w), np.mod(y0.astype(np.int64), h)
-    i1, j1 = np.mod(i0 + 1, w), np.mod(j0 + 1, h)
-    out = (a[j0, i0] * (1 - fx) * (1 - fy) + a[j0, i1] * fx * (1 - fy) + a[j1, i0] * (1 - fx) * fy
-           + a[j1, i1] * fx * fy)
-    return out[:, 0] if np.ndim(image) == 2 else out
+    out = sample_level(a[:, :, None] if a.ndim == 2 else a, uv)
+    return out[:, 0] if a.ndim == 2 else out
 
 
 def displaced_mesh(positions, faces, uvs, height, strength: float, midlevel: float, level: int,

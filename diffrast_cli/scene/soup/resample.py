@@ -10,9 +10,9 @@ back; the layout keeps its size, so the core's compaction is not needed.
 
 from __future__ import annotations
 
-from ...gl import shaders
 from ...gl.declared import BufferSpec
-from ...gl.passes import barrier, groups_1d, set_uniforms
+from ...gl.passes import set_uniforms
+from ..post_step import NumberedPasses
 
 SLOT_INVALID = 1
 SLOT_DONORS = 2
@@ -25,44 +25,31 @@ def resample_resources(n: int) -> list:
     return [BufferSpec("LAST_SEEN", size=4 * n, element_words=1)] + [BufferSpec(name, size=4 * n) for name in SCRATCH]
 
 
-class SoupResampler:
+class SoupResampler(NumberedPasses):
     """The post-step passes of a soup with ``scene.resample.every`` > 0."""
 
     def __init__(self, estimator, cfg, n: int, shader_dirs: tuple):
         self.est = estimator
         self.cfg = cfg
         self.n = n
-        ctx = self.ctx = estimator.ctx
+        super().__init__(estimator, "resample.comp", "RS_PASS", 4, n, shader_dirs)
         w, h = estimator.size
-        self.passes = [shaders.compute(ctx, "resample.comp", {**estimator.defines, "RS_PASS": k}, None,
-                                       estimator.extensions, shader_dirs) for k in range(4)]
         for prog in self.passes:
             set_uniforms(prog, u_n=n, u_pairs=estimator.pairs, u_contributors=estimator.contributors,
                          u_unseen=cfg.unseen, u_min_area=float(cfg.min_area), u_candidates=cfg.candidates,
                          u_seed=estimator.seed, u_half_size=(0.5 * w, 0.5 * h))
-        self.groups = groups_1d(n, estimator.device.max_groups_x)
         self.buffers = estimator.declared.buffers
 
     def run(self, iteration: int) -> None:
         """After step ``iteration`` (steps done): mark what was seen; every ``every`` steps re-place."""
-        self._pass(0, iteration)
+        self.run_pass(0, iteration)
         if iteration % self.cfg.every == 0:
             self.resample(iteration)
 
     def resample(self, iteration: int) -> None:
         b, scan = self.buffers, self.est.relayout.scan
-        self._pass(1, iteration)
+        self.run_pass(1, iteration)
         scan.run(b["RS_INVALID"], b["RS_INVALID_POS"], SLOT_INVALID)
         scan.run(b["RS_DONOR"], b["RS_DONOR_POS"], SLOT_DONORS)
-        self._pass(2, iteration)
-        self._pass(3, iteration)
-
-    def _pass(self, k: int, iteration: int) -> None:
-        set_uniforms(self.passes[k], u_iteration=iteration)
-        self.passes[k].run(*self.groups)
-        barrier(self.ctx)
-
-    def release(self) -> None:
-        for prog in self.passes:
-            prog.release()
-        self.passes = []
+        self.run_pass(2, iteration)
+        self.run_pass(3, iteration)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 
-from ...gl import shaders
 from ...gl.declared import BufferSpec
-from ...gl.passes import barrier, groups_1d, set_uniforms
+from ...gl.passes import set_uniforms
+from ..post_step import NumberedPasses
 
 SLOT_DEAD = 1
 SLOT_WEIGHT = 2
@@ -52,16 +52,14 @@ def in_window(cfg, every: int, iteration: int) -> bool:
             and (cfg.stop is None or iteration <= cfg.stop))
 
 
-class SplatDensifier:
+class SplatDensifier(NumberedPasses):
     """The post-step passes of splats with ``scene.densify.every`` or ``reset_every`` > 0."""
 
     def __init__(self, estimator, cfg, n: int, pixel: float, shader_dirs: tuple):
         self.est = estimator
         self.cfg = cfg
         self.n = n
-        ctx = self.ctx = estimator.ctx
-        self.passes = [shaders.compute(ctx, "densify.comp", {**estimator.defines, "DZ_PASS": k}, None,
-                                       estimator.extensions, shader_dirs) for k in range(PASSES)]
+        super().__init__(estimator, "densify.comp", "DZ_PASS", PASSES, n, shader_dirs)
         reset = math.log(cfg.reset_opacity / (1.0 - cfg.reset_opacity))
         for prog in self.passes:
             set_uniforms(prog, u_n=n, u_pairs=estimator.pairs, u_contributors=estimator.contributors,
@@ -70,32 +68,21 @@ class SplatDensifier:
                          u_split_pixels=float(cfg.split_pixels), u_pixel=float(pixel),
                          u_log_shrink=float(math.log(cfg.shrink)), u_reset_logit=float(reset),
                          u_budget=float(cfg.budget))
-        self.groups = groups_1d(n, estimator.device.max_groups_x)
         self.buffers = estimator.declared.buffers
 
     def run(self, iteration: int) -> None:
         """After step ``iteration`` (steps done): mark what was seen; re-place and reset on schedule."""
-        self._pass(0, iteration)
+        self.run_pass(0, iteration)
         if in_window(self.cfg, self.cfg.every, iteration):
             self.relocate(iteration)
         if in_window(self.cfg, self.cfg.reset_every, iteration):
-            self._pass(RESET_PASS, iteration)
+            self.run_pass(RESET_PASS, iteration)
 
     def relocate(self, iteration: int) -> None:
         b, scan = self.buffers, self.est.relayout.scan
-        self._pass(1, iteration)
-        self._pass(2, iteration)
+        self.run_pass(1, iteration)
+        self.run_pass(2, iteration)
         scan.run(b["DZ_DEAD"], b["DZ_DEAD_POS"], SLOT_DEAD)
         scan.run(b["DZ_WEIGHT"], b["DZ_WEIGHT_POS"], SLOT_WEIGHT)
         for k in (3, 4, 5, 6):
-            self._pass(k, iteration)
-
-    def _pass(self, k: int, iteration: int) -> None:
-        set_uniforms(self.passes[k], u_iteration=iteration)
-        self.passes[k].run(*self.groups)
-        barrier(self.ctx)
-
-    def release(self) -> None:
-        for prog in self.passes:
-            prog.release()
-        self.passes = []
+            self.run_pass(k, iteration)
