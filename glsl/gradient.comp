@@ -40,7 +40,7 @@ uniform uint u_iteration;
 void main() {
     ivec2 px = ivec2(gl_GlobalInvocationID.xy);
     uint pair = gl_GlobalInvocationID.z;
-    bool inside = px.x < u_size.x && px.y < u_size.y;
+    bool inside = px.x < u_size.x && px.y < u_size.y && visibility_complete(px);
     int cp = int(2u * pair);
     int cm = cp + 1;
     float diff = 0.0;

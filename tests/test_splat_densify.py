@@ -212,7 +212,7 @@ def test_off_adds_nothing(device):
     problem = _problem(device, every=0)
     try:
         est = problem.estimator
-        assert est.post_step_hooks == () and est.relayout is None and set(est.declared.buffers) == {"QUADS"}
+        assert est.post_step_hooks == () and est.relayout is None and set(est.declared.buffers) == {"QUADS", "PROJECTED"}
     finally:
         problem.release()
 

@@ -114,13 +114,17 @@ def random_splats(problem, seed=3, degree=1) -> np.ndarray:
     return theta
 
 
-@pytest.mark.parametrize("degree, ss", [(0, 1), (1, 2), (3, 1)])
-def test_render_matches_the_numpy_reference(device, tmp_path, degree, ss):
+@pytest.mark.parametrize("degree, ss, structure", [(0, 1, "lists"), (1, 2, "lists"), (3, 1, "lists"),
+                                                   (1, 2, "kbuffer")])
+def test_render_matches_the_numpy_reference(device, tmp_path, degree, ss, structure):
     """The device's clean render of 24 random splats against tests/splat_reference.py (float64),
-    over a non-black background; a reference with the splats in the other depth order is far off."""
+    over a non-black background; a reference with the splats in the other depth order is far off.
+    With the lists R runs in a compute shader (splat_raster.comp), with the k-buffer through
+    the raster pipeline (splat.vert, splat.frag): both must match."""
     from tests.splat_reference import render_splats
     background = (0.2, 0.3, 0.1)
-    extra = {"render.supersample": ss, "render.background": list(background), "optimize.samples": 1}
+    extra = {"render.supersample": ss, "render.background": list(background), "optimize.samples": 1,
+             "scene.structure": structure, "scene.layers": 32}
     with released(splat_problem(device, tmp_path, extra, count=24, degree=degree, resolution=48)) as problem:
         theta = random_splats(problem, degree=degree)
         est = problem.estimator
@@ -185,3 +189,19 @@ def test_init_on_points_and_on_a_mesh_surface(device, tmp_path):
     mesh = load_mesh(blob)
     assert point_to_surface_sq(cloud.positions, mesh.positions, mesh.faces).max() < 1e-8    # on the surface
     assert np.ptp(cloud.sh[:, 0], axis=0).max() > 0.5                                        # texture colours
+
+
+def test_a_frame_that_overflows_the_lists_adds_no_gradient(device, tmp_path):
+    """With a node pool far too small, the plus and minus copies lose different fragments: G
+    adds nothing for the frame and raises visibility_overflow; after the pool grows (what the
+    loop does at a log step) the same estimate is non-zero."""
+    with released(splat_problem(device, tmp_path, {"scene.fragments": 0.05, "optimize.samples": 4},
+                                count=24, resolution=32)) as problem:
+        est = problem.estimator
+        est.upload(random_splats(problem))
+        assert not np.any(est.estimate_gradient(0))
+        flags = est.flags()
+        assert flags["visibility_overflow"]
+        assert not est.flags()["visibility_overflow"]        # read and cleared
+        assert np.count_nonzero(est.estimate_gradient(0)) > 24
+        assert est.flags()["visibility_overflow"] is False

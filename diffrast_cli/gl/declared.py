@@ -26,17 +26,24 @@ class BufferSpec:
     """A storage buffer: ``data`` (bytes) or ``size`` bytes of zeros. ``persistent``: part of
     the checkpoint (state the kind's post-step passes carry between iterations).
     ``element_words``: per-element state of a changing layout (sge/relayout.py), that many
-    u32 words per element, moved with the element by compaction (implies persistent)."""
+    u32 words per element, moved with the element by compaction (implies persistent).
+    ``per_copy``: ``size`` bytes for each copy R draws (state of one render, e.g. what a
+    kind computes per copy before drawing); the core allocates ``copies x size``."""
 
     name: str
     data: bytes | None = None
     size: int = 0
     persistent: bool = False
     element_words: int = 0
+    per_copy: bool = False
 
     @property
     def nbytes(self) -> int:
         return max(4, len(self.data) if self.data is not None else int(self.size))
+
+    def bytes_for(self, copies: int) -> int:
+        """Bytes allocated when R draws ``copies`` copies."""
+        return max(4, self.nbytes * int(copies)) if self.per_copy else self.nbytes
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def _check_name(spec) -> None:
 class DeclaredResources:
     """The allocated resources of one scene: ``buffers`` / ``textures`` by name."""
 
-    def __init__(self, ctx, specs: list):
+    def __init__(self, ctx, specs: list, copies: int = 1):
         self.ctx = ctx
         self.specs = list(specs)
         self.buffers: dict = {}
@@ -84,8 +91,10 @@ class DeclaredResources:
                     raise LimitError(f"the scene declares {len(self._bindings) + 1} storage buffers; this device "
                                      f"binds {max_bindings - B.SSBO_SCENE_FIRST} beside the core's")
                 self._bindings[spec.name] = binding
+                if spec.per_copy and spec.data is not None:
+                    raise ValueError(f"declared buffer {spec.name}: per_copy buffers take a size, not data")
                 self.buffers[spec.name] = (ctx.buffer(spec.data) if spec.data is not None and len(spec.data)
-                                           else ctx.buffer(reserve=spec.nbytes))
+                                           else ctx.buffer(reserve=spec.bytes_for(copies)))
                 if spec.data is None:
                     self.buffers[spec.name].clear()
             else:
@@ -100,9 +109,9 @@ class DeclaredResources:
                 self.textures[spec.name] = tex
 
     @staticmethod
-    def nbytes(specs: list) -> int:
+    def nbytes(specs: list, copies: int = 1) -> int:
         """Device memory of the declared resources (before allocating them)."""
-        return sum(spec.nbytes for spec in specs)
+        return sum(spec.bytes_for(copies) if isinstance(spec, BufferSpec) else spec.nbytes for spec in specs)
 
     def defines(self) -> dict:
         d = {f"SSBO_SCENE_{name}": b for name, b in self._bindings.items()}

@@ -137,8 +137,10 @@ class SceneKind:
     def on_params_changed(self, estimator) -> None:
         """Parameters were replaced from the CPU (upload)."""
 
-    def before_render(self, estimator) -> None:
-        """Per-iteration work before R (e.g. normals of the clean geometry)."""
+    def before_render(self, estimator, iteration: int, copies: int, clean: bool) -> None:
+        """Work before each R draw of ``copies`` copies, perturbed for ``iteration``
+        (``clean``: unperturbed view slots), e.g. normals of the clean geometry or
+        per-copy projections; the uniforms of copies.glsl are the caller's values."""
 
     def add_regularizers(self, estimator) -> None:
         """Add analytic regularizer gradients into SSBO_GRAD (after the SGE gradient)."""

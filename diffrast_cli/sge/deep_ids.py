@@ -170,7 +170,7 @@ class LinkedLists(_DeepBase):
     def __init__(self, device, size, k: int = 8, budget: int | None = None):
         super().__init__(device, size, k)
         self.heads = self._buffer(SSBO_DEEP_HEADS, 4 * self.samples)
-        self.counter = self._buffer(SSBO_DEEP_COUNTER, 8)
+        self.counter = self._buffer(SSBO_DEEP_COUNTER, 12)
         self.nodes = None
         self.grow(budget if budget is not None else self.samples * self.k)
 
@@ -185,20 +185,23 @@ class LinkedLists(_DeepBase):
         return self.samples
 
     def needed(self) -> int:
-        """Nodes the last build asked for (> budget: it overflowed)."""
-        return int(np.frombuffer(self.counter.read(size=4), np.uint32)[0])
+        """The most nodes a build asked for since the pool was sized: the last build's, or
+        a larger one G saw (> budget: it overflowed)."""
+        counts = np.frombuffer(self.counter.read(size=12), np.uint32)
+        return int(max(counts[0], counts[2]))
 
     def overflowed(self) -> bool:
         return self.needed() > self.budget
 
     def grow(self, nodes: int) -> None:
-        """Resize the node pool (e.g. to 1.25 x needed() after an overflow); contents are lost."""
-        nodes = max(1, int(nodes))
+        """Resize the node pool (e.g. to 1.25 x needed() after an overflow), at most what one
+        storage buffer holds on this device; contents are lost."""
+        nodes = max(1, min(int(nodes), self.device.max_ssbo_bytes // LIST_BYTES_PER_NODE))
         new = self._buffer(SSBO_DEEP_NODES, LIST_BYTES_PER_NODE * nodes, f" for {nodes} fragments")
         if self.nodes is not None:
             self.nodes.release()
         self.nodes, self.budget = new, nodes
-        self.counter.write(np.array([0, nodes], np.uint32).tobytes())
+        self.counter.write(np.array([0, nodes, 0], np.uint32).tobytes())
         new.bind_to_storage_buffer(SSBO_DEEP_NODES)
 
     def read(self) -> tuple[np.ndarray, np.ndarray, int]:

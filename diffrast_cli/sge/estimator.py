@@ -93,10 +93,10 @@ class Estimator:
             parameters=self.count, pairs=self.pairs, contributors=self.contributors, views=views.count,
             width=w, height=h, supersample=int(supersample), copies=self.copies, tile_cols=vis.cols,
             tile_rows=vis.rows, primitives=scene.primitives,
-            extra_bytes=scene.buffer_bytes() + DeclaredResources.nbytes(declared) + self.layout.gather_table().nbytes,
+            extra_bytes=scene.buffer_bytes() + DeclaredResources.nbytes(declared, self.copies) + self.layout.gather_table().nbytes,
             attachment_bytes=vis.memory_bytes_per_texel - 8)
         check_memory(device, self.memory, size_keys=scene.size_keys)
-        self.declared = DeclaredResources(ctx, declared)
+        self.declared = DeclaredResources(ctx, declared, self.copies)
         self._parts.append(self.declared)
 
         defines = dict(self.layout.defines())
@@ -268,6 +268,7 @@ class Estimator:
 
     def render(self, iteration: int, copies: int, clean: bool) -> None:
         """R: draw ``copies`` copies of the scene, perturbed (plus/minus per pair) or clean (one per slot)."""
+        self.scene.before_render(self, iteration, copies, clean)
         self.visibility.clear()
         set_uniforms(self.scene.program, u_iteration=iteration, u_clean=int(clean))
         self.visibility.draw(self.scene.program, lambda: self.scene.draw(copies))
@@ -280,7 +281,6 @@ class Estimator:
             with t("sort"):
                 self.order.update()
         with t("R"):
-            self.scene.before_render(self)
             self.render(iteration, self.copies, clean=False)
         with t("G"):
             self.g.run(iteration)
@@ -299,7 +299,6 @@ class Estimator:
     def evaluate(self, cams=None, images: bool = False) -> dict:
         """Clean renders of cameras ``cams`` (default: camera 0): per-view and mean mse/mae/psnr,
         and the colour images (row 0 = top) if ``images``."""
-        self.scene.before_render(self)
         out = self.clean.evaluate(self, [0] if cams is None else list(cams), images)
         self._slots = None  # the next step rewrites its slots
         return out

@@ -24,7 +24,7 @@
 //   and counter[0] (> budget) says how many nodes the frame needed. The gather walks the
 //   whole list and keeps the DEEP_MAX nearest by (key, id), sorted.
 //
-// Depth keys are floatBitsToUint(gl_FragCoord.z): non-negative floats order
+// Depth keys are floatBitsToUint(gl_FragCoord.z) (window depth in [0, 1]): non-negative floats order
 // as their bit patterns; 0xFFFFFFFF marks an empty slot. Id 0 is "none".
 // Fragment shaders of the kinds call deep_emit(id + 1, alpha) (deep_id.frag
 // does it for a flat opacity); the rest is for compute passes:
@@ -47,7 +47,8 @@ layout(std430, binding = SSBO_DEEP_C) buffer DeepAlphas { float deep_alphas[]; }
 #ifdef DEEP_LISTS
 layout(std430, binding = SSBO_DEEP_A) coherent buffer DeepHeads { uint deep_heads[]; };
 layout(std430, binding = SSBO_DEEP_B) buffer DeepNodes { uvec4 deep_nodes[]; };  // key, id, alpha, next
-// [0]: nodes requested this frame, [1]: the node budget (set by the host)
+// [0]: nodes requested this frame, [1]: the node budget (set by the host), [2]: the most
+// any G frame requested since (visibility_complete)
 layout(std430, binding = SSBO_DEEP_C) coherent buffer DeepCounter { uint deep_counter[]; };
 #endif
 
@@ -103,6 +104,19 @@ void deep_emit(uint id, float alpha) {
     if (n >= deep_counter[1]) return;  // over budget: counter > budget flags it
     deep_nodes[n] = uvec4(key, id, floatBitsToUint(alpha), atomicExchange(deep_heads[s], n));
 #endif
+}
+#endif
+
+#if defined(DEEP_COMPUTE_EMIT) && defined(DEEP_LISTS)
+// Emission from a compute shader (a kind that rasterises its primitives in
+// compute, where a GPU's fixed-function stages are narrow): a thread reserves
+// the nodes of all its fragments with one atomic, then writes each with
+// deep_emit_node. Same lists and budget semantics as deep_emit.
+uint deep_reserve(uint count) { return count == 0u ? 0u : atomicAdd(deep_counter[0], count); }
+
+void deep_emit_node(uint node, uint s, uint key, uint id, float alpha) {
+    if (node >= deep_counter[1]) return;  // over budget: counter > budget flags it
+    deep_nodes[node] = uvec4(key, id, floatBitsToUint(alpha), atomicExchange(deep_heads[s], node));
 }
 #endif
 

@@ -35,6 +35,23 @@ vec3 deep_fragment_color(uint id, uint s) {
     return scene_sample(id, g_deep_texel, g_deep_cam, g_deep_pkey, g_deep_sigma);
 }
 
+// Whether this frame's lists hold every fragment. After an overflow the plus and
+// minus copies lost different fragments, so their difference is not the
+// perturbation's effect: G adds nothing for the frame (and raises the flag; the
+// pool grows at the next log step, sge/deep_ids.py).
+bool visibility_complete(ivec2 px) {
+#ifdef DEEP_LISTS
+    bool ok = deep_counter[0] <= deep_counter[1];
+    if (px == ivec2(0)) {
+        atomicMax(deep_counter[2], deep_counter[0]);   // the most any frame needed since the pool was sized
+        if (!ok) atomicOr(deep_stats[STAT_VISIBILITY], 1u);
+    }
+    return ok;
+#else
+    return true;
+#endif
+}
+
 vec3 resolve_pixel(int copy, ivec2 px, uint cam, uint key, float sigma) {
     g_deep_cam = cam;
     g_deep_pkey = key;

@@ -19,6 +19,10 @@ vec2 texel_ndc(ivec2 texel) {
     return 2.0 * local / vec2(u_tile_size) - 1.0;
 }
 
+// Whether this frame's visibility holds every fragment (G adds nothing for a frame
+// that does not); the opaque id buffer always does.
+bool visibility_complete(ivec2 px) { return true; }
+
 vec3 resolve_pixel(int copy, ivec2 px, uint cam, uint key, float sigma) {
     vec3 sum = vec3(0.0);
     for (int k = 0; k < NSUB; ++k) {

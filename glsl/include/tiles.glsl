@@ -8,6 +8,7 @@ uniform ivec2 u_tile_size;
 
 ivec2 tile_of(int copy) { return ivec2(copy % u_cols, copy / u_cols); }
 ivec2 tile_origin(int copy) { return tile_of(copy) * u_tile_size; }
+int copy_of_texel(ivec2 texel) { ivec2 t = texel / u_tile_size; return t.y * u_cols + t.x; }
 
 // Vertex stage only: map a clip position into the copy's tile and clip to it.
 #ifdef VERTEX_STAGE

@@ -398,7 +398,7 @@ class TexturedMesh(SceneKind):
     def on_params_changed(self, estimator) -> None:
         self._normals_done = False
 
-    def before_render(self, estimator) -> None:
+    def before_render(self, estimator, iteration: int, copies: int, clean: bool) -> None:
         needed = self.smooth_normals or self.displace                  # the NORMALS buffer is read
         if needed and not self.normals_frozen and (self.optimize_positions or not self._normals_done):
             self.normals_prog.run(*self.vgroups)

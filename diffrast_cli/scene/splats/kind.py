@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...gl import shaders
 from ...gl.declared import BufferSpec
+from ...gl.passes import barrier, groups_1d, set_uniforms
 from ...io.splat_ply import SplatCloud, read_splat_ply, write_splat_ply
 from ..base import SceneKind, SceneSetup
 from ..params import ParamGroup, ParamLayout, group_settings
@@ -26,6 +28,7 @@ from .init import initial_cloud
 CHAMFER_MIN_OPACITY = 0.5     # the splats whose means count as surface points
 
 GROUPS = ("positions", "scales", "rotations", "opacity", "sh_dc", "sh_rest")
+PROJECTED_BYTES = 48          # a splat's record per copy (glsl/scene/splats/splat_projected.glsl)
 
 
 def pixels_per_unit(view_proj: np.ndarray, point, size) -> float:
@@ -117,7 +120,7 @@ class GaussianSplats(SceneKind):
 
     def defines(self) -> dict:
         return {"SCENE_MAX_CONTRIB": 1, "SH_DEGREE": self.degree, "SH_COEFFS": self.coeffs,
-                "RENDER_W": self.size[0], "RENDER_H": self.size[1]}
+                "RENDER_W": self.size[0], "RENDER_H": self.size[1], "SPLAT_COUNT": self.n}
 
     def visibility_options(self) -> dict:
         return {"structure": None if self.cfg.structure == "default" else self.cfg.structure,
@@ -126,7 +129,7 @@ class GaussianSplats(SceneKind):
 
     def _expected_fragments(self) -> float:
         """The first node budget in fragments per sample: 4x what the initial splats need seen
-        by camera 0 (their squares' area over the image's), at least min(layers, 16), at most 64."""
+        by camera 0 (their squares' area over the image's), at least min(layers, 16), at most 256 (and what one storage buffer holds)."""
         if self.cloud is not None:
             sigma = np.exp(self.cloud.log_scales.max(axis=1)).mean()
         else:
@@ -136,20 +139,46 @@ class GaussianSplats(SceneKind):
         # Room for the splats to grow: a frame that overflows the node pool drops fragments at
         # random (the plus and minus copies lose different ones) until the pool grows at the next
         # log step, which corrupts the gradient in between (docs/design.md).
-        return float(min(64.0, max(min(float(self.cfg.layers), 16.0), 4.0 * start)))
+        return float(min(256.0, max(min(float(self.cfg.layers), 16.0), 4.0 * start)))
 
     def resources(self) -> list:
         # Two triangles per splat over its 4 corners (indexed: the GPU's vertex cache runs the
         # projection once per corner, not once per triangle vertex).
         quad = np.array([0, 1, 2, 0, 2, 3], np.uint32)
         corners = (quad[None, :] + 4 * np.arange(self.n, dtype=np.uint32)[:, None]).reshape(-1)
-        quads = [BufferSpec("QUADS", data=corners.tobytes())]
+        quads = [BufferSpec("QUADS", data=corners.tobytes()),
+                 BufferSpec("PROJECTED", size=PROJECTED_BYTES * self.n, per_copy=True)]
         return quads + (densify.densify_resources(self.n) if densify.active(self.cfg.densify) else [])
 
     def build(self, ctx, defines: dict, buffers: dict) -> None:
         super().build(ctx, defines, buffers)
         self.vao.release()
         self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["QUADS"], index_element_size=4)
+        self.ctx = ctx
+        self.project = shaders.compute(ctx, "splat_project.comp", defines, dirs=self.shader_dirs)
+        # R in a compute shader with the lists structure; the k-buffer's two raster passes
+        # keep the raster pipeline (splat.vert, splat.frag)
+        self.raster = (shaders.compute(ctx, "splat_raster.comp", defines, dirs=self.shader_dirs)
+                       if "DEEP_LISTS" in defines else None)
+        self._max_groups = 65535
+
+    def before_render(self, estimator, iteration: int, copies: int, clean: bool) -> None:
+        # Every splat of every copy projected once (splat_project.comp) for R and G to read.
+        self._max_groups = estimator.device.max_groups_x
+        set_uniforms(self.project, u_copies=copies, u_iteration=iteration, u_clean=int(clean),
+                     u_seed=estimator.seed, u_samples=estimator.samples)
+        self.project.run(*groups_1d(copies * self.n, self._max_groups))
+        barrier(self.ctx)
+        if self.raster is not None:
+            set_uniforms(self.raster, **estimator.visibility.uniforms())
+
+    def release(self) -> None:
+        for name in ("project", "raster"):
+            prog = getattr(self, name, None)
+            if prog is not None:
+                prog.release()
+                setattr(self, name, None)
+        super().release()
 
     # -- densification (scene.densify; off: none of this exists) ---------------
 
@@ -163,7 +192,11 @@ class GaussianSplats(SceneKind):
         return [densify.SplatDensifier(estimator, self.cfg.densify, self.n, self.pixel, self.shader_dirs)]
 
     def draw(self, instances: int) -> None:
-        self.vao.render(vertices=6 * self.primitives, instances=instances)
+        if self.raster is None:
+            self.vao.render(vertices=6 * self.primitives, instances=instances)
+            return
+        set_uniforms(self.raster, u_copies=instances)
+        self.raster.run(*groups_1d(instances * self.n, self._max_groups))
 
     # -- parameters -----------------------------------------------------------
 

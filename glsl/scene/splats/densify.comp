@@ -102,11 +102,40 @@ vec3 normal3(uint s) {
 }
 
 #if DZ_PASS == 5 || DZ_PASS == 6
+// Group-generic work is written per group with a literal group index (FOR_EACH_GROUP) and
+// no local copy of a Group: on the H200 (driver 580) loops over groups[gi] with a
+// dynamic gi feeding a store's index failed to link ("lvalue in array access too
+// complex"); docs/design.md, "NVIDIA driver lessons".
+#ifdef GROUP_SH_REST
+#define FOR_EACH_GROUP(F, a, b) F(GROUP_POSITIONS, a, b) F(GROUP_SCALES, a, b) F(GROUP_ROTATIONS, a, b) \
+    F(GROUP_OPACITY, a, b) F(GROUP_SH_DC, a, b) F(GROUP_SH_REST, a, b)
+#else
+#define FOR_EACH_GROUP(F, a, b) F(GROUP_POSITIONS, a, b) F(GROUP_SCALES, a, b) F(GROUP_ROTATIONS, a, b) \
+    F(GROUP_OPACITY, a, b) F(GROUP_SH_DC, a, b)
+#endif
+#if (defined(GROUP_SH_REST) && NUM_GROUPS != 6) || (!defined(GROUP_SH_REST) && NUM_GROUPS != 5)
+#error "FOR_EACH_GROUP must name every splat parameter group"
+#endif
+
 float param(uint gi, uint s, uint k) { return params[groups[gi].offset + s * groups[gi].stride + k]; }
 void set_param(uint gi, uint s, uint k, float v) {
-    Group g = groups[gi];
-    params[g.offset + s * g.stride + k] = clamp(v, g.lo, g.hi);
+    uint at = groups[gi].offset + s * groups[gi].stride + k;
+    params[at] = clamp(v, groups[gi].lo, groups[gi].hi);
 }
+
+// Element `to` of group gi becomes a copy of element `from`.
+void copy_element(uint gi, uint to, uint from) {
+    uint off = groups[gi].offset, st = groups[gi].stride;
+    for (uint j = 0u; j < st; ++j) params[off + to * st + j] = params[off + from * st + j];
+}
+#define COPY_ELEMENT(G, to, from) copy_element(G, to, from);
+
+// Adam's moments of element s of group gi start again.
+void zero_moments(uint gi, uint s) {
+    uint off = groups[gi].offset, st = groups[gi].stride;
+    for (uint j = 0u; j < st; ++j) moments[off + s * st + j] = vec2(0.0);
+}
+#define ZERO_MOMENTS(G, s, unused) zero_moments(G, s);
 
 // The donor's mean, log scales, frame M = R diag(s) and opacity.
 struct Splat { vec3 mu; vec3 logs; mat3 m; float o; };
@@ -158,10 +187,7 @@ void place(uint s, Splat p, uint n, bool resample) {
         set_param(GROUP_SCALES, s, 2u, l.z);
     }
     if (!split) set_param(GROUP_OPACITY, s, 0u, logit(1.0 - pow(1.0 - p.o, 1.0 / float(n + 1u))));
-    for (uint gi = 0u; gi < uint(NUM_GROUPS); ++gi) {
-        Group g = groups[gi];
-        for (uint j = 0u; j < g.stride; ++j) moments[g.offset + s * g.stride + j] = vec2(0.0);
-    }
+    FOR_EACH_GROUP(ZERO_MOMENTS, s, 0u)
     births[s] = u_iteration;
     last_seen[s] = u_iteration;
 }
@@ -219,10 +245,7 @@ void main() {
 #elif DZ_PASS == 5
     if (i >= placed() || counts[2] == 0u) return;
     uint c = lists[i], d = lists[u_n + i];
-    for (uint gi = 0u; gi < uint(NUM_GROUPS); ++gi) {
-        Group g = groups[gi];
-        for (uint j = 0u; j < g.stride; ++j) params[g.offset + c * g.stride + j] = params[g.offset + d * g.stride + j];
-    }
+    FOR_EACH_GROUP(COPY_ELEMENT, c, d)
     place(c, read_splat(d), copies[d], true);
 #elif DZ_PASS == 6
     if (i == 0u) counts[3] = 0u;
