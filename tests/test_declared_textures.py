@@ -15,7 +15,7 @@ import pytest
 from diffrast_cli.config import JobConfig
 from diffrast_cli.errors import LimitError
 from diffrast_cli.gl import bindings as B
-from diffrast_cli.gl.declared import DeclaredResources, TextureSpec
+from diffrast_cli.gl.declared import BufferSpec, DeclaredResources, TextureSpec
 from diffrast_cli.problem import Problem
 from diffrast_cli.scene import registry
 from tests.gradcheck import check_gradient
@@ -130,3 +130,17 @@ def test_texture_specs_units_filter_and_size(device):
     units = int(ctx.info["GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS"])
     with pytest.raises(LimitError, match="textures"):
         DeclaredResources(ctx, [TextureSpec(f"T{i}", (1, 1)) for i in range(units - B.TEX_SCENE_FIRST + 1)])
+
+
+def test_per_copy_buffers_are_sized_for_every_copy(device):
+    """A per-copy BufferSpec gets size x copies bytes (estimate and allocation agree); a plain
+    one its size; a per-copy spec with data is refused."""
+    specs = [BufferSpec("EACH", size=48, per_copy=True), BufferSpec("ONCE", size=48)]
+    assert DeclaredResources.nbytes(specs, copies=6) == 6 * 48 + 48
+    res = DeclaredResources(device.ctx, specs, copies=6)
+    try:
+        assert res.buffers["EACH"].size == 6 * 48 and res.buffers["ONCE"].size == 48
+    finally:
+        res.release()
+    with pytest.raises(ValueError, match="per_copy"):
+        DeclaredResources(device.ctx, [BufferSpec("BAD", data=b"\0" * 8, per_copy=True)], copies=2)
