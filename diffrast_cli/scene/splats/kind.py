@@ -129,16 +129,17 @@ class GaussianSplats(SceneKind):
 
     def _expected_fragments(self) -> float:
         """The first node budget in fragments per sample: 4x what the initial splats need seen
-        by camera 0 (their squares' area over the image's), at least min(layers, 16), at most 256 (and what one storage buffer holds)."""
+        by camera 0 (their squares' area over the image's), at least min(layers, 16), at most
+        256 (and what one storage buffer holds: sge/deep_ids.py clamps)."""
         if self.cloud is not None:
             sigma = np.exp(self.cloud.log_scales.max(axis=1)).mean()
         else:
             sigma = math.exp(float(self._initial().log_scales.max()))
         side = 2.0 * (3.0 * sigma / self.pixel + 1.0)
         start = self.n * side * side / (self.size[0] * self.size[1])
-        # Room for the splats to grow: a frame that overflows the node pool drops fragments at
-        # random (the plus and minus copies lose different ones) until the pool grows at the next
-        # log step, which corrupts the gradient in between (docs/design.md).
+        # Room for the splats to grow: a frame that overflows the node pool adds no gradient
+        # (the plus and minus copies lost different fragments) until the pool grows at the
+        # next log step (docs/design.md).
         return float(min(256.0, max(min(float(self.cfg.layers), 16.0), 4.0 * start)))
 
     def resources(self) -> list:
