@@ -14,6 +14,7 @@ from diffrast_cli.pipeline import run_job
 from diffrast_cli.problem import Problem
 from diffrast_cli.sge import rng
 from tests.scenes import gradient_target, set_dotted
+from tests.test_gradients import released
 from tests.test_resume import ROOT, _metrics
 
 N = 200
@@ -109,8 +110,7 @@ def relocate_ref(est, theta, last_seen, weights, cfg, pixel):
 @pytest.mark.parametrize("split_pixels, budget", [(0.0, 1.0), (1.0, 0.2)])
 def test_relocation_matches_the_numpy_rule(device, split_pixels, budget):
     cfg = {"unseen": 20, "min_opacity": 0.05, "split_pixels": split_pixels, "budget": budget}
-    problem = _problem(device, **cfg)
-    try:
+    with released(_problem(device, **cfg)) as problem:
         est, lay = problem.estimator, problem.estimator.layout
         r = np.random.default_rng(11)
         theta = problem.theta0.copy()
@@ -162,13 +162,10 @@ def test_relocation_matches_the_numpy_rule(device, split_pixels, budget):
         for d in np.unique(donors[~splits]):
             k = 1 + (donors == d).sum()
             assert 1 - (1 - new_o[d]) ** k == pytest.approx(o[d], rel=1e-4)
-    finally:
-        problem.release()
 
 
 def test_nothing_changes_when_no_splat_is_dead(device):
-    problem = _problem(device, unseen=20)
-    try:
+    with released(_problem(device, unseen=20)) as problem:
         est = problem.estimator
         est.upload(problem.theta0)
         moments = np.random.default_rng(2).normal(size=2 * len(problem.theta0)).astype(np.float32)
@@ -180,13 +177,10 @@ def test_nothing_changes_when_no_splat_is_dead(device):
         for k in ("params", "moments", "births", "scene_LAST_SEEN"):
             assert np.array_equal(before[k], after[k]), k
         assert after["counts"][1] == 0
-    finally:
-        problem.release()
 
 
 def test_seen_pass_and_opacity_reset(device):
-    problem = _problem(device, every=0, reset_every=10, reset_opacity=0.02)
-    try:
+    with released(_problem(device, every=0, reset_every=10, reset_opacity=0.02)) as problem:
         est, lay = problem.estimator, problem.estimator.layout
         theta = problem.theta0.copy()
         theta[lay.slice("opacity")] = np.linspace(-6, 6, N, dtype=np.float32)
@@ -204,17 +198,12 @@ def test_seen_pass_and_opacity_reset(device):
         logit = got["params"][lay.slice("opacity")]
         assert logit.max() <= np.float32(np.log(0.02 / 0.98)) + 1e-6
         assert (logit < np.log(0.02 / 0.98) - 0.5).any()
-    finally:
-        problem.release()
 
 
 def test_off_adds_nothing(device):
-    problem = _problem(device, every=0)
-    try:
+    with released(_problem(device, every=0)) as problem:
         est = problem.estimator
         assert est.post_step_hooks == () and est.relayout is None and set(est.declared.buffers) == {"QUADS", "PROJECTED"}
-    finally:
-        problem.release()
 
 
 DENSIFY = ["scene.densify.every=10", "scene.densify.unseen=5", "scene.densify.min_opacity=0.3",

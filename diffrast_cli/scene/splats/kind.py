@@ -162,6 +162,7 @@ class GaussianSplats(SceneKind):
         self.raster = (shaders.compute(ctx, "splat_raster.comp", defines, dirs=self.shader_dirs)
                        if "DEEP_LISTS" in defines else None)
         self._max_groups = 65535
+        self._raster_ready = False
 
     def before_render(self, estimator, iteration: int, copies: int, clean: bool) -> None:
         # Every splat of every copy projected once (splat_project.comp) for R and G to read.
@@ -170,8 +171,9 @@ class GaussianSplats(SceneKind):
                      u_seed=estimator.seed, u_samples=estimator.samples)
         self.project.run(*groups_1d(copies * self.n, self._max_groups))
         barrier(self.ctx)
-        if self.raster is not None:
+        if self.raster is not None and not self._raster_ready:   # the target's layout never changes
             set_uniforms(self.raster, **estimator.visibility.uniforms())
+            self._raster_ready = True
 
     def release(self) -> None:
         for name in ("project", "raster"):
