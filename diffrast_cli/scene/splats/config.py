@@ -79,10 +79,13 @@ class SplatsConfig(Strict):
     init: SplatInit = SplatInit()
     layers: Int = Field(32, ge=1, le=256, description="fragments composited per sample (the nearest)")
     fragments: Float = Field(0.0, ge=0, description="fragments per sample of the first node budget "
-                             "(0: 4x what the initial splats need, at least min(layers, 16), at most 64); it grows at log steps "
+                             "(0: 4x what the initial splats need, at least min(layers, 16), at most 256); it grows at log steps "
                              "when a frame needed more")
     contributors: Int = Field(128, ge=1, le=4096, description="contributors (splats) kept per pixel")
     structure: Literal["default", "lists", "kbuffer"] = "default"
+    color_gradient: Literal["analytic", "sge"] = Field(
+        "analytic", description="gradient of the SH dc colours: analytic = exact, from each composited "
+        "fragment's weight (not perturbed); sge = the stochastic estimator")
     positions: ParamGroupConfig = ParamGroupConfig()
     scales: ParamGroupConfig = ParamGroupConfig()
     rotations: ParamGroupConfig = ParamGroupConfig()

@@ -20,7 +20,7 @@ from ...gl.declared import BufferSpec
 from ...gl.passes import barrier, groups_1d, set_uniforms
 from ...io.splat_ply import SplatCloud, read_splat_ply, write_splat_ply
 from ..base import SceneKind, SceneSetup
-from ..params import ParamGroup, ParamLayout, group_settings
+from ..params import MAP_ANALYTIC, ParamGroup, ParamLayout, group_settings
 from ...sge.relayout import RelayoutSpec
 from . import densify
 from .init import initial_cloud
@@ -108,19 +108,27 @@ class GaussianSplats(SceneKind):
                 math.log(0.01 * px), math.log(max(self.size) / 8.0 * px)))),
             ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0))),
             ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.05, (-12.0, 12.0))),
-            ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0))),
+            ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0)),
+                       **self._dc_mapping(n)),
         ]
         if self.degree > 0:
             rest = 3 * (self.coeffs - 1)
             groups.append(ParamGroup("sh_rest", rest * n, rest, **group_settings(cfg.sh_rest, 0.05, 0.002, (-8.0, 8.0))))
         self.layout = ParamLayout(groups)
-        self.contributors = self.shared_contributors = self.primitives = n
+        self.shared_contributors = self.primitives = n
+        # analytic dc colours: one accumulator slot per colour channel after the splats' own
+        self.contributors = 4 * n if self.dc_analytic else n
+
+    def _dc_mapping(self, n: int) -> dict:
+        self.dc_analytic = self.cfg.color_gradient == "analytic"
+        return dict(contrib_base=n, mapping=MAP_ANALYTIC) if self.dc_analytic else {}
 
     # -- GPU ------------------------------------------------------------------
 
     def defines(self) -> dict:
         return {"SCENE_MAX_CONTRIB": 1, "SH_DEGREE": self.degree, "SH_COEFFS": self.coeffs,
-                "RENDER_W": self.size[0], "RENDER_H": self.size[1], "SPLAT_COUNT": self.n}
+                "RENDER_W": self.size[0], "RENDER_H": self.size[1], "SPLAT_COUNT": self.n,
+                **({"SCENE_ANALYTIC": 1, "SPLAT_DC_ANALYTIC": 1} if self.dc_analytic else {})}
 
     def visibility_options(self) -> dict:
         return {"structure": None if self.cfg.structure == "default" else self.cfg.structure,

@@ -7,8 +7,13 @@
 
 vec3 splat_sh(uint s, uint k, uint key, float sigma) {   // coefficient k (0: dc) of splat s, RGB
     if (k == 0u) {
-        return vec3(splat_param(GROUP_SH_DC, s, 3u, 0u, key, sigma), splat_param(GROUP_SH_DC, s, 3u, 1u, key, sigma),
-                    splat_param(GROUP_SH_DC, s, 3u, 2u, key, sigma));
+#ifdef SPLAT_DC_ANALYTIC
+        float sd = 0.0;      // exact gradients (splat_shade.glsl): the dc colour is not perturbed
+#else
+        float sd = sigma;
+#endif
+        return vec3(splat_param(GROUP_SH_DC, s, 3u, 0u, key, sd), splat_param(GROUP_SH_DC, s, 3u, 1u, key, sd),
+                    splat_param(GROUP_SH_DC, s, 3u, 2u, key, sd));
     }
 #if SH_DEGREE > 0
     uint stride = 3u * uint(SH_COEFFS - 1), b = 3u * (k - 1u);
