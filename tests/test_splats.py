@@ -220,3 +220,22 @@ def test_a_frame_that_overflows_the_lists_adds_no_gradient(device, tmp_path):
         assert not est.flags()["visibility_overflow"]        # read and cleared
         assert np.count_nonzero(est.estimate_gradient(0)) > 24
         assert est.flags()["visibility_overflow"] is False
+
+
+def test_default_initial_size_is_bounded_by_the_views_overdraw(device, tmp_path):
+    """init.scale null: half the 3D spacing of the box, at most the sigma whose 3-sigma discs
+    cover the view 8 times (many splats in a thin box: the bound; few in a cube: the spacing)."""
+    from diffrast_cli.scene.splats.init import mean_spacing
+    from diffrast_cli.scene.splats.kind import INITIAL_OVERDRAW
+    cases = [(3000, [1.5, 1.5, 0.2], "bound"), (40, [0.3, 0.3, 0.3], "spacing")]
+    for count, extent, which in cases:
+        extra = {"scene.init.scale": None, "scene.init.extent": extent}
+        with released(splat_problem(device, tmp_path, extra, count=count, degree=0, resolution=32)) as problem:
+            scene = problem.scene
+            sigma = np.exp(problem.theta0[scene.layout.slice("scales")])
+            bound = scene.pixel * np.sqrt(INITIAL_OVERDRAW * 32 * 32 / (9 * np.pi * count))
+            e = np.asarray(extent)
+            spacing = mean_spacing(np.stack([-e, e]), count)
+            expected = bound if which == "bound" else spacing
+            assert (bound < spacing) == (which == "bound")
+            np.testing.assert_allclose(sigma, expected, rtol=1e-5)

@@ -19,7 +19,8 @@ class SplatInit(Strict):
     center: Vec3 = (0.0, 0.0, 0.0)
     extent: Vec3 = (1.0, 1.0, 1.0)
     scale: Optional[Float] = Field(None, gt=0, description="initial standard deviation (world units); "
-                                   "null = the mean spacing of the splats, (volume / count)^(1/3) / 2")
+                                   "null = half the mean spacing of the splats, (volume / count)^(1/3) / 2, at most the "
+                                   "size whose 3-sigma discs would cover the view ~8 times over")
     opacity: Float = Field(0.1, gt=0, lt=1, description="initial opacity (3DGS: 0.1)")
     color: Range = (0.0, 1.0)
     random_rotations: Bool = Field(True, description="uniformly random orientations (else identity)")

@@ -61,7 +61,7 @@ def sample_mesh_surface(path: Path, count: int, rng) -> tuple[np.ndarray, np.nda
     return points.astype(np.float32), None if colors is None else np.asarray(colors, np.float32)
 
 
-def initial_cloud(cfg, base: Path | None, degree: int, rng) -> SplatCloud:
+def initial_cloud(cfg, base: Path | None, degree: int, rng, largest_scale: float | None = None) -> SplatCloud:
     """The splats a run starts from (``cfg``: the scene section)."""
     init = cfg.init
     k = (degree + 1) ** 2
@@ -89,7 +89,11 @@ def initial_cloud(cfg, base: Path | None, degree: int, rng) -> SplatCloud:
     else:
         points, colors = sample_mesh_surface(path, n, rng)
         spacing_of = points
-    scale = init.scale if init.scale is not None else mean_spacing(np.asarray(spacing_of), n)
+    scale = init.scale
+    if scale is None:       # half the mean spacing, at most the caller's bound (e.g. the image's overdraw)
+        scale = mean_spacing(np.asarray(spacing_of), n)
+        if largest_scale is not None:
+            scale = min(scale, largest_scale)
     if colors is None:
         lo, hi = init.color
         colors = lo + rng.random((n, 3)) * (hi - lo)

@@ -28,6 +28,7 @@ from .init import initial_cloud
 CHAMFER_MIN_OPACITY = 0.5     # the splats whose means count as surface points
 
 GROUPS = ("positions", "scales", "rotations", "opacity", "sh_dc", "sh_rest")
+INITIAL_OVERDRAW = 8.0       # default initial size (measured: docs/design.md, "Default initial size")
 PROJECTED_BYTES = 48          # a splat's record per copy (glsl/scene/splats/splat_projected.glsl)
 
 
@@ -214,7 +215,11 @@ class GaussianSplats(SceneKind):
     def _initial(self, seed: int = 0) -> SplatCloud:
         if self.cloud is not None:
             return self.cloud
-        return initial_cloud(self.cfg, self.base, self.degree, np.random.default_rng(seed))
+        # default size: at most what makes ~INITIAL_OVERDRAW fragments per sample if the splats
+        # filled the view (n pi (3 sigma)^2 = overdraw W H, sigma in pixels at the scene centre)
+        w, h = self.size
+        bound = self.pixel * math.sqrt(INITIAL_OVERDRAW * w * h / (9.0 * math.pi * self.n))
+        return initial_cloud(self.cfg, self.base, self.degree, np.random.default_rng(seed), bound)
 
     def initial_params(self, seed: int) -> np.ndarray:
         return self.layout.clip(self.to_params(self._initial(seed)))
