@@ -6,17 +6,20 @@
 // The includer defines vec3 deep_fragment_color(uint id, uint s) (id =
 // primitive + 1); it is called once per composited fragment, front to back,
 // and is where the fragment's contributors are added (add_contributor).
-// deep_fragment_weight() is that fragment's weight T a in the sample's colour
-// (a kind with exact colour derivatives records it; it may declare the
-// prototype before this file is included).
+// deep_fragment_alpha() and deep_fragment_transmittance() are that fragment's
+// opacity a and the transmittance T in front of it (its weight in the
+// sample's colour is T a); a kind with exact derivatives records them (it
+// declares the prototypes before this file is included).
 
 #ifndef DEEP_T_MIN
 #define DEEP_T_MIN 1.0e-4
 #endif
 
 vec3 deep_fragment_color(uint id, uint s);
-float g_deep_weight;
-float deep_fragment_weight() { return g_deep_weight; }
+float g_deep_frag_alpha;
+float g_deep_frag_t;
+float deep_fragment_alpha() { return g_deep_frag_alpha; }
+float deep_fragment_transmittance() { return g_deep_frag_t; }
 
 // Composite sample s (gathers it first): (colour over nothing, transmittance);
 // the caller adds transmittance * background.
@@ -26,8 +29,9 @@ vec4 deep_composite(uint s) {
     float t = 1.0;
     for (int i = 0; i < g_deep_n; ++i) {
         float a = g_deep_alpha[i];
-        g_deep_weight = t * a;
-        c += g_deep_weight * deep_fragment_color(g_deep_id[i], s);
+        g_deep_frag_alpha = a;
+        g_deep_frag_t = t;
+        c += (t * a) * deep_fragment_color(g_deep_id[i], s);
         t *= 1.0 - a;
         if (t < DEEP_T_MIN) break;
     }

@@ -108,28 +108,39 @@ class GaussianSplats(SceneKind):
             ParamGroup("scales", 3 * n, 3, **group_settings(cfg.scales, 0.1, 0.01, (
                 math.log(0.01 * px), math.log(max(self.size) / 8.0 * px)))),
             ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0))),
-            ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.05, (-12.0, 12.0))),
+            ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.05, (-12.0, 12.0)),
+                       **self._analytic(n, "opacity")),
             ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0)),
-                       **self._dc_mapping(n)),
+                       **self._analytic(n, "sh_dc")),
         ]
         if self.degree > 0:
             rest = 3 * (self.coeffs - 1)
             groups.append(ParamGroup("sh_rest", rest * n, rest, **group_settings(cfg.sh_rest, 0.05, 0.002, (-8.0, 8.0))))
         self.layout = ParamLayout(groups)
         self.shared_contributors = self.primitives = n
-        # analytic dc colours: one accumulator slot per colour channel after the splats' own
-        self.contributors = 4 * n if self.dc_analytic else n
+        self.contributors = self._slots      # the splats', then one slot per analytic parameter
 
-    def _dc_mapping(self, n: int) -> dict:
-        self.dc_analytic = self.cfg.color_gradient == "analytic"
-        return dict(contrib_base=n, mapping=MAP_ANALYTIC) if self.dc_analytic else {}
+    def _analytic(self, n: int, group: str) -> dict:
+        """Mapping of a group with exact gradients (opacity, sh_dc): its slots follow the
+        accumulators used so far (the splats' own first)."""
+        if not hasattr(self, "_slots"):
+            self._slots = n
+            self.dc_analytic = self.cfg.color_gradient == "analytic"
+            self.opacity_analytic = self.cfg.opacity_gradient == "analytic"
+        if not (self.dc_analytic if group == "sh_dc" else self.opacity_analytic):
+            return {}
+        base = self._slots
+        self._slots += n * (3 if group == "sh_dc" else 1)
+        return dict(contrib_base=base, mapping=MAP_ANALYTIC)
 
     # -- GPU ------------------------------------------------------------------
 
     def defines(self) -> dict:
         return {"SCENE_MAX_CONTRIB": 1, "SH_DEGREE": self.degree, "SH_COEFFS": self.coeffs,
                 "RENDER_W": self.size[0], "RENDER_H": self.size[1], "SPLAT_COUNT": self.n,
-                **({"SCENE_ANALYTIC": 1, "SPLAT_DC_ANALYTIC": 1} if self.dc_analytic else {})}
+                **({"SCENE_ANALYTIC": 1} if self.dc_analytic or self.opacity_analytic else {}),
+                **({"SPLAT_DC_ANALYTIC": 1} if self.dc_analytic else {}),
+                **({"SPLAT_OPACITY_ANALYTIC": 1} if self.opacity_analytic else {})}
 
     def visibility_options(self) -> dict:
         return {"structure": None if self.cfg.structure == "default" else self.cfg.structure,

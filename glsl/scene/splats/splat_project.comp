@@ -30,7 +30,11 @@ void main() {
     r.conic_radius = vec4(sp.conic, sp.radius);
     r.color_opacity = vec4(0.0);
     if (sp.valid) {
+#ifdef SPLAT_OPACITY_ANALYTIC
+        float o = splat_opacity(s, ci.key, 0.0);     // exact gradients (splat_shade.glsl): not perturbed
+#else
         float o = splat_opacity(s, ci.key, ci.sigma);
+#endif
         if (o >= DEEP_ALPHA_MIN) r.color_opacity = vec4(splat_color(s, ci.cam, ci.key, ci.sigma), o);
     }
     splat_copies[i] = r;
