@@ -88,7 +88,7 @@ class SplatsConfig(Strict):
         "analytic", description="gradient of the SH dc colours: analytic = exact, from each composited "
         "fragment's weight (not perturbed); sge = the stochastic estimator")
     opacity_gradient: Literal["analytic", "sge"] = Field(
-        "sge", description="gradient of the opacity logits: analytic = exact, from each composited "
+        "analytic", description="gradient of the opacity logits: analytic = exact, from each composited "
         "fragment's place in its sample (not perturbed); sge = the stochastic estimator")
     positions: ParamGroupConfig = ParamGroupConfig()
     scales: ParamGroupConfig = ParamGroupConfig()
