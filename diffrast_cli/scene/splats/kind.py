@@ -101,6 +101,17 @@ class GaussianSplats(SceneKind):
         train = list(setup.views.train) or [0]
         self.pixel = float(np.median([1.0 / pixels_per_unit(self.view_proj[i], center, self.size) for i in train]))
         px = self.pixel
+        # exact gradients: one accumulator slot per parameter, after the splats' own
+        self.dc_analytic = cfg.color_gradient == "analytic"
+        self.opacity_analytic = cfg.opacity_gradient == "analytic"
+        slots = [n]
+
+        def analytic(on: bool, per_splat: int) -> dict:
+            if not on:
+                return {}
+            slots[0] += per_splat * n
+            return dict(contrib_base=slots[0] - per_splat * n, mapping=MAP_ANALYTIC)
+
         groups = [
             ParamGroup("positions", 3 * n, 3, **group_settings(cfg.positions, 0.5 * px, 0.25 * px, (-1e4, 1e4))),
             # scales: at most an eighth of the image (a splat that grows past it only blurs, and
@@ -109,29 +120,16 @@ class GaussianSplats(SceneKind):
                 math.log(0.01 * px), math.log(max(self.size) / 8.0 * px)))),
             ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0))),
             ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.05, (-12.0, 12.0)),
-                       **self._analytic(n, "opacity")),
+                       **analytic(self.opacity_analytic, 1)),
             ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0)),
-                       **self._analytic(n, "sh_dc")),
+                       **analytic(self.dc_analytic, 3)),
         ]
         if self.degree > 0:
             rest = 3 * (self.coeffs - 1)
             groups.append(ParamGroup("sh_rest", rest * n, rest, **group_settings(cfg.sh_rest, 0.05, 0.002, (-8.0, 8.0))))
         self.layout = ParamLayout(groups)
         self.shared_contributors = self.primitives = n
-        self.contributors = self._slots      # the splats', then one slot per analytic parameter
-
-    def _analytic(self, n: int, group: str) -> dict:
-        """Mapping of a group with exact gradients (opacity, sh_dc): its slots follow the
-        accumulators used so far (the splats' own first)."""
-        if not hasattr(self, "_slots"):
-            self._slots = n
-            self.dc_analytic = self.cfg.color_gradient == "analytic"
-            self.opacity_analytic = self.cfg.opacity_gradient == "analytic"
-        if not (self.dc_analytic if group == "sh_dc" else self.opacity_analytic):
-            return {}
-        base = self._slots
-        self._slots += n * (3 if group == "sh_dc" else 1)
-        return dict(contrib_base=base, mapping=MAP_ANALYTIC)
+        self.contributors = slots[0]
 
     # -- GPU ------------------------------------------------------------------
 
