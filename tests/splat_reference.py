@@ -144,6 +144,21 @@ def _composite(cloud, view_proj, eye, width, height, background, ss):
     return image.mean(axis=2), contributes
 
 
+def fragment_count(cloud: SplatCloud, view_proj, eye, width, height, ss=1) -> int:
+    """Fragments a render records (every (sample, splat) in the closed square with p <= 0 and
+    alpha >= 1/255, before compositing cuts any): what the deep id buffer's lists must hold."""
+    pr = project(cloud, view_proj, eye, width, height)
+    q = sample_positions(width, height, ss)
+    total = 0
+    for i in np.nonzero(pr["visible"])[0]:
+        du, dv = q[..., 0] - pr["uv"][i, 0], q[..., 1] - pr["uv"][i, 1]
+        r, con = pr["radius"][i], pr["conic"][i]
+        p = -0.5 * (con[0, 0] * du * du + 2 * con[0, 1] * du * dv + con[1, 1] * dv * dv)
+        alpha = np.minimum(ALPHA_MAX, pr["opacity"][i] * np.exp(np.minimum(p, 0.0)))
+        total += int(((np.abs(du) <= r) & (np.abs(dv) <= r) & (p <= 0) & (alpha >= ALPHA_MIN)).sum())
+    return total
+
+
 def render_splats(cloud: SplatCloud, view_proj, eye, width, height, background=(0.0, 0.0, 0.0), ss=1):
     """The (H, W, 3) float64 image of docs/splats.md; row 0 is the top of the picture."""
     return _composite(cloud, view_proj, eye, width, height, background, ss)[0]

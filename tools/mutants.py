@@ -114,8 +114,10 @@ MUTANTS: tuple[Mutant, ...] = (
     # -- the deep id buffer (visibility strategy (b))
     Mutant("deep_composite_back_to_front", "deep id buffer: fragments composited back to front",
            "glsl/include/deep_composite.glsl",
-           "        float a = g_deep_alpha[i];\n        c += (t * a) * deep_fragment_color(g_deep_id[i], s);",
+           "        float a = g_deep_alpha[i];\n        g_deep_frag_alpha = a;\n        g_deep_frag_t = t;\n"
+           "        c += (t * a) * deep_fragment_color(g_deep_id[i], s);",
            "        int r = g_deep_n - 1 - i;  // mutant\n        float a = g_deep_alpha[r];\n"
+           "        g_deep_frag_alpha = a;\n        g_deep_frag_t = t;\n"
            "        c += (t * a) * deep_fragment_color(g_deep_id[r], s);",
            DEEP_RENDER + GLASS_FD),
     Mutant("deep_no_early_termination", "deep id buffer: compositing runs past transmittance 1e-4",
@@ -203,6 +205,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("fold_rows_flipped", "coarse to fine: the fold samples the coarse level upside down",
            "glsl/scene/material/map_fold.comp", "1.0 - (float(xy.y) + 0.5) / float(u_fine_size.y)",
            "(float(xy.y) + 0.5) / float(u_fine_size.y)", ("tests/test_pyramid.py",)),
+    Mutant("splat_opacity_gradient_no_background", "exact splat opacities: the background behind ignored",
+           "glsl/scene/splats/splat_shade.glsl",
+           "total += g_an_ct[last - 1].w * (1.0 - g_an_a[last - 1]) * deep_background();", "",
+           ("tests/test_splats.py::test_opacity_gradients_match_finite_differences*",)),
+    Mutant("splat_dc_gradient_ignores_clamp", "exact splat colours: clamped channels still get a gradient",
+           "glsl/scene/splats/splat_shade.glsl", "vec3(greaterThan(c, vec3(0.0)))", "vec3(1.0)",
+           ("tests/test_splats.py::test_splat_gradients*",)),
+    Mutant("splat_raster_open_square", "compute R for splats: the square's edge samples left out",
+           "glsl/scene/splats/splat_raster.comp", "if (abs(d.x) > r || abs(d.y) > r) return 0.0;",
+           "if (abs(d.x) >= r - 0.5 || abs(d.y) >= r - 0.5) return 0.0;",
+           ("tests/test_splats.py::test_render_matches_the_numpy_reference*",)),
 )
 
 QUICK = ("adam_no_bias_correction", "sign_shared_by_neighbours", "laplacian_gradient_halved", "pair_keys_shifted")
