@@ -186,9 +186,14 @@ def test_seen_pass_and_opacity_reset(device):
         theta[lay.slice("opacity")] = np.linspace(-6, 6, N, dtype=np.float32)
         est.upload(theta)
         est.step(0, 1.0)
-        acc = np.frombuffer(est.accum.read(), np.int32).reshape(est.pairs, -1)
-        seen = (acc[:, :N] != 0).any(axis=0)     # the splats; analytic colour slots follow
+        acc = np.frombuffer(est.accum.read(), np.int32).reshape(est.pairs, -1) != 0   # 0 as int or float
+        # seen: a splat's own slot (f+ - f-), its exact opacity slot or its five screen slots
+        scene = problem.scene
+        opacity = lay.groups[[g.name for g in lay.groups].index("opacity")].contrib_base
+        seen = (acc[:, :N] | acc[:, opacity:opacity + N]
+                | acc[:, scene.screen_base:scene.screen_base + 5 * N].reshape(-1, N, 5).any(axis=2)).any(axis=0)
         assert 0 < seen.sum() < N
+        assert not acc[:, :N].any()     # every gradient is exact here: nothing perturbed
         before = est.state()["params"][lay.slice("opacity")]
         est.post_step[0].run(10)
         got = est.state()

@@ -207,7 +207,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "(float(xy.y) + 0.5) / float(u_fine_size.y)", ("tests/test_pyramid.py",)),
     Mutant("splat_opacity_gradient_no_background", "exact splat opacities: the background behind ignored",
            "glsl/scene/splats/splat_shade.glsl",
-           "total += g_an_ct[last - 1].w * (1.0 - g_an_a[last - 1]) * deep_background();", "",
+           "return total + g_an_ct[last - 1].w * (1.0 - g_an_a[last - 1]) * deep_background();", "return total;",
            ("tests/test_splats.py::test_opacity_gradients_match_finite_differences*",)),
     Mutant("splat_dc_gradient_ignores_clamp", "exact splat colours: clamped channels still get a gradient",
            "glsl/scene/splats/splat_shade.glsl", "vec3(greaterThan(c, vec3(0.0)))", "vec3(1.0)",

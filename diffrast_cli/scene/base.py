@@ -142,6 +142,10 @@ class SceneKind:
         (``clean``: unperturbed view slots), e.g. normals of the clean geometry or
         per-copy projections; the uniforms of copies.glsl are the caller's values."""
 
+    def after_gradient(self, estimator, iteration: int) -> None:
+        """Work between G and the per-parameter pass, e.g. chaining what the kind's
+        ``scene_analytic`` added per pair into its analytic slots (accumulate.glsl)."""
+
     def add_regularizers(self, estimator) -> None:
         """Add analytic regularizer gradients into SSBO_GRAD (after the SGE gradient)."""
 

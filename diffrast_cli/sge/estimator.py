@@ -29,6 +29,7 @@ from ..gl.declared import DeclaredResources
 from ..gl.passes import barrier, set_uniforms
 from ..gl.zero import BufferZero
 from ..optim.adam import AdamPass
+from ..scene.params import MAP_ANALYTIC
 from .aggregation import SUBGROUP_EXTENSIONS, aggregation_defines, choose_aggregation
 from .evaluation import CleanPass, read_flags, target_array
 from .g_pass import GPass
@@ -67,7 +68,9 @@ class Estimator:
         self.size = views.size
         w, h = self.size
         self.count = self.layout.size
-        self.contributors = 1 if self.full_image else scene.contributors
+        # full_image: slot 0 holds the image's f+ - f-; analytic groups keep their own slots
+        analytic = any(g.mapping == MAP_ANALYTIC for g in self.layout.groups)
+        self.contributors = 1 if self.full_image and not analytic else scene.contributors
         self._check_limits()
         self._parts = []
         self._perturb = None
@@ -284,6 +287,7 @@ class Estimator:
             self.render(iteration, self.copies, clean=False)
         with t("G"):
             self.g.run(iteration)
+            self.scene.after_gradient(self, iteration)
         with t("grad"):
             self.param_pass.run(iteration)
             self.scene.add_regularizers(self)

@@ -45,8 +45,8 @@ class SplatDensify(Strict):
     start: Int = Field(0, ge=0, description="first step that may re-place (a multiple of every)")
     stop: Optional[Int] = Field(None, ge=0, description="last step that may re-place (null: to the end)")
     min_opacity: Float = Field(0.005, ge=0, lt=1, description="a splat below this opacity is dead (3DGS: 0.005)")
-    unseen: Int = Field(100, ge=1, description="a splat not drawn in a pixel with a non-zero f+ - f- for "
-                        "this many steps is dead")
+    unseen: Int = Field(100, ge=1, description="a splat not drawn in a pixel with a non-zero f+ - f- (or a "
+                        "non-zero exact gradient) for this many steps is dead")
     signal: Literal["opacity", "adam", "loss"] = Field(
         "opacity", description="donors are drawn in proportion to: opacity (MCMC relocation), adam (the "
         "magnitude of the positions' Adam first moment) or loss (the accumulated |f+ - f-| of the pixels the "
@@ -90,6 +90,10 @@ class SplatsConfig(Strict):
     opacity_gradient: Literal["analytic", "sge"] = Field(
         "analytic", description="gradient of the opacity logits: analytic = exact, from each composited "
         "fragment's place in its sample (not perturbed); sge = the stochastic estimator")
+    geometry_gradient: Literal["analytic", "sge"] = Field(
+        "analytic", description="gradient of the positions, log scales and rotations: analytic = exact, "
+        "each fragment's screen-space derivative chained through the EWA projection (not perturbed); "
+        "sge = the stochastic estimator")
     positions: ParamGroupConfig = ParamGroupConfig()
     scales: ParamGroupConfig = ParamGroupConfig()
     rotations: ParamGroupConfig = ParamGroupConfig()
@@ -97,3 +101,12 @@ class SplatsConfig(Strict):
     sh_dc: ParamGroupConfig = ParamGroupConfig()
     sh_rest: ParamGroupConfig = ParamGroupConfig()
     densify: SplatDensify = SplatDensify()
+
+    @model_validator(mode="after")
+    def _loss_signal(self):
+        exact = (self.color_gradient == "analytic" and self.opacity_gradient == "analytic"
+                 and self.geometry_gradient == "analytic" and self.sh_degree == 0)
+        if self.densify.every and self.densify.signal == "loss" and exact:
+            raise ValueError("densify.signal loss needs a parameter the estimator perturbs (every gradient "
+                             "is analytic here: set a *_gradient to sge, sh_degree > 0, or another signal)")
+        return self

@@ -30,6 +30,7 @@ CHAMFER_MIN_OPACITY = 0.5     # the splats whose means count as surface points
 GROUPS = ("positions", "scales", "rotations", "opacity", "sh_dc", "sh_rest")
 INITIAL_OVERDRAW = 8.0       # default initial size (measured: docs/design.md, "Default initial size")
 PROJECTED_BYTES = 48          # a splat's record per copy (glsl/scene/splats/splat_projected.glsl)
+SCREEN_SLOTS = 5              # G's exact screen derivatives per splat: mean x, y; conic A, B, C
 
 
 def pixels_per_unit(view_proj: np.ndarray, point, size) -> float:
@@ -104,7 +105,10 @@ class GaussianSplats(SceneKind):
         # exact gradients: one accumulator slot per parameter, after the splats' own
         self.dc_analytic = cfg.color_gradient == "analytic"
         self.opacity_analytic = cfg.opacity_gradient == "analytic"
-        slots = [n]
+        self.geometry_analytic = cfg.geometry_gradient == "analytic"
+        # G's screen-space derivatives (mean, conic) per splat: splat_backward.comp reads them
+        self.screen_base = n if self.geometry_analytic else None
+        slots = [n + (SCREEN_SLOTS * n if self.geometry_analytic else 0)]
 
         def analytic(on: bool, per_splat: int) -> dict:
             if not on:
@@ -113,12 +117,14 @@ class GaussianSplats(SceneKind):
             return dict(contrib_base=slots[0] - per_splat * n, mapping=MAP_ANALYTIC)
 
         groups = [
-            ParamGroup("positions", 3 * n, 3, **group_settings(cfg.positions, 0.5 * px, 0.25 * px, (-1e4, 1e4))),
+            ParamGroup("positions", 3 * n, 3, **group_settings(cfg.positions, 0.5 * px, 0.25 * px, (-1e4, 1e4)),
+                       **analytic(self.geometry_analytic, 3)),
             # scales: at most an eighth of the image (a splat that grows past it only blurs, and
             # its accumulators overflow), at least a hundredth of a pixel
             ParamGroup("scales", 3 * n, 3, **group_settings(cfg.scales, 0.1, 0.01, (
-                math.log(0.01 * px), math.log(max(self.size) / 8.0 * px)))),
-            ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0))),
+                math.log(0.01 * px), math.log(max(self.size) / 8.0 * px))), **analytic(self.geometry_analytic, 3)),
+            ParamGroup("rotations", 4 * n, 4, **group_settings(cfg.rotations, 0.05, 0.01, (-4.0, 4.0)),
+                       **analytic(self.geometry_analytic, 4)),
             ParamGroup("opacity", n, 1, **group_settings(cfg.opacity, 0.3, 0.05, (-12.0, 12.0)),
                        **analytic(self.opacity_analytic, 1)),
             ParamGroup("sh_dc", 3 * n, 3, **group_settings(cfg.sh_dc, 0.1, 0.05, (-8.0, 8.0)),
@@ -136,9 +142,12 @@ class GaussianSplats(SceneKind):
     def defines(self) -> dict:
         return {"SCENE_MAX_CONTRIB": 1, "SH_DEGREE": self.degree, "SH_COEFFS": self.coeffs,
                 "RENDER_W": self.size[0], "RENDER_H": self.size[1], "SPLAT_COUNT": self.n,
-                **({"SCENE_ANALYTIC": 1} if self.dc_analytic or self.opacity_analytic else {}),
+                **({"SCENE_ANALYTIC": 1} if self.dc_analytic or self.opacity_analytic or self.geometry_analytic
+                   else {}),
                 **({"SPLAT_DC_ANALYTIC": 1} if self.dc_analytic else {}),
-                **({"SPLAT_OPACITY_ANALYTIC": 1} if self.opacity_analytic else {})}
+                **({"SPLAT_OPACITY_ANALYTIC": 1} if self.opacity_analytic else {}),
+                **({"SPLAT_GEOMETRY_ANALYTIC": 1, "SPLAT_SCREEN_BASE": self.screen_base}
+                   if self.geometry_analytic else {})}
 
     def visibility_options(self) -> dict:
         return {"structure": None if self.cfg.structure == "default" else self.cfg.structure,
@@ -175,6 +184,8 @@ class GaussianSplats(SceneKind):
         self.vao = ctx.vertex_array(self.program, [], index_buffer=buffers["QUADS"], index_element_size=4)
         self.ctx = ctx
         self.project = shaders.compute(ctx, "splat_project.comp", defines, dirs=self.shader_dirs)
+        self.backward = (shaders.compute(ctx, "splat_backward.comp", defines, dirs=self.shader_dirs)
+                         if self.geometry_analytic else None)
         # R in a compute shader with the lists structure; the k-buffer's two raster passes
         # keep the raster pipeline (splat.vert, splat.frag)
         self.raster = (shaders.compute(ctx, "splat_raster.comp", defines, dirs=self.shader_dirs)
@@ -193,8 +204,18 @@ class GaussianSplats(SceneKind):
             set_uniforms(self.raster, **estimator.visibility.uniforms())
             self._raster_ready = True
 
+    def after_gradient(self, estimator, iteration: int) -> None:
+        # exact geometry gradients: G's screen-space derivatives chained to the splats' positions,
+        # scales and rotations (splat_backward.comp)
+        if self.backward is None:
+            return
+        set_uniforms(self.backward, u_pairs=estimator.pairs, u_contributors=estimator.contributors,
+                     u_samples=estimator.samples)
+        self.backward.run(*groups_1d(estimator.pairs * self.n, self._max_groups))
+        barrier(self.ctx)
+
     def release(self) -> None:
-        for name in ("project", "raster"):
+        for name in ("project", "raster", "backward"):
             prog = getattr(self, name, None)
             if prog is not None:
                 prog.release()

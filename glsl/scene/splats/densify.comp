@@ -1,7 +1,8 @@
 #version 430
 // Splat densification (scene.densify), one pass per DZ_PASS (scene/splats/densify.py):
 //   0 seen:     after every step, last_seen[s] = u_iteration where any pair's accumulator
-//               of splat s is non-zero, and loss[s] += sum over pairs of |accumulator|;
+//               of splat s, or of its exact opacity / screen gradients, is non-zero, and
+//               loss[s] += sum over pairs of |accumulator|;
 //   1 classify: every `every` steps, dead = opacity < u_min_opacity or unseen for u_unseen
 //               steps; the signal v of a live splat (opacity, |m1| of its positions, or
 //               loss[s]) into weight[] as float bits, and max(v) into counts[3] (atomicMax
@@ -198,11 +199,18 @@ void main() {
 #if DZ_PASS == 0
     if (i >= u_n) return;
     float sum = 0.0;
-    for (uint p = 0u; p < u_pairs; ++p) sum += abs(accum_value(p, i));
-    if (sum != 0.0) {
-        last_seen[i] = u_iteration;
-        loss[i] += sum;
+    bool seen = false;     // also through its exact gradients (G adds no f+ - f- for those)
+    for (uint p = 0u; p < u_pairs; ++p) {
+        sum += abs(accum_value(p, i));
+#ifdef SPLAT_OPACITY_ANALYTIC
+        seen = seen || accum_value(p, groups[GROUP_OPACITY].contrib_base + i) != 0.0;
+#endif
+#ifdef SPLAT_GEOMETRY_ANALYTIC
+        for (uint k = 0u; k < 5u; ++k) seen = seen || accum_value(p, uint(SPLAT_SCREEN_BASE) + 5u * i + k) != 0.0;
+#endif
     }
+    if (sum != 0.0 || seen) last_seen[i] = u_iteration;
+    loss[i] += sum;
 #elif DZ_PASS == 1
     if (i >= u_n) return;
     float o = sigmoid(params[groups[GROUP_OPACITY].offset + i]);
