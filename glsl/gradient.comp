@@ -5,6 +5,8 @@
 // both copies, each counted once). FULL_IMAGE: the whole image's f+ - f-
 // goes to slot 0 of the pair. SCENE_SPREAD: the scene kind's hook
 // scene_spread() spreads the difference itself (scene/base.py).
+// G_PLUS_ONLY: no optimised group is perturbed, so only the plus copy is
+// resolved (f+ - f- = 0).
 // SCENE_ANALYTIC: the kind's scene_analytic(pair, dloss/dcolour) also adds
 // exact derivatives of the pixel's loss for its analytic groups (MAP_ANALYTIC),
 // from what its scene_sample recorded for this pixel.
@@ -57,7 +59,11 @@ void main() {
         key = pair_key(u_seed, u_iteration, pair);
         vec3 t = texelFetch(u_targets, ivec3(px, int(cam)), 0).rgb;
         vec3 col_p = resolve_pixel(cp, px, cam, key, 1.0);
+#ifdef G_PLUS_ONLY
+        vec3 col_m = col_p;     // nothing is perturbed (every optimised group exact): the copies agree
+#else
         vec3 col_m = resolve_pixel(cm, px, cam, key, -1.0);
+#endif
         diff = pixel_loss(col_p, t) - pixel_loss(col_m, t);
 #ifdef SCENE_ANALYTIC
         vec3 dl = pixel_loss_gradient(0.5 * (col_p + col_m), t);

@@ -114,10 +114,9 @@ MUTANTS: tuple[Mutant, ...] = (
     # -- the deep id buffer (visibility strategy (b))
     Mutant("deep_composite_back_to_front", "deep id buffer: fragments composited back to front",
            "glsl/include/deep_composite.glsl",
-           "        float a = g_deep_alpha[i];\n        g_deep_frag_alpha = a;\n        g_deep_frag_t = t;\n"
+           "        float a = g_deep_alpha[i];\n"
            "        c += (t * a) * deep_fragment_color(g_deep_id[i], s);",
            "        int r = g_deep_n - 1 - i;  // mutant\n        float a = g_deep_alpha[r];\n"
-           "        g_deep_frag_alpha = a;\n        g_deep_frag_t = t;\n"
            "        c += (t * a) * deep_fragment_color(g_deep_id[r], s);",
            DEEP_RENDER + GLASS_FD),
     Mutant("deep_no_early_termination", "deep id buffer: compositing runs past transmittance 1e-4",
@@ -207,7 +206,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "(float(xy.y) + 0.5) / float(u_fine_size.y)", ("tests/test_pyramid.py",)),
     Mutant("splat_opacity_gradient_no_background", "exact splat opacities: the background behind ignored",
            "glsl/scene/splats/splat_shade.glsl",
-           "return total + g_an_ct[last - 1].w * (1.0 - g_an_a[last - 1]) * deep_background();", "return total;",
+           "        total += t * deep_background();\n", "",
            ("tests/test_splats.py::test_opacity_gradients_match_finite_differences*",)),
     Mutant("splat_dc_gradient_ignores_clamp", "exact splat colours: clamped channels still get a gradient",
            "glsl/scene/splats/splat_shade.glsl", "vec3(greaterThan(c, vec3(0.0)))", "vec3(1.0)",

@@ -117,6 +117,8 @@ class Estimator:
             extensions = (FLOAT_ATOMICS_EXT,)
         if self.full_image:
             defines["FULL_IMAGE"] = 1
+        if not any(g.mapping != MAP_ANALYTIC and not g.frozen for g in self.layout.groups):
+            defines["G_PLUS_ONLY"] = 1      # every optimised group exact: the minus copy is the plus copy
         if loss == "l1":
             defines["LOSS_L1"] = 1
         aliases = {"scene": scene.shade_include, "visibility": vis.include, "scene_spread": "spread_none.glsl"}

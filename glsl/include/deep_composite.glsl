@@ -6,20 +6,14 @@
 // The includer defines vec3 deep_fragment_color(uint id, uint s) (id =
 // primitive + 1); it is called once per composited fragment, front to back,
 // and is where the fragment's contributors are added (add_contributor).
-// deep_fragment_alpha() and deep_fragment_transmittance() are that fragment's
-// opacity a and the transmittance T in front of it (its weight in the
-// sample's colour is T a); a kind with exact derivatives records them (it
-// declares the prototypes before this file is included).
+// A kind with exact derivatives walks a sample's fragments again with
+// deep_regather (deep_resolve.glsl).
 
 #ifndef DEEP_T_MIN
 #define DEEP_T_MIN 1.0e-4
 #endif
 
 vec3 deep_fragment_color(uint id, uint s);
-float g_deep_frag_alpha;
-float g_deep_frag_t;
-float deep_fragment_alpha() { return g_deep_frag_alpha; }
-float deep_fragment_transmittance() { return g_deep_frag_t; }
 
 // Composite sample s (gathers it first): (colour over nothing, transmittance);
 // the caller adds transmittance * background.
@@ -29,8 +23,6 @@ vec4 deep_composite(uint s) {
     float t = 1.0;
     for (int i = 0; i < g_deep_n; ++i) {
         float a = g_deep_alpha[i];
-        g_deep_frag_alpha = a;
-        g_deep_frag_t = t;
         c += (t * a) * deep_fragment_color(g_deep_id[i], s);
         t *= 1.0 - a;
         if (t < DEEP_T_MIN) break;

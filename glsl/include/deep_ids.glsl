@@ -154,8 +154,11 @@ void deep_insert_sorted(uint key, uint id, float alpha) {
     g_deep_alpha[j] = alpha;
 }
 
+uint g_deep_gathered = 0xFFFFFFFFu;   // the sample g_deep_* holds
+
 // Fill g_deep_* with sample s's fragments, front to back.
 void deep_gather(uint s) {
+    g_deep_gathered = s;
     g_deep_n = 0;
     g_deep_dropped = 0u;
 #ifdef DEEP_KBUFFER

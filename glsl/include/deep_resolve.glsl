@@ -53,7 +53,32 @@ bool visibility_complete(ivec2 px) {
 #endif
 }
 
+ivec2 g_deep_px;   // the pixel resolve_pixel resolved last
+
+// For a kind's exact derivatives (its scene_analytic, after both copies are resolved):
+// sample k of the current pixel in `copy` gathered again into g_deep_* (front to back;
+// g_deep_texel its texel); returns how many of them its compositing used (up to the one
+// that took T below DEEP_T_MIN). Walking the list again costs less than recording every
+// composited fragment in private arrays (docs/design.md, "Exact splat gradients on the H200");
+// when the sample is the one gathered last (one sample per pixel, the minus copy not
+// resolved: G_PLUS_ONLY) the arrays still hold it.
+int deep_regather(int copy, int k) {
+    g_deep_texel = subsample_texel(copy, g_deep_px, k);
+    uint s = deep_sample_of(g_deep_texel);
+    if (s != g_deep_gathered) deep_gather(s);
+    float t = 1.0;
+    for (int i = 0; i < g_deep_n; ++i) {
+        t *= 1.0 - g_deep_alpha[i];
+        if (t < DEEP_T_MIN) return i + 1;
+    }
+    return g_deep_n;
+}
+uint deep_regathered_id(int i) { return g_deep_id[i]; }           // fragment i of the sample deep_regather gathered
+float deep_regathered_alpha(int i) { return g_deep_alpha[i]; }
+ivec2 deep_regathered_texel() { return g_deep_texel; }
+
 vec3 resolve_pixel(int copy, ivec2 px, uint cam, uint key, float sigma) {
+    g_deep_px = px;
     g_deep_cam = cam;
     g_deep_pkey = key;
     g_deep_sigma = sigma;

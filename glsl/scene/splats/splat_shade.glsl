@@ -2,10 +2,10 @@
 // composited splat is the one splat_project.comp computed for the sample's copy
 // (the copy is the tile the texel lies in); its one contributor is the splat. The
 // opacity was recorded by R for the copy.
-// Exact gradients (scene.color_gradient / opacity_gradient: analytic): those
-// parameters are not perturbed; G's plus copy records each composited
-// fragment (splat, colour, T in front of it, its alpha) and scene_analytic adds,
-// per sample (docs/splats.md, "Gradients"):
+// Exact gradients (scene.color_gradient / opacity_gradient / geometry_gradient:
+// analytic): those parameters are not perturbed; scene_analytic walks each
+// sample of the pixel's plus copy again (deep_regather) and adds, per composited
+// fragment with T in front, alpha a and colour c (docs/splats.md, "Gradients"):
 //   SPLAT_DC_ANALYTIC: d loss / d dc = dl * SH_C0 * T a (0 where a channel is
 //     clamped) into the splat's three slots (contrib_base + 3 s + c);
 //   SPLAT_OPACITY_ANALYTIC: d loss / d logit = dl . (T c - S / (1 - a)) *
@@ -25,101 +25,82 @@
 #endif
 #if defined(SPLAT_DC_ANALYTIC) || defined(SPLAT_ALPHA_GRADIENT)
 #define SPLAT_ANALYTIC
-float deep_fragment_alpha();           // deep_composite.glsl
-float deep_fragment_transmittance();
-vec3 deep_background();                // deep_resolve.glsl
-#define SPLAT_AN_MAX (DEEP_MAX * NSUB)  // every fragment G can composite for a pixel
-uint g_an_id[SPLAT_AN_MAX];
-vec4 g_an_ct[SPLAT_AN_MAX];   // colour, T in front
-float g_an_a[SPLAT_AN_MAX];   // alpha
-#ifdef SPLAT_GEOMETRY_ANALYTIC
-ivec2 g_an_texel[SPLAT_AN_MAX];
-#endif
-int g_an_count = 0;
 #endif
 
 vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     add_contributor(id - 1u);
-    vec3 color = splat_copy(copy_of_texel(texel), id - 1u).color_opacity.rgb;
-#ifdef SPLAT_ANALYTIC
-    if (sigma > 0.0 && g_an_count < SPLAT_AN_MAX) {     // only G's plus copy (the clean pass has sigma 0)
-        g_an_id[g_an_count] = id - 1u;
-        g_an_ct[g_an_count] = vec4(color, deep_fragment_transmittance());
-        g_an_a[g_an_count] = deep_fragment_alpha();
-#ifdef SPLAT_GEOMETRY_ANALYTIC
-        g_an_texel[g_an_count] = texel;
-#endif
-        ++g_an_count;
-    }
-#endif
-    return color;
+    return splat_copy(copy_of_texel(texel), id - 1u).color_opacity.rgb;
 }
 
 #if defined(SPLAT_ANALYTIC) && defined(G_PASS)
-#include "analytic_add.glsl"
+int deep_regather(int copy, int k);    // deep_resolve.glsl
+uint deep_regathered_id(int i);
+float deep_regathered_alpha(int i);
+ivec2 deep_regathered_texel();
+vec3 deep_background();
 
-// The colour of the sample whose fragments are [first, last): sum of T a c, plus what shows
-// through behind the last fragment.
-vec3 splat_sample_color(int first, int last) {
-    vec3 total = vec3(0.0);
-    for (int k = first; k < last; ++k) total += (g_an_ct[k].w * g_an_a[k]) * g_an_ct[k].rgb;
-    return total + g_an_ct[last - 1].w * (1.0 - g_an_a[last - 1]) * deep_background();
-}
-
-// One flat loop over the recorded fragments (the same trip count in every lane of a subgroup,
-// analytic_add.glsl); a sample's fragments are a run starting at T = 1.
+// Each sample of the pair's plus copy walked again: first its colour (sum of T a c, plus
+// the background behind the last fragment), then each fragment's derivatives. (Partitioning
+// a subgroup's lanes by splat before the atomics measured no gain on an H200: neighbouring
+// pixels' k-th fragments are seldom the same splat; docs/design.md.)
 void scene_analytic(uint pair, vec3 dl) {
     const float SH_C0_OVER_NSUB = 0.28209479177387814 / float(NSUB);
-    int rounds = analytic_rounds(g_an_count);
-    int run_end = 0;
-    vec3 total = vec3(0.0), front = vec3(0.0);
-    for (int k = 0; k < rounds; ++k) {
-        bool live = k < g_an_count;
-        uint s = live ? g_an_id[k] : 0u;
-        vec3 c = live ? g_an_ct[k].rgb : vec3(0.0);
-        float t = live ? g_an_ct[k].w : 0.0, a = live ? g_an_a[k] : 0.0;
-        uvec4 part = analytic_partition(live, s);
+    int copy = int(2u * pair);
+    for (int sub = 0; sub < NSUB; ++sub) {
+        int n = deep_regather(copy, sub);
+#ifdef SPLAT_ALPHA_GRADIENT
+        vec3 total = vec3(0.0);
+        float t = 1.0;
+        for (int k = 0; k < n; ++k) {
+            float a = deep_regathered_alpha(k);
+            total += (t * a) * splat_copy(copy, deep_regathered_id(k) - 1u).color_opacity.rgb;
+            t *= 1.0 - a;
+        }
+        total += t * deep_background();
+        vec3 front = vec3(0.0);
+#ifdef SPLAT_GEOMETRY_ANALYTIC
+        vec2 sample_px = (vec2(deep_regathered_texel() - tile_origin(copy)) + 0.5) / float(SS);
+#endif
+#endif
+        float t_k = 1.0;      // T in front of fragment k
+        for (int k = 0; k < n; ++k) {
+            uint s = deep_regathered_id(k) - 1u;
+            float a = deep_regathered_alpha(k);
+            SplatCopy p = splat_copy(copy, s);
+            vec3 c = p.color_opacity.rgb;
 #ifdef SPLAT_DC_ANALYTIC
-        vec3 d = dl * vec3(greaterThan(c, vec3(0.0))) * (t * a * SH_C0_OVER_NSUB);
-        uint cb = groups[GROUP_SH_DC].contrib_base + 3u * s;
-        analytic_add(part, live, pair, cb, d.r);
-        analytic_add(part, live, pair, cb + 1u, d.g);
-        analytic_add(part, live, pair, cb + 2u, d.b);
+            vec3 d = dl * vec3(greaterThan(c, vec3(0.0))) * (t_k * a * SH_C0_OVER_NSUB);
+            uint cb = groups[GROUP_SH_DC].contrib_base + 3u * s;
+            if (d.r != 0.0) accumulate(pair, cb, d.r);
+            if (d.g != 0.0) accumulate(pair, cb + 1u, d.g);
+            if (d.b != 0.0) accumulate(pair, cb + 2u, d.b);
 #endif
 #ifdef SPLAT_ALPHA_GRADIENT
-        if (live && k == run_end) {        // a new sample: its fragments and colour
-            run_end = k + 1;
-            while (run_end < g_an_count && g_an_ct[run_end].w < 1.0) ++run_end;
-            total = splat_sample_color(k, run_end);
-            front = vec3(0.0);
-        }
-        front += (t * a) * c;
-        // d loss / d alpha (0 where alpha is clamped at 0.99)
-        float g_alpha = live && a < 0.99 ? dot(dl, t * c - (total - front) / (1.0 - a)) / float(NSUB) : 0.0;
+            front += (t_k * a) * c;
+            // d loss / d alpha (0 where alpha is clamped at 0.99)
+            float g_alpha = a < 0.99 ? dot(dl, t_k * c - (total - front) / (1.0 - a)) / float(NSUB) : 0.0;
 #ifdef SPLAT_OPACITY_ANALYTIC
-        float o = live ? 1.0 / (1.0 + exp(-params[groups[GROUP_OPACITY].offset + s])) : 0.0;
-        analytic_add(part, live, pair, groups[GROUP_OPACITY].contrib_base + s, g_alpha * a * (1.0 - o));
+            float g_logit = g_alpha * a * (1.0 - p.color_opacity.w);
+            if (g_logit != 0.0) accumulate(pair, groups[GROUP_OPACITY].contrib_base + s, g_logit);
 #endif
 #ifdef SPLAT_GEOMETRY_ANALYTIC
-        // d loss / d power = g -> the screen slots: mean (x, y), conic (A, B, C)
-        float g = g_alpha * a;
-        vec2 dx = vec2(0.0);
-        vec3 k3 = vec3(0.0);
-        if (live && g != 0.0) {
-            int copy = copy_of_texel(g_an_texel[k]);
-            SplatCopy p = splat_copy(copy, s);
-            vec2 mean = (p.clip.xy / p.clip.w * 0.5 + 0.5) * vec2(float(RENDER_W), float(RENDER_H));
-            dx = (vec2(g_an_texel[k] - tile_origin(copy)) + 0.5) / float(SS) - mean;
-            k3 = p.conic_radius.xyz;
+            // d loss / d power = g -> the screen slots: mean (x, y), conic (A, B, C)
+            float g = g_alpha * a;
+            if (g != 0.0) {
+                vec2 mean = (p.clip.xy / p.clip.w * 0.5 + 0.5) * vec2(float(RENDER_W), float(RENDER_H));
+                vec2 dx = sample_px - mean;
+                vec3 k3 = p.conic_radius.xyz;
+                uint sb = uint(SPLAT_SCREEN_BASE) + 5u * s;
+                accumulate(pair, sb, g * (k3.x * dx.x + k3.y * dx.y));
+                accumulate(pair, sb + 1u, g * (k3.y * dx.x + k3.z * dx.y));
+                accumulate(pair, sb + 2u, -0.5 * g * dx.x * dx.x);
+                accumulate(pair, sb + 3u, -g * dx.x * dx.y);
+                accumulate(pair, sb + 4u, -0.5 * g * dx.y * dx.y);
+            }
+#endif
+#endif
+            t_k *= 1.0 - a;
         }
-        uint sb = uint(SPLAT_SCREEN_BASE) + 5u * s;
-        analytic_add(part, live, pair, sb, g * (k3.x * dx.x + k3.y * dx.y));
-        analytic_add(part, live, pair, sb + 1u, g * (k3.y * dx.x + k3.z * dx.y));
-        analytic_add(part, live, pair, sb + 2u, -0.5 * g * dx.x * dx.x);
-        analytic_add(part, live, pair, sb + 3u, -g * dx.x * dx.y);
-        analytic_add(part, live, pair, sb + 4u, -0.5 * g * dx.y * dx.y);
-#endif
-#endif
     }
 }
 #endif
