@@ -54,7 +54,7 @@ void main() {
     if (g.eps == 0.0) { grad[i] = 0.0; return; }
 #if PARAM_MAPPING == 2
     float exact = 0.0;
-    for (uint pair = 0u; pair < u_pairs; ++pair) exact += accum_value(pair, g.contrib_base + (i - g.offset));
+    for (uint pair = 0u; pair < u_pairs; ++pair) exact += exact_value(pair, g.contrib_base + (i - g.offset));
     grad[i] = exact * u_norm / float(u_pairs);
     return;
 #endif

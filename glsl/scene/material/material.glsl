@@ -146,10 +146,10 @@ void add_map_gradient(uint pair, uint group, Footprint fp, uint c, float g) {
     if (g == 0.0) return;
     uint b = groups[group].contrib_base + c;
     uint s = groups[group].stride;
-    if (fp.weight.x != 0.0) accumulate(pair, b + fp.texel.x * s, g * fp.weight.x);
-    if (fp.weight.y != 0.0) accumulate(pair, b + fp.texel.y * s, g * fp.weight.y);
-    if (fp.weight.z != 0.0) accumulate(pair, b + fp.texel.z * s, g * fp.weight.z);
-    if (fp.weight.w != 0.0) accumulate(pair, b + fp.texel.w * s, g * fp.weight.w);
+    if (fp.weight.x != 0.0) accumulate_exact(pair, b + fp.texel.x * s, g * fp.weight.x);
+    if (fp.weight.y != 0.0) accumulate_exact(pair, b + fp.texel.y * s, g * fp.weight.y);
+    if (fp.weight.z != 0.0) accumulate_exact(pair, b + fp.texel.z * s, g * fp.weight.z);
+    if (fp.weight.w != 0.0) accumulate_exact(pair, b + fp.texel.w * s, g * fp.weight.w);
 }
 
 // Adds g * (bilinear weight) into channel c of the footprint of uv on every level of a map.

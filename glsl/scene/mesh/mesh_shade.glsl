@@ -87,9 +87,9 @@ void record_sample(ivec2 i0, vec2 fr, float shade, float sigma) {
 
 #ifdef G_PASS
 void add_texel(uint pair, uint c, vec3 d) {
-    accumulate(pair, c, d.r);
-    accumulate(pair, c + 1u, d.g);
-    accumulate(pair, c + 2u, d.b);
+    accumulate_exact(pair, c, d.r);
+    accumulate_exact(pair, c + 1u, d.g);
+    accumulate_exact(pair, c + 2u, d.b);
 }
 
 // d loss / d texel channel = dl * shade * (bilinear weight) / NSUB for each recorded sample.

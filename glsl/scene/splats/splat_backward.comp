@@ -50,8 +50,8 @@ void main() {
     uint pair = i / uint(SPLAT_COUNT);
     uint s = i - pair * uint(SPLAT_COUNT);
     uint sb = uint(SPLAT_SCREEN_BASE) + 5u * s;
-    vec2 g_mean = vec2(accum_value(pair, sb), accum_value(pair, sb + 1u));
-    vec3 g_conic = vec3(accum_value(pair, sb + 2u), accum_value(pair, sb + 3u), accum_value(pair, sb + 4u));
+    vec2 g_mean = vec2(exact_value(pair, sb), exact_value(pair, sb + 1u));
+    vec3 g_conic = vec3(exact_value(pair, sb + 2u), exact_value(pair, sb + 3u), exact_value(pair, sb + 4u));
     if (g_mean == vec2(0.0) && g_conic == vec3(0.0)) return;
 
     // the forward projection (splat_project), clean
@@ -102,8 +102,8 @@ void main() {
     uint cb = groups[GROUP_SCALES].contrib_base + 3u * s;
     uint rb = groups[GROUP_ROTATIONS].contrib_base + 4u * s;
     for (uint d = 0u; d < 3u; ++d) {
-        accumulate(pair, pb + d, g_mu[d]);
-        accumulate(pair, cb + d, g_scale[d]);
+        accumulate_exact(pair, pb + d, g_mu[d]);
+        accumulate_exact(pair, cb + d, g_scale[d]);
     }
-    for (uint d = 0u; d < 4u; ++d) accumulate(pair, rb + d, g_q[d]);
+    for (uint d = 0u; d < 4u; ++d) accumulate_exact(pair, rb + d, g_q[d]);
 }

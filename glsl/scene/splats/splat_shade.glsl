@@ -71,9 +71,9 @@ void scene_analytic(uint pair, vec3 dl) {
 #ifdef SPLAT_DC_ANALYTIC
             vec3 d = dl * vec3(greaterThan(c, vec3(0.0))) * (t_k * a * SH_C0_OVER_NSUB);
             uint cb = groups[GROUP_SH_DC].contrib_base + 3u * s;
-            if (d.r != 0.0) accumulate(pair, cb, d.r);
-            if (d.g != 0.0) accumulate(pair, cb + 1u, d.g);
-            if (d.b != 0.0) accumulate(pair, cb + 2u, d.b);
+            if (d.r != 0.0) accumulate_exact(pair, cb, d.r);
+            if (d.g != 0.0) accumulate_exact(pair, cb + 1u, d.g);
+            if (d.b != 0.0) accumulate_exact(pair, cb + 2u, d.b);
 #endif
 #ifdef SPLAT_ALPHA_GRADIENT
             front += (t_k * a) * c;
@@ -81,7 +81,7 @@ void scene_analytic(uint pair, vec3 dl) {
             float g_alpha = a < 0.99 ? dot(dl, t_k * c - (total - front) / (1.0 - a)) / float(NSUB) : 0.0;
 #ifdef SPLAT_OPACITY_ANALYTIC
             float g_logit = g_alpha * a * (1.0 - p.color_opacity.w);
-            if (g_logit != 0.0) accumulate(pair, groups[GROUP_OPACITY].contrib_base + s, g_logit);
+            if (g_logit != 0.0) accumulate_exact(pair, groups[GROUP_OPACITY].contrib_base + s, g_logit);
 #endif
 #ifdef SPLAT_GEOMETRY_ANALYTIC
             // d loss / d power = g -> the screen slots: mean (x, y), conic (A, B, C)
@@ -91,11 +91,11 @@ void scene_analytic(uint pair, vec3 dl) {
                 vec2 dx = sample_px - mean;
                 vec3 k3 = p.conic_radius.xyz;
                 uint sb = uint(SPLAT_SCREEN_BASE) + 5u * s;
-                accumulate(pair, sb, g * (k3.x * dx.x + k3.y * dx.y));
-                accumulate(pair, sb + 1u, g * (k3.y * dx.x + k3.z * dx.y));
-                accumulate(pair, sb + 2u, -0.5 * g * dx.x * dx.x);
-                accumulate(pair, sb + 3u, -g * dx.x * dx.y);
-                accumulate(pair, sb + 4u, -0.5 * g * dx.y * dx.y);
+                accumulate_exact(pair, sb, g * (k3.x * dx.x + k3.y * dx.y));
+                accumulate_exact(pair, sb + 1u, g * (k3.y * dx.x + k3.z * dx.y));
+                accumulate_exact(pair, sb + 2u, -0.5 * g * dx.x * dx.x);
+                accumulate_exact(pair, sb + 3u, -g * dx.x * dx.y);
+                accumulate_exact(pair, sb + 4u, -0.5 * g * dx.y * dx.y);
             }
 #endif
 #endif
