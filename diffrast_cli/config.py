@@ -99,6 +99,9 @@ class RenderConfig(Strict):
 
 class ReferenceConfig(Strict):
     mesh: str = Field(description="reference asset rendered by diffrast with the job's cameras")
+    supersample: Optional[Int] = Field(None, ge=1, le=4, description="SS x SS subsamples per pixel of the "
+                                       "captured images (antialiased like a camera's pixels); null: "
+                                       "render.supersample")
 
 
 class TargetConfig(Strict):

@@ -34,7 +34,8 @@ def reference_config(job, ref) -> MeshConfig:
 
 
 def render_reference(device, job, path, cams: list, size, base=None) -> tuple[np.ndarray, object]:
-    """(images (N, H, W, 3), the reference MeshData) of the mesh at ``path`` seen by ``cams``.
+    """(images (N, H, W, 3), the reference MeshData) of the mesh at ``path`` seen by ``cams``,
+    with ``target.reference.supersample`` (else ``render.supersample``) subsamples per pixel axis.
     Shading: the job's scene shading when its kind has one, else the mesh kind's default;
     ``base``: the job's folder (light files)."""
     ref = meshes.load_mesh(path)
@@ -42,8 +43,9 @@ def render_reference(device, job, path, cams: list, size, base=None) -> tuple[np
     blank = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]),
                     eyes=np.stack([c.position for c in cams]),
                     targets=np.zeros((len(cams), size[1], size[0], 3), np.float32))
+    ss = job.target.reference.supersample or job.render.supersample
     est = Estimator(device, scene, blank, views_per_iteration=min(len(cams), 8),
-                    supersample=job.render.supersample, background=job.render.background,
+                    supersample=ss, background=job.render.background,
                     adam_cfg=job.optimize.adam)
     try:
         est.upload(scene.initial_params(0))
