@@ -6,7 +6,7 @@
 // goes to slot 0 of the pair. SCENE_SPREAD: the scene kind's hook
 // scene_spread() spreads the difference itself (scene/base.py).
 // G_PLUS_ONLY: no optimised group is perturbed, so only the plus copy is
-// resolved (f+ - f- = 0).
+// resolved (f+ - f- = 0); a kind's R may leave the minus copies empty.
 // SCENE_ANALYTIC: the kind's scene_analytic(pair, dloss/dcolour) also adds
 // exact derivatives of the pixel's loss for its analytic groups (MAP_ANALYTIC),
 // from what its scene_sample recorded for this pixel.

@@ -621,7 +621,8 @@ def valid_jobs(draw) -> dict:
     count = draw(st.integers(1, 6))
     job["target"] = {"image": {"image": "t.png"}, "transforms": {"transforms": "transforms.json"},
                      "images": {"images": [f"view_{k}.png" for k in range(count)]},
-                     "reference": {"reference": {"mesh": "ref.glb"}}}[target]
+                     "reference": {"reference": {"mesh": "ref.glb",
+                                                 **draw(some({"supersample": st.integers(1, 4)}))}}}[target]
     cams = draw(some({"near": floats(1e-3, 1.0), "far": floats(2.0, 1e5)}))
     if target in ("images", "reference"):
         cams["orbit"] = {"count": count, **draw(some({"fov_y": floats(0.5, 179.5), "distance": positive,

@@ -23,6 +23,12 @@ void main() {
     if (i >= u_copies * uint(SPLAT_COUNT)) return;
     int copy = int(i / uint(SPLAT_COUNT));
     uint s = i - uint(copy) * uint(SPLAT_COUNT);
+#ifdef G_PLUS_ONLY
+    if (u_clean == 0 && (copy & 1) == 1) {    // nothing is perturbed: G reads no minus copy, R draws none
+        splat_copies[i] = SplatCopy(vec4(0.0), vec4(0.0), vec4(0.0));
+        return;
+    }
+#endif
     CopyInfo ci = copy_info(copy);
     SplatScreen sp = splat_project(s, ci.cam, ci.key, ci.sigma);
     SplatCopy r;
