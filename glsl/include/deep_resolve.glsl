@@ -54,6 +54,10 @@ bool visibility_complete(ivec2 px) {
 }
 
 ivec2 g_deep_px;   // the pixel resolve_pixel resolved last
+#ifdef SCENE_ANALYTIC
+vec3 g_deep_plus_color[NSUB];   // its plus copy's samples as composited (background included)
+vec3 deep_plus_sample_color(int k) { return g_deep_plus_color[k]; }
+#endif
 
 // For a kind's exact derivatives (its scene_analytic, after both copies are resolved):
 // sample k of the current pixel in `copy` gathered again into g_deep_* (front to back;
@@ -86,7 +90,11 @@ vec3 resolve_pixel(int copy, ivec2 px, uint cam, uint key, float sigma) {
     for (int k = 0; k < NSUB; ++k) {
         g_deep_texel = subsample_texel(copy, px, k);
         vec4 ct = deep_composite(deep_sample_of(g_deep_texel));
-        sum += ct.rgb + ct.a * u_background;
+        vec3 sample_color = ct.rgb + ct.a * u_background;
+#ifdef SCENE_ANALYTIC
+        if (sigma > 0.0) g_deep_plus_color[k] = sample_color;
+#endif
+        sum += sample_color;
     }
 #ifdef DEEP_LISTS
     if (copy == 0 && px == ivec2(0) && deep_counter[0] > deep_counter[1]) atomicOr(deep_stats[STAT_VISIBILITY], 1u);

@@ -37,10 +37,10 @@ int deep_regather(int copy, int k);    // deep_resolve.glsl
 uint deep_regathered_id(int i);
 float deep_regathered_alpha(int i);
 ivec2 deep_regathered_texel();
-vec3 deep_background();
+vec3 deep_plus_sample_color(int k);
 
-// Each sample of the pair's plus copy walked again: first its colour (sum of T a c, plus
-// the background behind the last fragment), then each fragment's derivatives. (Partitioning
+// Each sample of the pair's plus copy walked again (its colour, background included, is the
+// one resolve_pixel composited), each fragment's derivatives added. (Partitioning
 // a subgroup's lanes by splat before the atomics measured no gain on an H200: neighbouring
 // pixels' k-th fragments are seldom the same splat; docs/design.md.)
 void scene_analytic(uint pair, vec3 dl) {
@@ -49,14 +49,7 @@ void scene_analytic(uint pair, vec3 dl) {
     for (int sub = 0; sub < NSUB; ++sub) {
         int n = deep_regather(copy, sub);
 #ifdef SPLAT_ALPHA_GRADIENT
-        vec3 total = vec3(0.0);
-        float t = 1.0;
-        for (int k = 0; k < n; ++k) {
-            float a = deep_regathered_alpha(k);
-            total += (t * a) * splat_copy(copy, deep_regathered_id(k) - 1u).color_opacity.rgb;
-            t *= 1.0 - a;
-        }
-        total += t * deep_background();
+        vec3 total = deep_plus_sample_color(sub);
         vec3 front = vec3(0.0);
 #ifdef SPLAT_GEOMETRY_ANALYTIC
         vec2 sample_px = (vec2(deep_regathered_texel() - tile_origin(copy)) + 0.5) / float(SS);
