@@ -5,7 +5,10 @@ scales (3, log), rotations (4, quaternion w x y z), opacity (1, logit), sh_dc (3
 ``sh_degree`` > 0, sh_rest (3 ((degree + 1)^2 - 1), coefficient-major). R (splat.vert,
 splat.frag) draws each splat as a screen square around its projected mean and records the
 Gaussian's opacity at every sample in the deep id buffer; G composites the samples front to
-back with each splat's spherical-harmonic colour (splat_shade.glsl).
+back with each splat's spherical-harmonic colour (splat_shade.glsl). Exact gradients (the
+defaults): G adds each fragment's derivatives into the colour and opacity slots and five screen
+slots per splat (mean, conic), which splat_backward.comp chains to positions, scales and
+rotations after G (``after_gradient``).
 """
 
 from __future__ import annotations
