@@ -1,0 +1,139 @@
+"""Task instances of the suite, generated deterministically from (task, seed): everything a
+run needs that is not rendered, made by the project (no third-party data). Definitions follow
+the paper's public settings (../shared/PRIOR_ART.md, "Learning to Rasterize Differentiably"):
+
+- ``shape2d``: ~800 small triangles (one template, each rotated at random, spread over the view
+  by a scrambled 2D Halton sequence) and a binary 256² target silhouette (a random "logo": a
+  union of discs, rectangles and a star);
+- ``shape3d``: a 642-vertex icosphere of radius 0.5 to deform, and the target shape (the same
+  sphere with smooth random bumps), seen from 24 azimuths of one elevation ring;
+- ``pose``: 24 target cameras (distance 2.5 + U·1.5, elevation and azimuth ~ N(0, 60°), fov
+  20°), each with a start camera 15–35° away from it (angle between the two view directions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..io.mesh_geometry import icosphere
+
+SHAPE2D_TRIANGLES = 800
+SHAPE2D_SIZE = 256
+
+
+def rng_for(task: str, seed: int) -> np.random.Generator:
+    """The generator of instance ``seed`` of ``task`` (independent streams per task)."""
+    return np.random.default_rng([int(seed), sum(ord(c) << (8 * (i % 4)) for i, c in enumerate(task))])
+
+
+def scrambled_halton(n: int, base: int, rng: np.random.Generator) -> np.ndarray:
+    """n points of the radical inverse in ``base`` with a random digit permutation (0 fixed)."""
+    perm = np.concatenate([[0], 1 + rng.permutation(base - 1)])
+    out = np.zeros(n)
+    idx = np.arange(1, n + 1)
+    scale = 1.0 / base
+    while idx.any():
+        out += perm[idx % base] * scale
+        idx //= base
+        scale /= base
+    return out
+
+
+@dataclass
+class Shape2D:
+    triangles: np.ndarray      # (n, 3, 2) float32, NDC
+    target: np.ndarray         # (S, S) bool, row 0 = top
+
+
+def logo(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random binary logo at ``size``²: 2–3 discs, 1–2 rectangles and a five-pointed star."""
+    y, x = np.mgrid[0:size, 0:size]
+    p = np.stack([(x + 0.5) / size * 2 - 1, 1 - (y + 0.5) / size * 2], -1)
+    mask = np.zeros((size, size), bool)
+    for _ in range(rng.integers(2, 4)):
+        c, r = rng.uniform(-0.5, 0.5, 2), rng.uniform(0.15, 0.35)
+        mask |= np.hypot(*(p - c).transpose(2, 0, 1)) < r
+    for _ in range(rng.integers(1, 3)):
+        c, half, a = rng.uniform(-0.4, 0.4, 2), rng.uniform(0.1, 0.3, 2), rng.uniform(0, math.pi)
+        d = p - c
+        u = d[..., 0] * math.cos(a) + d[..., 1] * math.sin(a)
+        v = -d[..., 0] * math.sin(a) + d[..., 1] * math.cos(a)
+        mask |= (np.abs(u) < half[0]) & (np.abs(v) < half[1])
+    c, r = rng.uniform(-0.3, 0.3, 2), rng.uniform(0.25, 0.4)
+    d = p - c
+    ang = np.arctan2(d[..., 1], d[..., 0]) + rng.uniform(0, 2 * math.pi)
+    star = r * (0.55 + 0.45 * np.cos(5 * ang))
+    return mask | (np.hypot(d[..., 0], d[..., 1]) < star)
+
+
+def shape2d(seed: int, n: int = SHAPE2D_TRIANGLES, size: int = SHAPE2D_SIZE) -> Shape2D:
+    rng = rng_for("shape2d", seed)
+    template = np.array([[0.0, 1.0], [-0.866, -0.5], [0.866, -0.5]]) * 0.04
+    centres = np.stack([scrambled_halton(n, 2, rng), scrambled_halton(n, 3, rng)], 1) * 1.8 - 0.9
+    a = rng.uniform(0, 2 * math.pi, n)
+    rot = np.stack([np.stack([np.cos(a), -np.sin(a)], -1), np.stack([np.sin(a), np.cos(a)], -1)], -2)
+    tris = centres[:, None, :] + np.einsum("nij,vj->nvi", rot, template)
+    return Shape2D(tris.astype(np.float32), logo(rng, size))
+
+
+@dataclass
+class Shape3D:
+    positions: np.ndarray      # (642, 3) float32: the sphere to deform
+    faces: np.ndarray          # (F, 3) uint32
+    target: np.ndarray         # (642, 3) float32: the target shape (same topology)
+    azimuths: np.ndarray       # (24,) degrees
+    elevation: float           # degrees
+
+
+def shape3d(seed: int) -> Shape3D:
+    rng = rng_for("shape3d", seed)
+    sphere = icosphere(3, 0.5)
+    pos = np.asarray(sphere.positions, np.float64)
+    dirs = pos / np.linalg.norm(pos, axis=1, keepdims=True)
+    radius = np.full(len(pos), 0.55)
+    for _ in range(rng.integers(3, 6)):            # smooth bumps and dents
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        radius += rng.uniform(-0.12, 0.25) * np.exp((dirs @ axis - 1.0) / rng.uniform(0.05, 0.3))
+    target = dirs * np.clip(radius, 0.3, 0.95)[:, None]
+    return Shape3D(pos.astype(np.float32), np.asarray(sphere.faces, np.uint32), target.astype(np.float32),
+                   np.arange(24) * 15.0, float(rng.choice([-60.0, -30.0, 0.0, 30.0, 60.0])))
+
+
+@dataclass
+class Pose:
+    target: np.ndarray         # (24, 3) distance, elevation, azimuth (degrees)
+    start: np.ndarray          # (24, 3) the same, 15-35 degrees away in view direction
+    fov_y: float
+
+
+def direction(elevation, azimuth) -> np.ndarray:
+    e, a = np.radians(elevation), np.radians(azimuth)
+    return np.stack([np.cos(e) * np.sin(a), np.sin(e), np.cos(e) * np.cos(a)], -1)
+
+
+def angle_between(e0, a0, e1, a1) -> np.ndarray:
+    """Degrees between the view directions (elevation, azimuth) of two cameras."""
+    c = np.sum(direction(e0, a0) * direction(e1, a1), -1)
+    return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
+
+
+def pose(seed: int, count: int = 24) -> Pose:
+    rng = rng_for("pose", seed)
+    dist = 2.5 + rng.uniform(0, 1.5, count)
+    elev = np.clip(rng.normal(0, 60, count), -85, 85)
+    azim = rng.normal(0, 60, count)
+    start = np.zeros((count, 3))
+    for i in range(count):
+        # the target's view direction turned by 15-35 degrees about a random perpendicular axis
+        v = direction(elev[i], azim[i])
+        axis = np.cross(v, rng.normal(size=3))
+        axis /= np.linalg.norm(axis)
+        t = math.radians(rng.uniform(15, 35))
+        w = v * math.cos(t) + np.cross(axis, v) * math.sin(t)
+        start[i] = (2.0 + rng.uniform(0, 8.0), math.degrees(math.asin(np.clip(w[1], -1, 1))),
+                    math.degrees(math.atan2(w[0], w[2])))
+    return Pose(np.stack([dist, elev, azim], 1), start, 20.0)
