@@ -73,3 +73,26 @@ def conorm(kind: str, a, b, p: float = 2.0) -> np.ndarray:
             u = (a / (1.0 - a)) ** p + (b / (1.0 - b)) ** p
             return 1.0 / (1.0 + u ** (-1.0 / p))
     raise ValueError(kind)
+
+
+def signed_distance(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """Distance from points p (n, 2) to the triangle's nearest edge, positive inside."""
+    p = np.asarray(p, np.float64)
+    best = np.full(len(p), np.inf)
+    inside = np.ones(len(p), bool)
+    u, v = tri[1] - tri[0], tri[2] - tri[0]
+    area = u[0] * v[1] - u[1] * v[0]
+    for e in range(3):
+        a, b = tri[e], tri[(e + 1) % 3]
+        ab, ap = b - a, p - a
+        t = np.clip(ap @ ab / (ab @ ab), 0.0, 1.0)
+        best = np.minimum(best, np.linalg.norm(ap - t[:, None] * ab, axis=1))
+        inside &= (ab[0] * ap[:, 1] - ab[1] * ap[:, 0]) * area > 0
+    return np.where(inside, best, -best)
+
+
+def aggregate(kind: str, cov, p: float = 2.0) -> float:
+    acc = 0.0
+    for i, c in enumerate(cov):
+        acc = c if i == 0 else float(conorm(kind, acc, c, p))
+    return acc

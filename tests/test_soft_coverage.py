@@ -12,7 +12,7 @@ import pytest
 from diffrast_cli.gl import bindings as B
 from diffrast_cli.gl import shaders
 from diffrast_cli.gl.passes import barrier, groups_1d, set_uniforms
-from tests.soft_reference import CONORMS, FAMILIES, cdf, conorm
+from tests.soft_reference import CONORMS, FAMILIES, aggregate, cdf, conorm, signed_distance
 
 ROOT = Path(__file__).resolve().parents[1]
 MLP_WEIGHTS = np.random.default_rng(7).normal(0.0, 1.0, 56)
@@ -24,11 +24,13 @@ def evaluate(device):
     # the shader folder the renderer uses (DIFFRAST_GLSL_DIR when set: the mutation check)
     prog = shaders.compute(ctx, "soft_eval.comp", {}, dirs=(ROOT / "tests" / "glsl", shaders.glsl_dir() / "scene" / "soft"))
 
-    def run(mode: int, kind: int, p: float, points: np.ndarray) -> np.ndarray:
+    def run(mode: int, kind: int, p: float, points: np.ndarray, tri=None) -> np.ndarray:
         pts = np.zeros((len(points), 2), np.float32)
         pts[:, :points.shape[1]] = points
         inp = ctx.buffer(pts.tobytes())
-        out = ctx.buffer(reserve=16 * len(points))
+        out = ctx.buffer(reserve=16 * (2 * len(points) + 1))
+        if tri is not None:
+            prog["u_tri"].value = [tuple(float(c) for c in v) for v in tri]
         inp.bind_to_storage_buffer(B.SSBO_PARAMS)
         out.bind_to_storage_buffer(B.SSBO_GRAD)
         set_uniforms(prog, u_mode=mode, u_kind=kind, u_p=float(p), u_count=len(points))
@@ -39,7 +41,7 @@ def evaluate(device):
         res = np.frombuffer(out.read(), np.float32).reshape(-1, 4).astype(np.float64)
         inp.release()
         out.release()
-        return res
+        return res[:len(points)] if mode in (0, 1) else res
 
     yield run
     prog.release()
@@ -94,3 +96,51 @@ def test_conorm_values_and_derivatives(evaluate, kind):
         np.testing.assert_allclose(swapped[:, 0], got[:, 0], atol=1e-6)
         ident = evaluate(1, CONORMS[kind], p, np.stack([a, np.zeros_like(a)], axis=1))
         np.testing.assert_allclose(ident[:, 0], a, atol=1e-6, err_msg=f"{kind} p={p}: S(a, 0) = a")
+
+
+TRIANGLES = {"ccw": [[-0.5, -0.4], [0.6, -0.3], [0.1, 0.7]], "cw": [[-0.5, -0.4], [0.1, 0.7], [0.6, -0.3]],
+             "thin": [[-0.8, 0.0], [0.8, 0.05], [0.0, 0.1]]}
+
+
+@pytest.mark.parametrize("name", list(TRIANGLES))
+def test_signed_distance_and_its_vertex_derivatives(evaluate, name):
+    """The signed distance to the nearest edge (either winding, inside positive) against the
+    numpy reference; its derivatives with respect to each vertex against central differences."""
+    tri = np.array(TRIANGLES[name], np.float64)
+    rng = np.random.default_rng(5)
+    pts = rng.uniform(-1.0, 1.0, (400, 2))
+    got = evaluate(2, 0, 0.0, pts, tri)
+    d, grads = got[0::2][:len(pts), 0], np.concatenate([got[0::2][:len(pts), 1:], got[1::2][:len(pts), :3]], 1)
+    ref = signed_distance(pts, tri)
+    np.testing.assert_allclose(d, ref, atol=2e-6)
+    assert (ref > 0).sum() >= 3 and (ref < 0).sum() > 20
+    h = 1e-6
+    fd = np.zeros((len(pts), 6))
+    for k in range(6):
+        up, down = tri.copy(), tri.copy()
+        up.flat[k] += h
+        down.flat[k] -= h
+        fd[:, k] = (signed_distance(pts, up) - signed_distance(pts, down)) / (2 * h)
+    # off ties between two edges (where the nearest edge switches) and the edges themselves
+    smooth = np.abs(fd).max(axis=1) < 10.0
+    assert smooth.sum() > 300
+    np.testing.assert_allclose(grads[smooth], fd[smooth], atol=2e-4)
+
+
+@pytest.mark.parametrize("kind", list(CONORMS))
+def test_aggregate_over_a_pixel_and_its_derivatives(evaluate, kind):
+    """A pixel's n coverages folded by each t-conorm: the value against the reference fold, and
+    dA/dc_k (prefixes forward, the chain backwards) against central differences."""
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 7):
+        cov = rng.uniform(0.05, 0.6, n)
+        p = PARAMS.get(kind, (2.0,))[-1]
+        got = evaluate(3, CONORMS[kind], p, cov[:, None])
+        assert got[0, 0] == pytest.approx(aggregate(kind, cov, p), abs=3e-6)
+        h = 1e-6
+        for k in range(n):
+            up, down = cov.copy(), cov.copy()
+            up[k] += h
+            down[k] -= h
+            fd = (aggregate(kind, up, p) - aggregate(kind, down, p)) / (2 * h)
+            assert got[1 + k, 0] == pytest.approx(fd, abs=5e-5, rel=1e-3), (kind, n, k)

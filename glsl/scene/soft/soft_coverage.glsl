@@ -164,3 +164,59 @@ vec3 soft_conorm(int conorm, float a, float b, float p) {
     float w = s * s * v / u;
     return vec3(s, w * ra / (a * (1.0 - a)), w * rb / (b * (1.0 - b)));
 }
+
+// The signed distance from p to the triangle (v0, v1, v2) (either winding): the distance to
+// its nearest edge, positive inside. g0, g1, g2: its derivatives with respect to the
+// vertices. For the nearest edge (a, b) with closest point q = a + t (b - a) and unit
+// n = (p - q) / |p - q|: d|p - q|/da = -(1 - t) n, d|p - q|/db = -t n (the derivative
+// through t vanishes at the closest point), times the sign.
+float soft_signed_distance(vec2 p, vec2 v0, vec2 v1, vec2 v2, out vec2 g0, out vec2 g1, out vec2 g2) {
+    vec2 v[3] = vec2[3](v0, v1, v2);
+    float best = 3.0e38, best_t = 0.0;
+    int best_e = 0;
+    vec2 best_n = vec2(0.0);
+    float area = (v1.x - v0.x) * (v2.y - v0.y) - (v1.y - v0.y) * (v2.x - v0.x);
+    bool inside = area != 0.0;
+    for (int e = 0; e < 3; ++e) {
+        vec2 a = v[e], b = v[(e + 1) % 3];
+        vec2 ab = b - a, ap = p - a;
+        float len2 = dot(ab, ab);
+        float t = len2 > 0.0 ? clamp(dot(ap, ab) / len2, 0.0, 1.0) : 0.0;
+        vec2 r = ap - t * ab;
+        float dist = length(r);
+        if (dist < best) { best = dist; best_t = t; best_e = e; best_n = dist > 0.0 ? r / dist : vec2(0.0); }
+        inside = inside && (ab.x * ap.y - ab.y * ap.x) * area > 0.0;
+    }
+    float sgn = inside ? 1.0 : -1.0;
+    vec2 ga = -sgn * (1.0 - best_t) * best_n, gb = -sgn * best_t * best_n;
+    g0 = best_e == 0 ? ga : (best_e == 2 ? gb : vec2(0.0));
+    g1 = best_e == 1 ? ga : (best_e == 0 ? gb : vec2(0.0));
+    g2 = best_e == 2 ? ga : (best_e == 1 ? gb : vec2(0.0));
+    return sgn * best;
+}
+
+// Aggregation of n coverages g_soft_cov[0, n) by a t-conorm: A = S(... S(S(0, c0), c1) ...,
+// c(n-1)); g_soft_dcov[i] = dA / dc_i (forward prefixes, then the chain backwards).
+#ifndef SOFT_MAX_COVER
+#define SOFT_MAX_COVER 32
+#endif
+float g_soft_cov[SOFT_MAX_COVER];
+float g_soft_dcov[SOFT_MAX_COVER];
+float g_soft_prefix[SOFT_MAX_COVER];
+
+float soft_aggregate(int conorm, float p, int n) {
+    float acc = 0.0;
+    for (int i = 0; i < n; ++i) {
+        g_soft_prefix[i] = acc;                      // the fold before c_i
+        acc = i == 0 ? g_soft_cov[0] : soft_conorm(conorm, acc, g_soft_cov[i], p).x;
+    }
+    float chain = 1.0;                               // dA / d(fold after c_i)
+    for (int i = n - 1; i >= 0; --i) {
+        if (i == 0) { g_soft_dcov[0] = chain; break; }
+        vec3 s = soft_conorm(conorm, g_soft_prefix[i], g_soft_cov[i], p);
+        g_soft_dcov[i] = chain * s.z;
+        chain *= s.y;
+    }
+    return acc;
+}
+
