@@ -234,6 +234,36 @@ def _echo_kinds(kinds: dict) -> None:
 
 
 @main.command()
+@click.argument("tasks", nargs=-1)
+@click.option("--instances", default=3, show_default=True, type=click.IntRange(1, 1000),
+              help="Instances per task (seeds 0..N-1).")
+@click.option("--quick", is_flag=True, help="Small images, few steps, three methods: a smoke run.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write every run and the summary as JSON here.")
+@device_option
+def suite(tasks, instances, quick, json_path, device):
+    """Run the inverse-rendering task suite with each gradient method (docs/soft.md)."""
+    from .gl.context import create_device
+    from .suite.runner import TASKS, markdown, run_suite
+
+    tasks = tuple(tasks) or TASKS
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise click.BadParameter(f"unknown task {unknown[0]!r}; choose from {', '.join(TASKS)}", param_hint="TASKS")
+    dev = create_device(device)
+    try:
+        result = run_suite(dev, tasks, instances, quick, progress=lambda r: click.echo(
+            f"{r['task']} {r['method']} seed {r['seed']}: IoU {r['start']['iou']:.3f} -> {r['final']['iou']:.3f} "
+            f"({r['it_per_s']} it/s)", err=True))
+    finally:
+        dev.release()
+    click.echo(markdown(result["summary"]))
+    if json_path:
+        from .io.atomic import atomic_write_bytes
+        atomic_write_bytes(json_path, (json.dumps(result, indent=2) + "\n").encode())
+
+
+@main.command()
 @click.option("--problem", "problems", multiple=True, help="Problem name (repeatable; default: all).")
 @click.option("--iterations", default=200, show_default=True, type=click.IntRange(min=1),
               help="Timed iterations per problem.")
