@@ -238,10 +238,12 @@ def _echo_kinds(kinds: dict) -> None:
 @click.option("--instances", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Instances per task (seeds 0..N-1).")
 @click.option("--quick", is_flag=True, help="Small images, few steps, three methods: a smoke run.")
+@click.option("--grid", is_flag=True, help="Choose each soft family's tau by a grid search on training "
+              "instances first (seeds 1000, 1001).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write every run and the summary as JSON here.")
 @device_option
-def suite(tasks, instances, quick, json_path, device):
+def suite(tasks, instances, quick, grid, json_path, device):
     """Run the inverse-rendering task suite with each gradient method (docs/soft.md)."""
     from .gl.context import create_device
     from .suite.runner import TASKS, markdown, run_suite
@@ -252,7 +254,8 @@ def suite(tasks, instances, quick, json_path, device):
         raise click.BadParameter(f"unknown task {unknown[0]!r}; choose from {', '.join(TASKS)}", param_hint="TASKS")
     dev = create_device(device)
     try:
-        result = run_suite(dev, tasks, instances, quick, progress=lambda r: click.echo(
+        result = run_suite(dev, tasks, instances, quick, grid, progress=lambda r: click.echo(
+            f"grid {r['grid']} log_tau {r['log_tau']:g}: IoU {r['iou']:.3f}" if "grid" in r else
             f"{r['task']} {r['method']} seed {r['seed']}: IoU {r['start']['iou']:.3f} -> {r['final']['iou']:.3f} "
             f"({r['it_per_s']} it/s)", err=True))
     finally:

@@ -89,17 +89,39 @@ def _render(problem: Problem, theta: np.ndarray) -> np.ndarray:
     return problem.estimator.color(0)
 
 
-def run_suite(device, tasks, instances_count: int, quick: bool, progress=None) -> dict:
+TAU_GRID = (-3.0, -2.5, -2.0, -1.5, -1.0)
+GRID_SEEDS = (1000, 1001)      # training instances of the grid search (never the reported seeds)
+
+
+def grid_search(device, method: str, size: int, iterations: int, progress=None) -> tuple[float, dict]:
+    """The log_tau of TAU_GRID with the best mean final IoU on the GRID_SEEDS instances."""
+    scores = {}
+    for log_tau in TAU_GRID:
+        rs = [run_shape2d(device, seed, method, size, iterations, log_tau) for seed in GRID_SEEDS]
+        scores[log_tau] = float(np.mean([r["final"]["iou"] for r in rs]))
+        if progress:
+            progress({"grid": method, "log_tau": log_tau, "iou": scores[log_tau]})
+    return max(scores, key=scores.get), scores
+
+
+def run_suite(device, tasks, instances_count: int, quick: bool, grid: bool = False, progress=None) -> dict:
+    """Every method on seeds 0..instances_count-1 of each task; with ``grid`` each soft family's
+    log_tau is first chosen on separate training instances (grid_search)."""
     size, iterations = (64, 60) if quick else (instances.SHAPE2D_SIZE, 200)
-    runs = []
+    runs, chosen = [], {}
     for task in tasks:
         for method in methods(quick):
+            log_tau = None
+            if grid and method.startswith("soft_"):
+                log_tau, scores = grid_search(device, method, size, iterations, progress)
+                chosen[method] = {"log_tau": log_tau, "grid_iou": scores}
             for seed in range(instances_count):
-                runs.append(run_shape2d(device, seed, method, size, iterations))
+                runs.append(run_shape2d(device, seed, method, size, iterations, log_tau))
+                runs[-1]["log_tau"] = log_tau
                 if progress:
                     progress(runs[-1])
     return {"tasks": list(tasks), "instances": instances_count, "quick": quick, "size": size,
-            "iterations": iterations, "runs": runs, "summary": summarize(runs)}
+            "iterations": iterations, "grid": chosen, "runs": runs, "summary": summarize(runs)}
 
 
 def summarize(runs: list) -> list:
@@ -108,7 +130,10 @@ def summarize(runs: list) -> list:
         rows.setdefault((r["task"], r["method"]), []).append(r)
     out = []
     for (task, method), rs in rows.items():
-        out.append({"task": task, "method": method, "instances": len(rs),
+        tau = rs[0].get("log_tau")
+        if tau is None and method.startswith("soft_"):
+            tau = DEFAULT_LOG_TAU[method[len("soft_"):]]
+        out.append({"task": task, "method": method, "instances": len(rs), "log_tau": tau,
                     "iou_start": float(np.mean([r["start"]["iou"] for r in rs])),
                     "iou": float(np.mean([r["final"]["iou"] for r in rs])),
                     "mse": float(np.mean([r["final"]["mse"] for r in rs])),
@@ -117,9 +142,10 @@ def summarize(runs: list) -> list:
 
 
 def markdown(summary: list) -> str:
-    lines = ["| task | method | instances | IoU start | IoU final | MSE final | it/s |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| task | method | log τ | instances | IoU start | IoU final | MSE final | it/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in summary:
-        lines.append(f"| {s['task']} | {s['method']} | {s['instances']} | {s['iou_start']:.3f} | "
+        tau = "" if s["log_tau"] is None else f"{s['log_tau']:g}"
+        lines.append(f"| {s['task']} | {s['method']} | {tau} | {s['instances']} | {s['iou_start']:.3f} | "
                      f"{s['iou']:.3f} | {s['mse']:.4f} | {s['it_per_s']:.1f} |")
     return "\n".join(lines)
