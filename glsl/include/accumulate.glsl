@@ -41,7 +41,7 @@ float accum_value(uint pair, uint c) {
 // Exact derivatives (the analytic slots of MAP_ANALYTIC groups, a kind's scene_analytic):
 // added ANALYTIC_GAIN times larger, read back divided by it (param_grad.comp). In fixed
 // point a fragment's exact derivative is often below 1 / FIXED_SCALE, which rounding
-// dropped (CPU renderer, splats_object: 17.9 dB at 300 steps, 25.1 with 64x finer steps).
+// dropped (docs/design.md, "ANALYTIC_GAIN": a fit at 17.9 dB reached 25.1 with 64x finer steps).
 // The gain is a power of two: exact with float atomics.
 #define ANALYTIC_GAIN 64.0
 

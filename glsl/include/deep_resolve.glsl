@@ -63,7 +63,7 @@ vec3 deep_plus_sample_color(int k) { return g_deep_plus_color[k]; }
 // sample k of the current pixel in `copy` gathered again into g_deep_* (front to back;
 // g_deep_texel its texel); returns how many of them its compositing used (up to the one
 // that took T below DEEP_T_MIN). Walking the list again costs less than recording every
-// composited fragment in private arrays (docs/design.md, "Exact splat gradients on the H200");
+// composited fragment in private arrays (docs/design.md, issue 11, third session);
 // when the sample is the one gathered last (one sample per pixel, the minus copy not
 // resolved: G_PLUS_ONLY) the arrays still hold it.
 int deep_regather(int copy, int k) {
