@@ -13,7 +13,6 @@
 #include "deep_composite.glsl"
 
 uniform vec3 u_background;
-vec3 deep_background() { return u_background; }   // for kinds' exact derivatives (scene include)
 layout(std430, binding = SSBO_STATS) buffer DeepStats { uint deep_stats[]; };
 
 ivec2 subsample_texel(int copy, ivec2 px, int k) {
