@@ -23,7 +23,9 @@ Visibility: ``visibility`` names the strategy (sge/visibility.py). With
 `deep_emit(id + 1, alpha)` (``fragment_shader = "deep_id.frag"`` does it for a
 flat ``v_alpha``), G composites every sample's fragments front to back with
 ``scene_sample`` as each fragment's colour, and :meth:`visibility_options`
-tunes the strategy.
+tunes the strategy. A kind whose ``shade_include`` defines ``SCENE_COMPOSITE``
+combines a sample's fragments itself (``scene_composite``; the fragments through
+the accessors of ``glsl/include/deep_fragments.glsl``).
 
 The estimator and the loop call only what is here.
 """
@@ -132,6 +134,11 @@ class SceneKind:
 
     def shading_uniforms(self) -> dict:
         """Uniforms of the scene's G-side code (set on G and the resolve pass)."""
+        return {}
+
+    def iteration_uniforms(self, iteration: int) -> dict:
+        """Uniforms that change with the iteration (annealed settings), set on R, G and the
+        resolve pass before each R draw; {} (the default) sets nothing."""
         return {}
 
     def on_params_changed(self, estimator) -> None:

@@ -173,6 +173,7 @@ class Estimator:
                       **vis.uniforms())
         for prog in (scene.program, self.g.prog, self.clean.prog):
             set_uniforms(prog, **common, **scene.shading_uniforms())
+        self._set_iteration_uniforms(0)
         self._bind()
         self.post_step = list(scene.post_step(self))
         self._parts.extend(self.post_step)
@@ -274,9 +275,17 @@ class Estimator:
     def render(self, iteration: int, copies: int, clean: bool) -> None:
         """R: draw ``copies`` copies of the scene, perturbed (plus/minus per pair) or clean (one per slot)."""
         self.scene.before_render(self, iteration, copies, clean)
+        if not clean:            # clean renders show the last step's settings
+            self._set_iteration_uniforms(iteration)
         self.visibility.clear()
         set_uniforms(self.scene.program, u_iteration=iteration, u_clean=int(clean))
         self.visibility.draw(self.scene.program, lambda: self.scene.draw(copies))
+
+    def _set_iteration_uniforms(self, iteration: int) -> None:
+        annealed = self.scene.iteration_uniforms(iteration)
+        if annealed:
+            for prog in (self.scene.program, self.g.prog, self.clean.prog):
+                set_uniforms(prog, **annealed)
 
     def estimate(self, iteration: int, timer=None) -> None:
         """R, G and the per-parameter pass: the SGE gradient lands in SSBO_GRAD."""

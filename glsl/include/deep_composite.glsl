@@ -15,10 +15,19 @@
 
 vec3 deep_fragment_color(uint id, uint s);
 
+int deep_fragment_count() { return g_deep_n; }
+uint deep_fragment_id(int i) { return g_deep_id[i]; }
+float deep_fragment_alpha(int i) { return g_deep_alpha[i]; }
+float deep_fragment_depth(int i) { return uintBitsToFloat(g_deep_key[i]); }
+
 // Composite sample s (gathers it first): (colour over nothing, transmittance);
-// the caller adds transmittance * background.
+// the caller adds transmittance * background. A kind's scene_composite (SCENE_COMPOSITE,
+// deep_fragments.glsl) replaces the alpha compositing below.
 vec4 deep_composite(uint s) {
     deep_gather(s);
+#ifdef SCENE_COMPOSITE
+    return scene_composite(s);
+#else
     vec3 c = vec3(0.0);
     float t = 1.0;
     for (int i = 0; i < g_deep_n; ++i) {
@@ -28,4 +37,5 @@ vec4 deep_composite(uint s) {
         if (t < DEEP_T_MIN) break;
     }
     return vec4(c, t);
+#endif
 }

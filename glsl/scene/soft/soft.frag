@@ -1,6 +1,6 @@
 #version 430
 // R of the soft rasterizer (soft.vert grew the triangle by the band): the coverage
-// F(d / SOFT_TAU) of this sample, d its signed distance to the triangle's nearest edge in
+// F(d / tau) of this sample (tau: u_soft_tau, annealed), d its signed distance to the triangle's nearest edge in
 // NDC units (soft_coverage.glsl; samples * 2 / the tile's smaller side), times the
 // triangle's opacity with scene.opacity, recorded in the deep id buffer when >= DEEP_ALPHA_MIN.
 layout(early_fragment_tests) in;
@@ -9,6 +9,7 @@ layout(early_fragment_tests) in;
 #include "soft_coverage.glsl"
 
 uniform ivec2 u_tile_size;
+uniform float u_soft_tau;
 
 flat in uint v_id;
 flat in vec2 v_p0;
@@ -24,7 +25,7 @@ void main() {
     vec2 p = gl_FragCoord.xy - vec2(tile * u_tile_size);      // the sample centre, in the tile
     vec2 g0, g1, g2;
     float d = soft_signed_distance(p, v_p0, v_p1, v_p2, g0, g1, g2) * 2.0 / float(min(u_tile_size.x, u_tile_size.y));
-    float alpha = soft_cdf(SOFT_FAMILY, d / SOFT_TAU, SOFT_P).x;
+    float alpha = soft_cdf(SOFT_FAMILY, d / u_soft_tau, SOFT_P).x;
 #ifdef GROUP_OPACITY
     alpha *= v_alpha;
 #endif
