@@ -94,6 +94,7 @@ def test_info_lists_the_registered_kinds_and_where_they_came_from(run_cli):
                        "  mesh: diffrast_cli.scene.mesh.kind.TexturedMesh (built in)",
                        "  quads: tests.kinds.quads.Quads ($DIFFRAST_SCENE_KINDS)",
                        "  soft: diffrast_cli.scene.soft.kind.SoftRasterizer (built in)",
+                       "  soft_mesh: diffrast_cli.scene.soft.mesh_kind.SoftMesh (built in)",
                        "  soup: diffrast_cli.scene.soup.kind.TriangleSoup (built in)",
                        "  splats: diffrast_cli.scene.splats.kind.GaussianSplats (built in)"]
 

@@ -135,8 +135,8 @@ def test_tau_is_annealed_over_the_run(device, tmp_path):
     extra = {"scene.coverage.log_tau_final": -1.0, "optimize.iterations": 5}
     with released(soft_problem(device, tmp_path, extra)) as problem:
         est = problem.estimator
-        assert problem.scene.settings(4)["tau"] == pytest.approx(0.1)
-        assert problem.scene.settings(2)["tau"] == pytest.approx(10 ** -1.25)
+        assert problem.scene.softness.settings(4)["tau"] == pytest.approx(0.1)
+        assert problem.scene.softness.settings(2)["tau"] == pytest.approx(10 ** -1.25)
         est.upload(theta_of(problem))
         start = est.color(0)
         est.render(4, est.copies, clean=False)       # the last iteration's R sets its tau

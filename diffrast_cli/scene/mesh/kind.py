@@ -44,6 +44,11 @@ class TexturedMesh(SceneKind):
     shade_include = "mesh_shade.glsl"
     depth_include = "mesh_depth.glsl"
     size_keys = "the mesh size or scene.texture.resolution"
+    # Contributors of geometry and vertex colours: each sample's triangle, gathered per vertex
+    # (one pixel, one triangle: a vertex gets the pixel once). A kind whose samples composite
+    # several neighbouring triangles numbers the vertices instead (a pixel adds to each vertex
+    # once however many of its triangles it shows): mesh_shade.glsl's VERTEX_CONTRIB.
+    vertex_contributors = False
 
     @classmethod
     def load_asset(cls, cfg, base):
@@ -103,13 +108,15 @@ class TexturedMesh(SceneKind):
         self.has_colors = (mesh.vertex_colors is not None or colors_wanted) and not self.pbr
         V, F = self.vertices, self.primitives
         self.adj_start, self.adj_list = vertex_triangles(self.faces, V)
-        tris_of_vertex = (self.adj_start, self.adj_list)     # a vertex gathers its triangles
+        # a vertex gathers its triangles, or is its own contributor
+        per_vertex = dict(mapping=MAP_DIRECT) if self.vertex_contributors else \
+            dict(mapping=MAP_GATHER, gather=(self.adj_start, self.adj_list))
+        shared = V if self.vertex_contributors else F
         groups = [ParamGroup("positions", 3 * V, 3, **group_settings(cfg.positions, 0.5 * pixel_world, 0.25 * pixel_world,
-                                                                (-1e4, 1e4)), mapping=MAP_GATHER,
-                             gather=tris_of_vertex)]
+                                                                (-1e4, 1e4)), **per_vertex)]
         if self.has_colors:
             groups.append(ParamGroup("colors", 3 * V, 3, **group_settings(cfg.colors, 0.05, 0.02, (0.0, 1.0)),
-                                     mapping=MAP_GATHER, gather=tris_of_vertex))
+                                     **per_vertex))
         # Texels: SGE contributors (one accumulator per texel), or with texture.gradient = analytic
         # one slot per texel channel that G's scene_analytic fills with exact derivatives.
         self.texture_analytic = False
@@ -118,11 +125,11 @@ class TexturedMesh(SceneKind):
             self.tex_size = (tw, th)
             tex_settings = group_settings(tex_cfg, 0.05, 0.02, (0.0, 1.0))
             self.texture_analytic = tex_cfg.gradient == "analytic" and tex_settings["lr"] != 0.0
-            groups.append(ParamGroup("texture", 3 * tw * th, 3, **tex_settings, contrib_base=F,
+            groups.append(ParamGroup("texture", 3 * tw * th, 3, **tex_settings, contrib_base=shared,
                                      mapping=MAP_ANALYTIC if self.texture_analytic else MAP_DIRECT))
         material_slots = 0
         if self.pbr:
-            material_groups, material_slots = self.material.groups(F)
+            material_groups, material_slots = self.material.groups(shared)
             groups += material_groups
         self.transparent = cfg.opacity.enabled
         if self.transparent:      # (the config rejects PBR and analytic texels with opacity)
@@ -134,9 +141,9 @@ class TexturedMesh(SceneKind):
         self.texture_optimized = self.has_texture and not self.layout["texture"].frozen
         self.texture_analytic = self.texture_analytic and self.texture_optimized
         self.texture_contrib = self.texture_optimized and not self.texture_analytic
-        self.shared_contributors = F
+        self.shared_contributors = shared
         texels = self.tex_size[0] * self.tex_size[1] if self.has_texture else 0
-        self.contributors = F + (3 * texels if self.texture_analytic else texels) + material_slots
+        self.contributors = shared + (3 * texels if self.texture_analytic else texels) + material_slots
         if self.texture_analytic:      # analytic texels take 3 accumulator slots each, SGE ones 1
             self.size_keys = "the mesh size, scene.texture.resolution (or set scene.texture.gradient: sge)"
         self.optimize_positions = not self.layout["positions"].frozen
@@ -317,7 +324,10 @@ class TexturedMesh(SceneKind):
 
     def defines(self) -> dict:
         d = {"TRI_COUNT": self.primitives, "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR,
-             "SCENE_MAX_CONTRIB": 5}   # its triangle + the 4 texels of its bilinear footprint
+             "SCENE_MAX_CONTRIB": 5,   # its triangle + the 4 texels of its bilinear footprint
+             "TEXEL_CONTRIB_BASE": self.shared_contributors}
+        if self.vertex_contributors:
+            d.update(VERTEX_CONTRIB=1, SCENE_MAX_CONTRIB=7)
         shading = self.cfg.shading
         if self.pbr:
             d.update(self.material.defines(), SCENE_MAX_CONTRIB=1 + self.material.max_contributors)

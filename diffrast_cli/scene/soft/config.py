@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ...schema import Float, Int, Strict
+from ..mesh.config import MeshConfig
 from ..soup.config import SoupConfig
 from .mlp import WEIGHTS
 
@@ -78,3 +79,21 @@ class SoftConfig(SoupConfig):
     kind: Literal["soft"] = "soft"
     coverage: SoftCoverage = SoftCoverage()
     aggregate: SoftAggregate = SoftAggregate()
+
+
+class SoftMeshConfig(MeshConfig):
+    """An indexed mesh (the mesh kind's inputs, shading and regularizers) drawn by the soft
+    rasterizer; no opacity, displacement or PBR maps."""
+
+    kind: Literal["soft_mesh"] = "soft_mesh"
+    coverage: SoftCoverage = SoftCoverage()
+    aggregate: SoftAggregate = SoftAggregate()
+
+    @model_validator(mode="after")
+    def _plain_mesh(self):
+        for key, used in (("opacity", self.opacity.enabled), ("displacement", self.displacement is not None),
+                          ("material", self.material is not None or self.shading.model == "pbr")):
+            if used:
+                raise ValueError(f"{key}: the soft rasterizer draws plain meshes (vertex colours or a texture, "
+                                 "unlit or lambert)")
+        return self

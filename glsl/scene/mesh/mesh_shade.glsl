@@ -185,7 +185,11 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     vec3 p1 = perturbed_position(v1, key, sigma);
     vec3 p2 = perturbed_position(v2, key, sigma);
     vec3 w = barycentrics(cameras[cam].view_proj, p0, p1, p2, texel_ndc(texel));
-#ifdef GEOMETRY_CONTRIB
+#if defined(GEOMETRY_CONTRIB) && defined(VERTEX_CONTRIB)
+    add_contributor(v0);          // the vertices are the contributors (TexturedMesh.vertex_contributors)
+    add_contributor(v1);
+    add_contributor(v2);
+#elif defined(GEOMETRY_CONTRIB)
     add_contributor(tri);
 #endif
 #ifdef PBR
@@ -200,10 +204,10 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
                     mix(texel_color(i0 + ivec2(0, 1), key, sigma), texel_color(i0 + ivec2(1, 1), key, sigma), fr.x),
                     fr.y);
 #ifdef TEXTURE_CONTRIB
-    add_contributor(uint(TRI_COUNT) + texel_index(i0));
-    add_contributor(uint(TRI_COUNT) + texel_index(i0 + ivec2(1, 0)));
-    add_contributor(uint(TRI_COUNT) + texel_index(i0 + ivec2(0, 1)));
-    add_contributor(uint(TRI_COUNT) + texel_index(i0 + ivec2(1, 1)));
+    add_contributor(uint(TEXEL_CONTRIB_BASE) + texel_index(i0));
+    add_contributor(uint(TEXEL_CONTRIB_BASE) + texel_index(i0 + ivec2(1, 0)));
+    add_contributor(uint(TEXEL_CONTRIB_BASE) + texel_index(i0 + ivec2(0, 1)));
+    add_contributor(uint(TEXEL_CONTRIB_BASE) + texel_index(i0 + ivec2(1, 1)));
 #endif
 #elif defined(HAS_VERTEX_COLORS)
     vec3 base = w.x * vertex_color(v0, key, sigma) + w.y * vertex_color(v1, key, sigma)
