@@ -8,7 +8,10 @@ the paper's public settings (../shared/PRIOR_ART.md, "Learning to Rasterize Diff
 - ``shape3d``: a 642-vertex icosphere of radius 0.5 to deform, and the target shape (the same
   sphere with smooth random bumps), seen from 24 azimuths of one elevation ring;
 - ``pose``: 24 target cameras (distance 2.5 + U·1.5, elevation and azimuth ~ N(0, 60°), fov
-  20°), each with a start camera 15–35° away from it (angle between the two view directions).
+  20°), each with a start camera 15–35° away from it (angle between the two view directions);
+- ``occlusion``: two overlapping triangles (red and blue, circumradius 0.35–0.5 in NDC, centres
+  0.25–0.4 apart), their target placement and depth order, and a start with both moved by
+  0.08–0.15 and the depth order swapped (defined by this project; docs/soft.md).
 """
 
 from __future__ import annotations
@@ -137,3 +140,34 @@ def pose(seed: int, count: int = 24) -> Pose:
         start[i] = (2.0 + rng.uniform(0, 8.0), math.degrees(math.asin(np.clip(w[1], -1, 1))),
                     math.degrees(math.atan2(w[0], w[2])))
     return Pose(np.stack([dist, elev, azim], 1), start, 20.0)
+
+
+@dataclass
+class Occlusion:
+    start: np.ndarray          # (2, 3, 2) float32: the two triangles, NDC
+    target: np.ndarray         # (2, 3, 2) float32
+    start_depths: np.ndarray   # (2,) depth of triangle 0 and 1 at the start (0 nearest)
+    target_depths: np.ndarray  # (2,)
+    colors: np.ndarray         # (2, 3) RGB of the triangles
+
+
+def occluder(rng: np.random.Generator, centre) -> np.ndarray:
+    """A triangle of circumradius 0.35-0.5 around ``centre``, corners 120° ± 20° apart."""
+    a = rng.uniform(0, 2 * math.pi) + np.arange(3) * 2 * math.pi / 3 + rng.uniform(-0.35, 0.35, 3)
+    return np.asarray(centre) + rng.uniform(0.35, 0.5) * np.stack([np.cos(a), np.sin(a)], 1)
+
+
+def occlusion(seed: int) -> Occlusion:
+    rng = rng_for("occlusion", seed)
+    c0 = rng.uniform(-0.2, 0.2, 2)
+    a = rng.uniform(0, 2 * math.pi)
+    c1 = c0 + rng.uniform(0.25, 0.4) * np.array([math.cos(a), math.sin(a)])
+    target = np.stack([occluder(rng, c0), occluder(rng, c1)])
+    front = int(rng.integers(0, 2))
+    target_depths = np.array([0.3, 0.7]) if front == 0 else np.array([0.7, 0.3])
+    start = target.copy()
+    for k in range(2):
+        b = rng.uniform(0, 2 * math.pi)
+        start[k] += rng.uniform(0.08, 0.15) * np.array([math.cos(b), math.sin(b)])
+    return Occlusion(start.astype(np.float32), target.astype(np.float32), target_depths[::-1].copy(), target_depths,
+                     np.array([[0.9, 0.2, 0.1], [0.1, 0.3, 0.9]]))

@@ -39,17 +39,26 @@ def render_reference(device, job, path, cams: list, size, base=None) -> tuple[np
     Shading: the job's scene shading when its kind has one, else the mesh kind's default;
     ``base``: the job's folder (light files)."""
     ref = meshes.load_mesh(path)
+    ss = job.target.reference.supersample or job.render.supersample
     scene = TexturedMesh(ref, reference_config(job, ref), 1.0, cull=job.render.cull, cameras=len(cams), base=base)
+    return render_frozen(device, scene, cams, size, ss, job.render.background, job.optimize.adam), ref
+
+
+def render_frozen(device, scene, cams: list, size, supersample: int = 1, background=(0.0, 0.0, 0.0),
+                  adam_cfg=None) -> np.ndarray:
+    """Images (N, H, W, 3) of a scene kind at its initial parameters, seen by ``cams``
+    (scene.cameras.Camera) at ``size``: targets rendered by diffrast itself."""
     blank = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]),
                     eyes=np.stack([c.position for c in cams]),
                     targets=np.zeros((len(cams), size[1], size[0], 3), np.float32))
-    ss = job.target.reference.supersample or job.render.supersample
+    if adam_cfg is None:
+        from ...config import AdamConfig
+        adam_cfg = AdamConfig()
     est = Estimator(device, scene, blank, views_per_iteration=min(len(cams), 8),
-                    supersample=ss, background=job.render.background,
-                    adam_cfg=job.optimize.adam)
+                    supersample=supersample, background=background, adam_cfg=adam_cfg)
     try:
         est.upload(scene.initial_params(0))
         images = est.evaluate(list(range(len(cams))), images=True)["images"]
     finally:
         est.release()
-    return np.stack(images).astype(np.float32), ref
+    return np.stack(images).astype(np.float32)

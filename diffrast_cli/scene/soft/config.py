@@ -18,7 +18,7 @@ from .mlp import WEIGHTS
 CDF_FAMILIES = {"hard": 0, "uniform": 1, "hermite": 2, "logistic": 3, "gaussian": 4, "laplace": 5, "cauchy": 6,
                 "exponential": 7, "exponential_rev": 8, "gamma": 9, "mlp": 10}
 CONORMS = {"max": 0, "probabilistic": 1, "einstein": 2, "hamacher": 3, "yager": 4, "dombi": 5}
-COLOR_MODES = {"composite": 0, "zbuffer": 1, "softmax": 2}   # glsl/scene/soft/soft_shade.glsl
+COLOR_MODES = {"composite": 0, "zbuffer": 1, "softmax": 2, "softmax_silhouette": 3}   # glsl/scene/soft/soft_shade.glsl
 
 
 class SoftCoverage(Strict):
@@ -54,7 +54,8 @@ class SoftAggregate(Strict):
     color: Literal[tuple(COLOR_MODES)] = Field(
         "composite", description="composite: alpha compositing front to back (needs conorm probabilistic); "
         "zbuffer: A times the colour of the nearest triangle the sample is inside of, over the background; "
-        "softmax: weights coverage * exp((z - z_max) / gamma), z = 1 - window depth, with a background term")
+        "softmax: weights coverage * exp((z - z_max) / gamma), z = 1 - window depth, with a background term; "
+        "softmax_silhouette: those weights without the background's, times A, over the background")
     log_gamma: Float = Field(-4.0, ge=-8.0, le=1.0, description="log10 of the softmax temperature gamma")
     log_gamma_final: Float | None = Field(None, ge=-8.0, le=1.0, description="log10 gamma at the last "
                                           "iteration (linear in log gamma); null: gamma stays")

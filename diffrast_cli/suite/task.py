@@ -1,0 +1,81 @@
+"""What a task of the suite provides to the runner (runner.py), and the methods it compares.
+
+A task makes an instance from a seed (instances.py), the job of the hard rasterizer fitting it
+(per-pixel SGE), the same scene drawn by the soft rasterizer, the problem (targets, cameras),
+the start parameters, and the scores of any parameter vector (image space and parameter space;
+``primary`` names the one the tables lead with, larger is better). The runner fits each method
+and scores snapshots of the parameters along the way (the convergence curves) with the task's
+own hard renders, so every method is judged on the asset it produced, not on its own picture.
+
+Methods: ``sge`` (per-pixel SGE, hard rasterizer), ``sge_full`` (the full-image estimator),
+``soft_<family>`` (the soft rasterizer with that CDF, its gradients also by SGE) and
+``soft_mlp`` (the learned CDF; weights from meta-training, suite/meta.py).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ..config import JobConfig
+from ..problem import Problem
+
+SOFT_FAMILIES = ("logistic", "gaussian", "laplace", "cauchy", "hermite")
+# log10 tau per family where no grid search chose one (shape2d's grid on the CPU renderer, docs/soft.md)
+DEFAULT_LOG_TAU = {"logistic": -2.5, "gaussian": -2.3, "laplace": -2.5, "cauchy": -3.0, "hermite": -2.0, "mlp": -2.5}
+
+
+def methods(quick: bool, learned: bool = False) -> list[str]:
+    """The methods a run compares (``learned``: with the meta-trained MLP)."""
+    out = ["sge", "sge_full", "soft_logistic"] + ([] if quick else [f"soft_{f}" for f in SOFT_FAMILIES[1:]])
+    return out + (["soft_mlp"] if learned else [])
+
+
+class Task:
+    name = ""
+    primary = ""             # the score the tables lead with (larger is better)
+    size = 64                # image side at default size
+    iterations = 100
+    quick_size = 32
+    quick_iterations = 40
+    soft_kind = "soft"       # the scene kind drawing the task's scene softly
+    soft_aggregate: dict = {}
+
+    def settings(self, quick: bool) -> tuple[int, int]:
+        """(image side, iterations)."""
+        return (self.quick_size, self.quick_iterations) if quick else (self.size, self.iterations)
+
+    def instance(self, seed: int, quick: bool):
+        raise NotImplementedError
+
+    def hard_job(self, inst, seed: int, quick: bool) -> dict:
+        """The job of the hard rasterizer fitting the instance (per-pixel SGE)."""
+        raise NotImplementedError
+
+    def problem(self, device, job: JobConfig, inst, quick: bool) -> Problem:
+        """The fit's problem: the job with the instance's targets (and cameras)."""
+        raise NotImplementedError
+
+    def start(self, problem: Problem, inst):
+        """The start parameters (theta) of the fit."""
+        raise NotImplementedError
+
+    def score(self, device, inst, thetas: list, quick: bool) -> list[dict]:
+        """Scores of each parameter vector (hard renders made here)."""
+        raise NotImplementedError
+
+    def method_job(self, method: str, inst, seed: int, quick: bool, softness: dict | None = None) -> JobConfig:
+        """The job of ``method``; ``softness``: the soft scene's coverage settings (log_tau, mlp)."""
+        job = self.hard_job(inst, seed, quick)
+        job["name"] = f"suite-{self.name}-{method}"
+        if method == "sge_full":
+            job["optimize"]["estimator"] = "full_image"
+        elif method.startswith("soft_"):
+            family = method[len("soft_"):]
+            if family not in SOFT_FAMILIES + ("mlp",):
+                raise ValueError(f"unknown method {method!r}")
+            coverage = {"cdf": family, "log_tau": DEFAULT_LOG_TAU[family], **(softness or {})}
+            job["scene"] = {**job["scene"], "kind": self.soft_kind, "coverage": coverage,
+                            "aggregate": copy.deepcopy(self.soft_aggregate)}
+        elif method != "sge":
+            raise ValueError(f"unknown method {method!r}")
+        return JobConfig.model_validate(job)
