@@ -93,6 +93,14 @@ class Shape3D:
 
 def shape3d(seed: int) -> Shape3D:
     rng = rng_for("shape3d", seed)
+    pos, faces, target = bumpy_sphere(rng)
+    return Shape3D(pos.astype(np.float32), faces, target.astype(np.float32),
+                   np.arange(24) * 15.0, float(rng.choice([-60.0, -30.0, 0.0, 30.0, 60.0])))
+
+
+def bumpy_sphere(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the 642-vertex sphere of radius 0.5, its faces, the same vertices moved by 3-5 smooth
+    random bumps and dents to radii in [0.3, 0.95])."""
     sphere = icosphere(3, 0.5)
     pos = np.asarray(sphere.positions, np.float64)
     dirs = pos / np.linalg.norm(pos, axis=1, keepdims=True)
@@ -102,8 +110,7 @@ def shape3d(seed: int) -> Shape3D:
         axis /= np.linalg.norm(axis)
         radius += rng.uniform(-0.12, 0.25) * np.exp((dirs @ axis - 1.0) / rng.uniform(0.05, 0.3))
     target = dirs * np.clip(radius, 0.3, 0.95)[:, None]
-    return Shape3D(pos.astype(np.float32), np.asarray(sphere.faces, np.uint32), target.astype(np.float32),
-                   np.arange(24) * 15.0, float(rng.choice([-60.0, -30.0, 0.0, 30.0, 60.0])))
+    return pos, np.asarray(sphere.faces, np.uint32), target
 
 
 @dataclass
@@ -111,6 +118,9 @@ class Pose:
     target: np.ndarray         # (24, 3) distance, elevation, azimuth (degrees)
     start: np.ndarray          # (24, 3) the same, 15-35 degrees away in view direction
     fov_y: float
+    positions: np.ndarray      # (642, 3) float32: the object (a bumpy sphere, as shape3d's targets)
+    faces: np.ndarray          # (F, 3) uint32
+    colors: np.ndarray         # (642, 3) float32: 0.5 + 0.5 * the vertex's direction (no two alike)
 
 
 def direction(elevation, azimuth) -> np.ndarray:
@@ -139,7 +149,10 @@ def pose(seed: int, count: int = 24) -> Pose:
         w = v * math.cos(t) + np.cross(axis, v) * math.sin(t)
         start[i] = (2.0 + rng.uniform(0, 8.0), math.degrees(math.asin(np.clip(w[1], -1, 1))),
                     math.degrees(math.atan2(w[0], w[2])))
-    return Pose(np.stack([dist, elev, azim], 1), start, 20.0)
+    _, faces, shape = bumpy_sphere(rng)
+    colors = 0.5 + 0.5 * shape / np.linalg.norm(shape, axis=1, keepdims=True)
+    return Pose(np.stack([dist, elev, azim], 1), start, 20.0, shape.astype(np.float32), faces,
+                colors.astype(np.float32))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from ...errors import show_value
 from ...schema import Bool, Float, Int, ParamGroupConfig, Strict, Vec3
 from ..opacity import OpacityConfig
+from .pose import PoseConfig
 from ..material.config import DEFAULT_LIGHTS, check_map_sides, DisplacementConfig, LightConfig, MaterialConfig, check_light_setups
 
 # The texture smoothness regulariser E = smoothness / SMOOTHNESS_REFERENCE_TEXELS * sum over texels of
@@ -85,6 +86,8 @@ class MeshConfig(Strict):
     displacement: Optional[DisplacementConfig] = Field(None, description="refine each triangle on the fly and "
                                                        "displace it by scene.material.height")
     opacity: OpacityConfig = Field(OpacityConfig(), description="an opacity per triangle (unlit / lambert shading)")
+    pose: Optional[PoseConfig] = Field(None, description="the object's pose (distance, elevation, azimuth, fov) "
+                                       "as parameters, seen by render.camera (scene/mesh/pose.py)")
 
     _setups = field_validator("lights")(check_light_setups)
 
@@ -108,6 +111,11 @@ class MeshConfig(Strict):
                              "the refined surface)")
         if self.opacity.enabled:
             self._check_opacity()
+        if self.pose is not None:
+            if self.shading.model == "pbr" or self.displacement is not None or self.opacity.enabled:
+                raise ValueError("scene.pose: posed meshes are drawn unlit or lambert, without displacement or opacity")
+            if self.shading.model == "lambert" and self.shading.normals == "smooth":
+                raise ValueError("scene.pose: smooth normals come from the unposed mesh; use shading.normals: face")
         return self
 
     def _check_opacity(self):

@@ -30,6 +30,7 @@ from ...gl.passes import barrier, groups_1d, set_uniforms
 from .. import opacity as op
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_ANALYTIC, MAP_DIRECT, MAP_GATHER, ParamGroup, ParamLayout, group_settings
+from . import pose as posing
 from .config import SMOOTHNESS_REFERENCE_TEXELS
 from .geometry import closed_orientation, face_adjacency, laplacian_csr, vertex_triangles
 from .uvs import needs_atlas, texture_size, texture_wanted, with_uvs
@@ -73,15 +74,21 @@ class TexturedMesh(SceneKind):
         mesh = setup.asset if setup.asset is not None else cls.load_asset(setup.job.scene, setup.base)
         mesh = with_uvs(mesh, setup.job.scene)
         center = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
+        pose_camera = None
+        if setup.job.scene.pose is not None:
+            pose_camera = posing.PoseCamera(setup.job.render, setup.size[1], setup.views.count > 1)
         return cls(mesh, setup.job.scene, setup.pixel_at(center), cull=setup.job.render.cull,
-                   cameras=setup.views.count, base=setup.base)
+                   cameras=setup.views.count, base=setup.base, pose_camera=pose_camera)
 
-    def __init__(self, mesh, cfg, pixel_world: float, cull: str = "auto", cameras: int = 1, base=None):
+    def __init__(self, mesh, cfg, pixel_world: float, cull: str = "auto", cameras: int = 1, base=None,
+                 pose_camera=None):
         """``mesh``: io.meshes.MeshData; ``cfg``: the mesh scene config; ``pixel_world``:
         the size of a pixel at the object (world units), for default perturbation sizes;
-        ``cameras``: the job's view count (PBR light setups); ``base``: the job's folder."""
+        ``cameras``: the job's view count (PBR light setups); ``base``: the job's folder;
+        ``pose_camera``: with scene.pose, the job's camera (pose.PoseCamera)."""
         self.mesh = mesh
         self.cfg = cfg
+        self.pose_camera = pose_camera
         self.pbr = cfg.shading.model == "pbr"
         self.material = None
         self.displace = cfg.displacement is not None
@@ -136,14 +143,21 @@ class TexturedMesh(SceneKind):
             groups.append(op.opacity_group(cfg.opacity, F))
             self.visibility = "deep_id"
             self.fragment_shader = "mesh_deep.frag"
+        self.posed = pose_camera is not None
+        texels = self.tex_size[0] * self.tex_size[1] if self.has_texture else 0
+        # the pose's one contributor (every sample of the object) after the others' largest count
+        self.pose_contributor = shared + (3 * texels if self.texture_analytic else texels) + material_slots
+        if self.posed:
+            groups += posing.pose_groups(cfg.pose, pose_camera, self.pose_contributor)
         self.layout = ParamLayout(groups)
         self.geometry_contrib = any(g.name in ("positions", "colors", "opacity") and not g.frozen for g in groups)
         self.texture_optimized = self.has_texture and not self.layout["texture"].frozen
         self.texture_analytic = self.texture_analytic and self.texture_optimized
         self.texture_contrib = self.texture_optimized and not self.texture_analytic
         self.shared_contributors = shared
-        texels = self.tex_size[0] * self.tex_size[1] if self.has_texture else 0
         self.contributors = shared + (3 * texels if self.texture_analytic else texels) + material_slots
+        if self.posed:
+            self.contributors = self.pose_contributor + 1
         if self.texture_analytic:      # analytic texels take 3 accumulator slots each, SGE ones 1
             self.size_keys = "the mesh size, scene.texture.resolution (or set scene.texture.gradient: sge)"
         self.optimize_positions = not self.layout["positions"].frozen
@@ -208,6 +222,8 @@ class TexturedMesh(SceneKind):
             parts.append(self.material.initial_params())
         if self.transparent:
             parts.append(op.initial_logits(self.cfg.opacity, self.primitives))
+        if self.posed:
+            parts.append(posing.initial(self.cfg.pose, self.pose_camera))
         return self.layout.clip(np.concatenate(parts).astype(np.float32))
 
     def mesh_data(self, theta: np.ndarray):
@@ -328,6 +344,8 @@ class TexturedMesh(SceneKind):
              "TEXEL_CONTRIB_BASE": self.shared_contributors}
         if self.vertex_contributors:
             d.update(VERTEX_CONTRIB=1, SCENE_MAX_CONTRIB=7)
+        if self.posed:
+            d.update(posing.defines(self.pose_camera, self.pose_contributor), SCENE_MAX_CONTRIB=d["SCENE_MAX_CONTRIB"] + 1)
         shading = self.cfg.shading
         if self.pbr:
             d.update(self.material.defines(), SCENE_MAX_CONTRIB=1 + self.material.max_contributors)
@@ -366,6 +384,8 @@ class TexturedMesh(SceneKind):
         light = np.asarray(shading.light_dir, np.float64)
         light = light / max(np.linalg.norm(light), 1e-12)
         self._uniforms = dict(u_light_dir=tuple(float(x) for x in light), u_ambient=float(shading.ambient))
+        if self.posed:
+            self._uniforms.update(posing.uniforms(self.pose_camera))
         self.normals_prog = shaders.compute(ctx, "vertex_normals.comp", defines, dirs=self.shader_dirs)
         set_uniforms(self.normals_prog, u_vertices=self.vertices)
         self.vgroups = groups_1d(self.vertices)

@@ -10,6 +10,7 @@
 #include "tiles.glsl"
 #include "views.glsl"
 #include "copies.glsl"
+#include "mesh_perturbed.glsl"
 
 // An indexed draw (the faces are the index buffer, ID_FROM_PRIMITIVE): one invocation per
 // shared vertex and copy where the post-transform cache holds it; id.frag takes the triangle
@@ -25,11 +26,7 @@ flat out float v_sigma;
 void main() {
     uint v = uint(gl_VertexID);
     CopyInfo ci = copy_info(gl_InstanceID);
-    Group gp = groups[GROUP_POSITIONS];
-    uint i = gp.offset + v * 3u;
-    vec3 p = vec3(perturbed(i, gp.eps, ci.key, ci.sigma),
-                  perturbed(i + 1u, gp.eps, ci.key, ci.sigma),
-                  perturbed(i + 2u, gp.eps, ci.key, ci.sigma));
+    vec3 p = perturbed_position(v, ci.key, ci.sigma);
     gl_Position = to_tile(cameras[ci.cam].view_proj * vec4(p, 1.0), gl_InstanceID);
 #ifdef GROUP_OPACITY
     v_key = ci.key;

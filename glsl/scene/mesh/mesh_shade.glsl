@@ -192,6 +192,9 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
 #elif defined(GEOMETRY_CONTRIB)
     add_contributor(tri);
 #endif
+#ifdef POSE_CONTRIB
+    add_contributor(uint(POSE_CONTRIB));
+#endif
 #ifdef PBR
     return pbr_sample(tri, w, w.x * p0 + w.y * p1 + w.z * p2, surface_normal(v0, v1, v2, p0, p1, p2, w), cam, key,
                       sigma);
