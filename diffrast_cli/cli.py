@@ -235,15 +235,19 @@ def _echo_kinds(kinds: dict) -> None:
 
 @main.command()
 @click.argument("tasks", nargs=-1)
-@click.option("--instances", default=3, show_default=True, type=click.IntRange(1, 1000),
-              help="Instances per task (seeds 0..N-1).")
-@click.option("--quick", is_flag=True, help="Small images, few steps, three methods: a smoke run.")
+@click.option("--instances", default=None, type=click.IntRange(1, 1000),
+              help="Instances per task (seeds 0..N-1); default: each task's own count (docs/soft.md).")
+@click.option("--quick", is_flag=True, help="Small images, few steps, three methods, one instance: a smoke run.")
 @click.option("--grid", is_flag=True, help="Choose each soft family's tau by a grid search on training "
               "instances first (seeds 1000, 1001).")
+@click.option("--learned", "learned_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Add the soft rasterizer with a meta-trained MLP (softness.json of diffrast meta).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write every run and the summary as JSON here.")
+              help="Write every run (with its curve) and the summary as JSON here.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write suite.json, suite.md and the convergence plots (one PNG per task) into this folder.")
 @device_option
-def suite(tasks, instances, quick, grid, json_path, device):
+def suite(tasks, instances, quick, grid, learned_path, json_path, out_dir, device):
     """Run the inverse-rendering task suite with each gradient method (docs/soft.md)."""
     from .gl.context import create_device
     from .suite.runner import TASKS, markdown, run_suite
@@ -252,18 +256,45 @@ def suite(tasks, instances, quick, grid, json_path, device):
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise click.BadParameter(f"unknown task {unknown[0]!r}; choose from {', '.join(TASKS)}", param_hint="TASKS")
+    learned = _read_softness(learned_path) if learned_path else None
+    out = _fresh_folder(out_dir) if out_dir else None
     dev = create_device(device)
     try:
-        result = run_suite(dev, tasks, instances, quick, grid, progress=lambda r: click.echo(
-            f"grid {r['grid']} log_tau {r['log_tau']:g}: IoU {r['iou']:.3f}" if "grid" in r else
-            f"{r['task']} {r['method']} seed {r['seed']}: IoU {r['start']['iou']:.3f} -> {r['final']['iou']:.3f} "
-            f"({r['it_per_s']} it/s)", err=True))
+        result = run_suite(dev, tasks, instances, quick, grid, progress=_echo_suite_progress, learned=learned)
     finally:
         dev.release()
-    click.echo(markdown(result["summary"]))
+    table = markdown(result["summary"])
+    click.echo(table)
     if json_path:
         from .io.atomic import atomic_write_bytes
         atomic_write_bytes(json_path, (json.dumps(result, indent=2) + "\n").encode())
+    if out is not None:
+        from .suite.plots import write_outputs
+        write_outputs(result, table, out)
+
+
+def _echo_suite_progress(r: dict) -> None:
+    if "grid" in r:
+        click.echo(f"grid {r['grid']} log_tau {r['log_tau']:g}: {r['metric']} {r['score']:.3f}", err=True)
+    elif "outer" in r:
+        click.echo(f"meta step {r['outer']}: train {r['metric']} {r['train']:.4f}, log_tau {r['log_tau']:.3f}", err=True)
+    else:
+        m = r["metric"]
+        click.echo(f"{r['task']} {r['method']} instance {r['seed']}: {m} {r['start'][m]:.3f} -> {r['final'][m]:.3f} "
+                   f"({r['it_per_s']} it/s)", err=True)
+
+
+def _read_softness(path: str) -> dict:
+    from .suite.meta import load_softness
+    return load_softness(path)
+
+
+def _fresh_folder(path: str) -> Path:
+    """An output folder that does not exist yet or is empty (never overwrite a result)."""
+    out = Path(path)
+    if out.exists() and any(out.iterdir()):
+        raise click.BadParameter(f"{path} exists and is not empty; choose a new folder", param_hint="--out")
+    return out
 
 
 @main.command()

@@ -23,6 +23,7 @@ DEPTH_EPS, DEPTH_LR = 0.05, 0.03   # depth moves 0.4 in the run (the soup's defa
 class Occlusion(Task):
     name = "occlusion"
     primary = "success"
+    instances = 8
     size, iterations = 128, 200
     quick_size, quick_iterations = 64, 60
     soft_aggregate = {"color": "softmax_silhouette", "log_gamma": -1.0}

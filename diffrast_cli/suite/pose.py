@@ -38,6 +38,7 @@ class PoseTarget:
 class Pose(Task):
     name = "pose"
     primary = "success"
+    instances = 24
     size, iterations = 64, 300
     quick_size, quick_iterations = 32, 80
     soft_kind = "soft_mesh"
@@ -70,6 +71,12 @@ class Pose(Task):
 
     def problem(self, device, job: JobConfig, inst, quick: bool) -> Problem:
         return Problem(job, None, device=device, target=self.target_image(device, inst, quick), asset=inst.mesh)
+
+    def sge_eps(self, quick: bool) -> tuple[str, float]:
+        return "scene.pose.angles.eps", ANGLES["eps"]
+
+    def meta_loss(self, score: dict) -> float:
+        return score["angle_error"] / 90.0
 
     def start(self, problem: Problem, inst):
         return problem.theta0.copy()

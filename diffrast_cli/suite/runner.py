@@ -31,13 +31,15 @@ def get_task(name: str):
     return TASK_CLASSES[name]()
 
 
-def run_instance(device, task, seed: int, method: str, quick: bool, softness: dict | None = None) -> dict:
-    """Fit instance ``seed`` of ``task`` with ``method``; scores along the way."""
+def run_instance(device, task, seed: int, method: str, quick: bool, softness: dict | None = None,
+                 overrides: dict | None = None, curve: bool = True) -> dict:
+    """Fit instance ``seed`` of ``task`` with ``method``; scores along the way (``curve``), else
+    at the start and the end."""
     inst = task.instance(seed, quick)
-    job = task.method_job(method, inst, seed, quick, softness)
+    job = task.method_job(method, inst, seed, quick, softness, overrides)
     opt = job.optimize
     iterations = opt.iterations
-    every = max(1, iterations // CURVE_POINTS)
+    every = max(1, iterations // CURVE_POINTS) if curve else iterations
     problem = task.problem(device, job, inst, quick)
     try:
         est = problem.estimator
@@ -70,14 +72,16 @@ def grid_search(device, task, method: str, quick: bool, progress=None) -> tuple[
     return max(scores, key=scores.get), scores
 
 
-def run_suite(device, tasks, instances_count: int, quick: bool, grid: bool = False, progress=None,
+def run_suite(device, tasks, instances_count: int | None, quick: bool, grid: bool = False, progress=None,
               learned: dict | None = None) -> dict:
-    """Every method on seeds 0..instances_count-1 of each task. ``grid``: each soft family's
-    log_tau is first chosen on separate training instances (grid_search); ``learned``: the
-    meta-trained softness ({"mlp": weights, "log_tau": ...}, suite/meta.py) adds soft_mlp."""
+    """Every method on instances 0..N-1 of each task (N: ``instances_count``, else the task's
+    own count, 1 with ``quick``). ``grid``: each soft family's log_tau is first chosen on
+    separate training instances (grid_search); ``learned``: the meta-trained softness
+    ({"mlp": weights, "log_tau": ...}, suite/meta.py) adds soft_mlp."""
     runs, chosen = [], {}
     for name in tasks:
         task = get_task(name)
+        count = instances_count or (1 if quick else task.instances)
         for method in methods(quick, learned is not None):
             softness = None
             if method == "soft_mlp":
@@ -86,14 +90,13 @@ def run_suite(device, tasks, instances_count: int, quick: bool, grid: bool = Fal
                 log_tau, scores = grid_search(device, task, method, quick, progress)
                 chosen[f"{name}/{method}"] = {"log_tau": log_tau, "grid": scores}
                 softness = {"log_tau": log_tau}
-            for seed in range(instances_count):
+            for seed in range(count):
                 r = run_instance(device, task, seed, method, quick, softness)
                 r["log_tau"] = None if softness is None else softness.get("log_tau")
                 runs.append(r)
                 if progress:
                     progress({**r, "metric": task.primary})
-    return {"tasks": list(tasks), "instances": instances_count, "quick": quick, "grid": chosen, "runs": runs,
-            "summary": summarize(runs)}
+    return {"tasks": list(tasks), "quick": quick, "grid": chosen, "runs": runs, "summary": summarize(runs)}
 
 
 def summarize(runs: list) -> list:

@@ -70,6 +70,10 @@ class Shape3D(Task):
                         eyes=np.stack([c.position for c in cams]), targets=images)
         return Problem(job, None, device=device, views=views, cameras=cams)
 
+    def sge_eps(self, quick: bool) -> tuple[str, float]:
+        size = self.settings(quick)[0]      # the mesh's default: half a pixel at the object
+        return "scene.positions.eps", 0.5 * DISTANCE * 2.0 * np.tan(np.radians(FOV_Y) / 2.0) / size
+
     def start(self, problem: Problem, inst):
         return problem.theta0.copy()
 

@@ -35,6 +35,7 @@ class Task:
     primary = ""             # the score the tables lead with (larger is better)
     size = 64                # image side at default size
     iterations = 100
+    instances = 3            # instances a suite run fits per method by default
     quick_size = 32
     quick_iterations = 40
     soft_kind = "soft"       # the scene kind drawing the task's scene softly
@@ -63,8 +64,18 @@ class Task:
         """Scores of each parameter vector (hard renders made here)."""
         raise NotImplementedError
 
-    def method_job(self, method: str, inst, seed: int, quick: bool, softness: dict | None = None) -> JobConfig:
-        """The job of ``method``; ``softness``: the soft scene's coverage settings (log_tau, mlp)."""
+    def sge_eps(self, quick: bool) -> tuple[str, float]:
+        """(the dotted job key of the main group's perturbation size, its default there)."""
+        return "scene.positions.eps", 1.0 / self.settings(quick)[0]     # the soup's: half a pixel
+
+    def meta_loss(self, score: dict) -> float:
+        """What meta-training lowers (suite/meta.py): the final hard render's MSE."""
+        return score["mse"]
+
+    def method_job(self, method: str, inst, seed: int, quick: bool, softness: dict | None = None,
+                   overrides: dict | None = None) -> JobConfig:
+        """The job of ``method``; ``softness``: the soft scene's coverage settings (log_tau, mlp);
+        ``overrides``: dotted job keys set last (e.g. scene.positions.eps)."""
         job = self.hard_job(inst, seed, quick)
         job["name"] = f"suite-{self.name}-{method}"
         if method == "sge_full":
@@ -78,4 +89,10 @@ class Task:
                             "aggregate": copy.deepcopy(self.soft_aggregate)}
         elif method != "sge":
             raise ValueError(f"unknown method {method!r}")
+        for key, value in (overrides or {}).items():
+            node = job
+            *parents, last = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = value
         return JobConfig.model_validate(job)
