@@ -273,6 +273,51 @@ def suite(tasks, instances, quick, grid, learned_path, json_path, out_dir, devic
         write_outputs(result, table, out)
 
 
+@main.command()
+@click.argument("task")
+@click.option("--target", type=click.Choice(["mlp", "sge_eps"]), default="mlp", show_default=True,
+              help="What to learn: the soft rasterizer's MLP CDF (with tau, gamma) or SGE's perturbation size.")
+@click.option("--steps", default=40, show_default=True, type=click.IntRange(1, 100000), help="Outer steps.")
+@click.option("--test-instances", default=4, show_default=True, type=click.IntRange(1, 1000),
+              help="Held-out instances (seeds 0..N-1) the start and the learned values are compared on.")
+@click.option("--transfer", default=None, help="Also compare them on this other task.")
+@click.option("--full", is_flag=True, help="Inner runs at the tasks' default sizes (default: the quick sizes).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="A new folder for softness.json (the learned values, history, held-out figures).")
+@device_option
+def meta(task, target, steps, test_instances, transfer, full, out_dir, device):
+    """Meta-train a gradient method's softness on a task family (docs/soft.md)."""
+    from .gl.context import create_device
+    from .io.atomic import atomic_write_bytes
+    from .suite import meta as metalib
+    from .suite.runner import TASKS
+
+    for name, hint in ((task, "TASK"), (transfer, "--transfer")):
+        if name is not None and name not in TASKS:
+            raise click.BadParameter(f"unknown task {name!r}; choose from {', '.join(TASKS)}", param_hint=hint)
+    out = _fresh_folder(out_dir)
+    quick = not full
+    dev = create_device(device)
+    try:
+        result = metalib.meta_train(dev, task, target, steps, quick, progress=_echo_suite_progress)
+        seeds = list(range(test_instances))
+        result["held_out"] = metalib.evaluate(dev, task, target, result["start"], result["phi"], seeds, quick)
+        if transfer:
+            result["transfer"] = {"task": transfer, **metalib.evaluate(dev, transfer, target, metalib.transfer_start(
+                dev, transfer, target), metalib.transfer_phi(result, transfer, target), seeds, quick)}
+    finally:
+        dev.release()
+    for key in ("held_out", "transfer"):
+        if key in result:
+            r = result[key]
+            click.echo(f"{key.replace('_', '-')} {r.get('task', task)}: meta loss {r['start']['meta_loss']:.4g} -> "
+                       f"{r['learned']['meta_loss']:.4g}, {r['metric']} {r['start'][r['metric']]:.3f} -> "
+                       f"{r['learned'][r['metric']]:.3f} ({len(seeds)} instances)")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "softness.json", (json.dumps(result, indent=2) + "\n").encode())
+    click.echo(f"wrote {out / 'softness.json'}")
+
+
 def _echo_suite_progress(r: dict) -> None:
     if "grid" in r:
         click.echo(f"grid {r['grid']} log_tau {r['log_tau']:g}: {r['metric']} {r['score']:.3f}", err=True)

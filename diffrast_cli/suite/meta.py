@@ -130,3 +130,17 @@ def load_softness(path) -> dict:
     if len(weights) != mlp.WEIGHTS or not np.all(np.isfinite(weights)) or not -6.0 <= log_tau <= 0.0:
         raise ConfigError(f"{path}: mlp needs {mlp.WEIGHTS} finite weights and log_tau in [-6, 0]")
     return {"mlp": weights, "log_tau": log_tau}
+
+
+def transfer_start(device, task_name: str, target: str) -> list:
+    """The start values on another task (its own gamma and eps defaults)."""
+    return [float(x) for x in MetaSpace(target, get_task(task_name)).start]
+
+
+def transfer_phi(result: dict, task_name: str, target: str) -> list:
+    """The learned values carried to another task: the MLP and tau as learned (gamma: the
+    other task's own, when the training task had no softmax colour); SGE's eps factor as learned."""
+    phi = list(result["phi"])
+    if target == "mlp" and not get_task(result["task"]).soft_aggregate.get("color", "").startswith("softmax"):
+        phi[-1] = transfer_start(None, task_name, target)[-1]
+    return phi
