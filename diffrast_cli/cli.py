@@ -322,7 +322,8 @@ def _echo_suite_progress(r: dict) -> None:
     if "grid" in r:
         click.echo(f"grid {r['grid']} log_tau {r['log_tau']:g}: {r['metric']} {r['score']:.3f}", err=True)
     elif "outer" in r:
-        click.echo(f"meta step {r['outer']}: train {r['metric']} {r['train']:.4f}, log_tau {r['log_tau']:.3f}", err=True)
+        shown = {k: round(v, 3) for k, v in r["value"].items() if k != "mlp"}
+        click.echo(f"meta step {r['outer']}: train {r['metric']} {r['train']:.4g}, {shown}", err=True)
     else:
         m = r["metric"]
         click.echo(f"{r['task']} {r['method']} instance {r['seed']}: {m} {r['start'][m]:.3f} -> {r['final'][m]:.3f} "

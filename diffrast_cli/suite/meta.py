@@ -95,7 +95,7 @@ def meta_train(device, task_name: str, target: str, steps: int, quick: bool = Tr
         phi = phi - space.lr * step
         history.append({"outer": k, "instance": inst, "train": 0.5 * (plus + minus), "plus": plus, "minus": minus})
         if progress:
-            progress({**history[-1], "metric": "meta loss", "log_tau": float(phi[-2]) if target == "mlp" else float(phi[0])})
+            progress({**history[-1], "metric": "meta loss", "value": space.describe(phi)})
     return {"task": task_name, "target": target, "steps": steps, "quick": quick, "phi": [float(x) for x in phi],
             "start": [float(x) for x in space.start],
             **space.describe(phi), "history": history}

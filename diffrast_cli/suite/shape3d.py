@@ -74,6 +74,9 @@ class Shape3D(Task):
         size = self.settings(quick)[0]      # the mesh's default: half a pixel at the object
         return "scene.positions.eps", 0.5 * DISTANCE * 2.0 * np.tan(np.radians(FOV_Y) / 2.0) / size
 
+    def meta_loss(self, score: dict) -> float:
+        return 1.0 - score["iou"]
+
     def start(self, problem: Problem, inst):
         return problem.theta0.copy()
 
