@@ -96,3 +96,10 @@ def aggregate(kind: str, cov, p: float = 2.0) -> float:
     for i, c in enumerate(cov):
         acc = c if i == 0 else float(conorm(kind, acc, c, p))
     return acc
+
+
+def recorded(f: np.ndarray) -> np.ndarray:
+    """The coverage the soft rasterizer records for CDF values f: (f - 1/255) / (1 - 1/255),
+    0 below 1/255 (continuous at the band's edge)."""
+    m = 1.0 / 255.0
+    return np.where(f > m, (f - m) / (1.0 - m), 0.0)

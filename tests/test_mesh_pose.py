@@ -28,6 +28,7 @@ def test_posed_mesh_renders_as_seen_from_the_pose_camera(device, tmp_path):
     with released(mesh_problem(device, tmp_path, mesh, np.zeros((W, W, 3), np.float32),
                                extra={**UNLIT, "scene.pose.start": POSE})) as problem:
         posed = problem.estimator.color(0)
+        assert problem.scene.metrics(problem.theta0)["pose_azimuth"] == pytest.approx(-40.0)
     e, a = math.radians(POSE["elevation"]), math.radians(POSE["azimuth"])
     eye = POSE["distance"] * np.array([math.cos(e) * math.sin(a), math.sin(e), math.cos(e) * math.cos(a)])
     plain = {k: v for k, v in UNLIT.items() if not k.startswith("render.camera")}

@@ -11,7 +11,7 @@ import pytest
 from tests.gradcheck import check_gradient
 from tests.mesh_scenes import grid_mesh, mesh_problem
 from tests.scenes import gradient_target
-from tests.soft_reference import cdf, conorm, signed_distance
+from tests.soft_reference import cdf, conorm, recorded, signed_distance
 from tests.test_gradients import released
 
 W = 40
@@ -33,7 +33,7 @@ def reference_silhouette(view_proj: np.ndarray, mesh, kind: str, tau: float) -> 
     a = np.zeros(len(pts))
     for f in mesh.faces:
         c = cdf("logistic", signed_distance(pts, ndc[f]) / tau)
-        c[c < 1.0 / 255.0] = 0.0
+        c = recorded(c)
         a = conorm(kind, a, c)
     return a.reshape(W, W)
 

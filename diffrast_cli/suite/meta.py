@@ -27,7 +27,6 @@ import numpy as np
 from ..errors import ConfigError
 from ..scene.soft import mlp
 from .runner import get_task, run_instance
-from .task import DEFAULT_LOG_TAU
 
 TRAIN_SEEDS = tuple(range(2000, 2008))   # training instances (never reported)
 TARGETS = ("mlp", "sge_eps")
@@ -43,7 +42,7 @@ class MetaSpace:
         self.target, self.task = target, task
         if target == "mlp":
             w = mlp.default_weights()
-            tau = DEFAULT_LOG_TAU["logistic"] if start_log_tau is None else start_log_tau
+            tau = task.default_log_tau("logistic") if start_log_tau is None else start_log_tau
             self.start = np.concatenate([w, [tau, task.soft_aggregate.get("log_gamma", -1.0)]])
             # steps relative to each weight (a first-layer weight of 0.025 must not flip sign)
             self.sigma = np.concatenate([0.1 * np.abs(w) + 0.005, [0.1, 0.1]])

@@ -14,7 +14,7 @@ import numpy as np
 from ..config import JobConfig
 from ..problem import Problem
 from . import instances
-from .task import Task
+from .task import Task, grid_taus
 
 PLACED = 0.03      # NDC: the placement is recovered when the mean corner error is below this
 DEPTH_EPS, DEPTH_LR = 0.05, 0.03   # depth moves 0.4 in the run (the soup's defaults: 0.01, 0.01)
@@ -22,6 +22,7 @@ DEPTH_EPS, DEPTH_LR = 0.05, 0.03   # depth moves 0.4 in the run (the soup's defa
 
 class Occlusion(Task):
     name = "occlusion"
+    log_tau = grid_taus(-2.5, -2.0, -2.5, -3.0, -2.5)
     primary = "success"
     instances = 8
     size, iterations = 128, 200

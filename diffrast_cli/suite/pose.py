@@ -13,7 +13,7 @@ from ..config import JobConfig
 from ..io.meshes import MeshData
 from ..problem import Problem
 from . import instances
-from .task import Task
+from .task import Task, grid_taus
 
 TARGETS = 24
 SUCCESS_DEGREES = 5.0
@@ -37,6 +37,7 @@ class PoseTarget:
 
 class Pose(Task):
     name = "pose"
+    log_tau = grid_taus(-3.5, -4.0, -3.5, -4.0, -2.5)
     primary = "success"
     instances = 24
     size, iterations = 64, 300

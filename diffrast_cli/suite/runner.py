@@ -18,7 +18,7 @@ from .occlusion import Occlusion
 from .pose import Pose
 from .shape2d import Shape2D
 from .shape3d import Shape3D
-from .task import DEFAULT_LOG_TAU, methods
+from .task import methods
 
 TASK_CLASSES = {t.name: t for t in (Shape2D, Shape3D, Pose, Occlusion)}
 TASKS = tuple(TASK_CLASSES)
@@ -109,9 +109,10 @@ def summarize(runs: list) -> list:
     out = []
     for (name, method), rs in rows.items():
         tau = rs[0].get("log_tau")
+        task = get_task(name)
         if tau is None and method.startswith("soft_"):
-            tau = DEFAULT_LOG_TAU[method[len("soft_"):]]
-        primary = get_task(name).primary
+            tau = task.default_log_tau(method[len("soft_"):])
+        primary = task.primary
         keys = [primary] + sorted(k for k in rs[0]["final"] if k != primary)
         out.append({"task": name, "method": method, "instances": len(rs), "log_tau": tau, "metric": primary,
                     "start": float(np.mean([r["start"][primary] for r in rs])),

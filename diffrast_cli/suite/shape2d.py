@@ -9,7 +9,7 @@ import numpy as np
 from ..config import JobConfig
 from ..problem import Problem
 from . import instances
-from .task import Task
+from .task import Task, grid_taus
 
 
 def silhouette_metrics(image: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> dict:
@@ -23,6 +23,7 @@ def silhouette_metrics(image: np.ndarray, target: np.ndarray, threshold: float =
 
 class Shape2D(Task):
     name = "shape2d"
+    log_tau = grid_taus(-3.0, -3.0, -3.0, -4.0, -3.0)
     primary = "iou"
     size, iterations = instances.SHAPE2D_SIZE, 200
     quick_size, quick_iterations = 64, 60

@@ -18,7 +18,7 @@ from ..scene.mesh.kind import TexturedMesh
 from ..scene.mesh.reference import render_frozen
 from ..sge.views import ViewSet
 from . import instances
-from .task import Task
+from .task import Task, grid_taus
 
 DISTANCE, FOV_Y = 2.5, 30.0
 LAPLACIAN, FLATTEN = 0.03, 0.001
@@ -36,6 +36,7 @@ def ring_cameras(inst, size: int) -> list:
 
 class Shape3D(Task):
     name = "shape3d"
+    log_tau = grid_taus(-4.0, -4.0, -4.0, -4.0, -3.5)
     primary = "iou"
     size, iterations = 64, 100
     quick_size, quick_iterations = 32, 30

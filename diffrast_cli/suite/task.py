@@ -20,8 +20,14 @@ from ..config import JobConfig
 from ..problem import Problem
 
 SOFT_FAMILIES = ("logistic", "gaussian", "laplace", "cauchy", "hermite")
-# log10 tau per family where no grid search chose one (shape2d's grid on the CPU renderer, docs/soft.md)
+# log10 tau per family where neither the task nor a grid search chose one
 DEFAULT_LOG_TAU = {"logistic": -2.5, "gaussian": -2.3, "laplace": -2.5, "cauchy": -3.0, "hermite": -2.0, "mlp": -2.5}
+
+
+def grid_taus(logistic, gaussian, laplace, cauchy, hermite) -> dict:
+    """A task's log tau per family: ``diffrast suite --grid``'s choice (training instances
+    1000-1001, NVIDIA H200; docs/soft.md)."""
+    return dict(logistic=logistic, gaussian=gaussian, laplace=laplace, cauchy=cauchy, hermite=hermite)
 
 
 def methods(quick: bool, learned: bool = False) -> list[str]:
@@ -40,6 +46,10 @@ class Task:
     quick_iterations = 40
     soft_kind = "soft"       # the scene kind drawing the task's scene softly
     soft_aggregate: dict = {}
+    log_tau: dict = {}       # the task's log tau per family (grid_taus), else DEFAULT_LOG_TAU
+
+    def default_log_tau(self, family: str) -> float:
+        return self.log_tau.get(family, DEFAULT_LOG_TAU[family])
 
     def settings(self, quick: bool) -> tuple[int, int]:
         """(image side, iterations)."""
@@ -84,7 +94,7 @@ class Task:
             family = method[len("soft_"):]
             if family not in SOFT_FAMILIES + ("mlp",):
                 raise ValueError(f"unknown method {method!r}")
-            coverage = {"cdf": family, "log_tau": DEFAULT_LOG_TAU[family], **(softness or {})}
+            coverage = {"cdf": family, "log_tau": self.default_log_tau(family), **(softness or {})}
             job["scene"] = {**job["scene"], "kind": self.soft_kind, "coverage": coverage,
                             "aggregate": copy.deepcopy(self.soft_aggregate)}
         elif method != "sge":

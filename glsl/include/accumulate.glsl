@@ -42,8 +42,12 @@ float accum_value(uint pair, uint c) {
 // added ANALYTIC_GAIN times larger, read back divided by it (param_grad.comp). In fixed
 // point a fragment's exact derivative is often below 1 / FIXED_SCALE, which rounding
 // dropped (docs/design.md, "ANALYTIC_GAIN": a fit at 17.9 dB reached 25.1 with 64x finer steps).
-// The gain is a power of two: exact with float atomics.
+// The gain is a power of two: exact with float atomics. A kind whose exact derivatives sum
+// over many pixels into one slot (the soft rasterizer's colours and corners) sets a smaller
+// one (its defines), which every pass then reads.
+#ifndef ANALYTIC_GAIN
 #define ANALYTIC_GAIN 64.0
+#endif
 
 void accumulate_exact(uint pair, uint c, float v) { accumulate(pair, c, v * ANALYTIC_GAIN); }
 

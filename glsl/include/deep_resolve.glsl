@@ -66,6 +66,7 @@ vec3 deep_plus_sample_color(int k) { return g_deep_plus_color[k]; }
 // when the sample is the one gathered last (one sample per pixel, the minus copy not
 // resolved: G_PLUS_ONLY) the arrays still hold it.
 int deep_regather(int copy, int k) {
+    g_deep_sigma = (copy & 1) == 0 ? abs(g_deep_sigma) : -abs(g_deep_sigma);   // the copy's sign
     g_deep_texel = subsample_texel(copy, g_deep_px, k);
     uint s = deep_sample_of(g_deep_texel);
     if (s != g_deep_gathered) deep_gather(s);
@@ -79,6 +80,8 @@ int deep_regather(int copy, int k) {
 uint deep_regathered_id(int i) { return g_deep_id[i]; }           // fragment i of the sample deep_regather gathered
 float deep_regathered_alpha(int i) { return g_deep_alpha[i]; }
 ivec2 deep_regathered_texel() { return g_deep_texel; }
+vec3 deep_background() { return u_background; }
+uint deep_pair_key() { return g_deep_pkey; }                      // the pair resolve_pixel resolved last
 
 vec3 resolve_pixel(int copy, ivec2 px, uint cam, uint key, float sigma) {
     g_deep_px = px;

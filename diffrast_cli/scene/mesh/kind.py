@@ -266,7 +266,11 @@ class TexturedMesh(SceneKind):
 
     def metrics(self, theta: np.ndarray, reference=None) -> dict:
         """Chamfer distance of the optimised surface to the reference asset (reference targets only);
-        the mean opacity of a semi-transparent mesh."""
+        the mean opacity of a semi-transparent mesh; the pose (``pose_distance``, ``pose_elevation``,
+        ``pose_azimuth``, ``pose_fov_y``; degrees) of a posed one."""
+        if self.posed:
+            pose = {f"pose_{k}": v for k, v in posing.values(theta, self.layout).items()}
+            return {**pose, **self._metrics(theta, reference)}
         if self.transparent:
             return {"mean_opacity": float(op.alphas(theta, self.layout).mean()), **self._metrics(theta, reference)}
         return self._metrics(theta, reference)

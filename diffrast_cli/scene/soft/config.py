@@ -80,6 +80,16 @@ class SoftConfig(SoupConfig):
     kind: Literal["soft"] = "soft"
     coverage: SoftCoverage = SoftCoverage()
     aggregate: SoftAggregate = SoftAggregate()
+    gradient: Literal["analytic", "sge"] = Field(
+        "analytic", description="positions and colours: analytic = exact derivatives of the soft image "
+        "(G, soft_analytic.glsl; they are not perturbed), sge = the estimator's; depths and opacity use SGE")
+
+    @model_validator(mode="after")
+    def _resample(self):
+        if self.gradient == "analytic" and self.resample.every > 0:
+            raise ValueError("resample: re-placing triangles needs gradient: sge (exact gradients keep no "
+                             "per-triangle signal)")
+        return self
 
 
 class SoftMeshConfig(MeshConfig):

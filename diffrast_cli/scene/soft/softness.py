@@ -39,7 +39,8 @@ class Softness:
         cov, agg = self.coverage, self.aggregate
         return {"SOFT_FAMILY": CDF_FAMILIES[cov.cdf], "SOFT_P": repr(float(cov.shape)),
                 "SOFT_BAND": repr(float(self.band_pixels)), "SOFT_CONORM": CONORMS[agg.conorm],
-                "SOFT_COLOR": COLOR_MODES[agg.color], "SOFT_BG_DEPTH": repr(float(agg.background_depth))}
+                "SOFT_COLOR": COLOR_MODES[agg.color], "SOFT_BG_DEPTH": repr(float(agg.background_depth)),
+                "SOFT_MAX_COVER": int(cov.layers)}
 
     def shading_uniforms(self) -> dict:
         return {"u_soft_mlp": tuple(float(w) for w in self.mlp_weights)}

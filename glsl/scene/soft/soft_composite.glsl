@@ -1,7 +1,7 @@
 // The soft rasterizer's combination of a sample's fragments (included by its shade includes
 // after the base kind's scene_sample). With scene.aggregate.color zbuffer or softmax (SOFT_COLOR)
 // it combines a sample's fragments itself (SCENE_COMPOSITE, deep_fragments.glsl), each
-// fragment's opacity being its coverage c_i = F(d_i / tau) (soft.frag):
+// fragment's opacity being its coverage c_i (soft.frag: soft_coverage of F(d_i / tau)):
 //   silhouette  A = S(... S(S(0, c_0), c_1) ..., c_(n-1)), S the t-conorm SOFT_CONORM (p:
 //               u_soft_conorm_p);
 //   zbuffer     colour = A * (colour of the nearest fragment with c_i >= F(0), the sample is
@@ -18,18 +18,19 @@
 #define SOFT_COLOR_SOFTMAX 2
 #define SOFT_COLOR_SOFTMAX_SILHOUETTE 3
 
-#if SOFT_COLOR != SOFT_COLOR_COMPOSITE
-#define SCENE_COMPOSITE
 #include "deep_fragments.glsl"
 #include "soft_coverage.glsl"
 
 uniform float u_soft_conorm_p;
 uniform float u_soft_gamma;
 
+#if SOFT_COLOR != SOFT_COLOR_COMPOSITE
+#define SCENE_COMPOSITE
+
 vec4 scene_composite(uint s) {
     int n = deep_fragment_count();
 #if SOFT_COLOR == SOFT_COLOR_ZBUFFER
-    float inside = soft_cdf(SOFT_FAMILY, 0.0, SOFT_P).x;
+    float inside = soft_coverage(SOFT_FAMILY, 0.0, SOFT_P).x;
     float cover = 0.0, best = -1.0;
     vec3 front = vec3(0.0), most = vec3(0.0);
     bool found = false;

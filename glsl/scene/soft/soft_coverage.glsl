@@ -220,3 +220,14 @@ float soft_aggregate(int conorm, float p, int n) {
     return acc;
 }
 
+
+// The coverage a triangle records: F taken down by SOFT_COVER_MIN and rescaled, (F - m) / (1 - m)
+// clamped at 0 (m = 1/255): it reaches 0 where R stops recording (F = m), so the soft image has
+// no step at the band's edge (a plain cut left a step of m, under softmax depth weights of up
+// to a fifth of a colour, which central differences saw and exact derivatives cannot).
+// Returns (coverage, d coverage / dx).
+#define SOFT_COVER_MIN (1.0 / 255.0)
+vec2 soft_coverage(int family, float x, float p) {
+    vec2 f = soft_cdf(family, x, p);
+    return f.x > SOFT_COVER_MIN ? vec2(f.x - SOFT_COVER_MIN, f.y) / (1.0 - SOFT_COVER_MIN) : vec2(0.0);
+}
