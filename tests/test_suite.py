@@ -38,7 +38,8 @@ def test_soft_depth_recovers_the_occlusion_order_the_zbuffer_cannot(device):
     hard = runner.run_instance(device, task, 1, "sge", quick=False, curve=False)
     soft = runner.run_instance(device, task, 1, "soft_logistic", quick=False, curve=False)
     assert hard["start"]["order"] == 0.0 and hard["final"]["order"] == 0.0
-    assert soft["final"]["order"] == 1.0 and soft["final"]["corner_error"] < soft["start"]["corner_error"] / 3
+    assert soft["final"]["order"] == 1.0 and soft["final"]["success"] == 1.0
+    assert soft["final"]["corner_error"] < soft["start"]["corner_error"] / 10
 
 
 def test_pose_is_recovered(device):

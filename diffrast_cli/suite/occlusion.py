@@ -22,7 +22,7 @@ DEPTH_EPS, DEPTH_LR = 0.05, 0.03   # depth moves 0.4 in the run (the soup's defa
 
 class Occlusion(Task):
     name = "occlusion"
-    log_tau = grid_taus(-2.5, -2.0, -2.5, -3.0, -2.5)
+    log_tau = grid_taus(-3.0, -3.5, -3.0, -4.0, -2.5)
     primary = "success"
     instances = 8
     size, iterations = 128, 200

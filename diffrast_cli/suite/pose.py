@@ -37,7 +37,7 @@ class PoseTarget:
 
 class Pose(Task):
     name = "pose"
-    log_tau = grid_taus(-3.5, -4.0, -3.5, -4.0, -2.5)
+    log_tau = grid_taus(-3.5, -3.0, -3.5, -3.5, -3.0)
     primary = "success"
     instances = 24
     size, iterations = 64, 300

@@ -23,7 +23,7 @@ from .task import methods
 TASK_CLASSES = {t.name: t for t in (Shape2D, Shape3D, Pose, Occlusion)}
 TASKS = tuple(TASK_CLASSES)
 CURVE_POINTS = 10
-TAU_GRID = (-4.0, -3.5, -3.0, -2.5, -2.0, -1.5)
+TAU_GRID = (-4.0, -3.5, -3.0, -2.5, -2.0, -1.5, -1.0)
 GRID_SEEDS = (1000, 1001)      # training instances of the grid search (never the reported seeds)
 
 

@@ -23,7 +23,7 @@ def silhouette_metrics(image: np.ndarray, target: np.ndarray, threshold: float =
 
 class Shape2D(Task):
     name = "shape2d"
-    log_tau = grid_taus(-3.0, -3.0, -3.0, -4.0, -3.0)
+    log_tau = grid_taus(-3.0, -3.0, -3.0, -3.0, -2.5)
     primary = "iou"
     size, iterations = instances.SHAPE2D_SIZE, 200
     quick_size, quick_iterations = 64, 60

@@ -36,7 +36,7 @@ def ring_cameras(inst, size: int) -> list:
 
 class Shape3D(Task):
     name = "shape3d"
-    log_tau = grid_taus(-4.0, -4.0, -4.0, -4.0, -3.5)
+    log_tau = grid_taus(-4.0, -3.5, -4.0, -4.0, -3.5)
     primary = "iou"
     size, iterations = 64, 100
     quick_size, quick_iterations = 32, 30
