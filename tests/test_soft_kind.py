@@ -43,15 +43,12 @@ def theta_of(problem) -> np.ndarray:
     return theta
 
 
-def reference_image(family: str, tau: float, background) -> np.ndarray:
+def reference_image(family: str, tau: float, background, **kw) -> np.ndarray:
     """Each pixel centre's coverage by every triangle, recorded(F(d / tau)) (d in NDC),
     composited front to back (depth order) over the background; row 0 = top."""
-    j, i = np.mgrid[0:W, 0:W]
-    pts = np.stack([(i + 0.5) / W * 2 - 1, 1 - (j + 0.5) / W * 2], -1).reshape(-1, 2)
-    cov = np.stack([cdf(family, signed_distance(pts, t) / tau) for t in TRIANGLES], 1)
-    cov = recorded(cov)
-    out = np.zeros((len(pts), 3))
-    trans = np.ones(len(pts))
+    cov = coverages(family, tau, **kw)
+    out = np.zeros((len(cov), 3))
+    trans = np.ones(len(cov))
     for k in np.argsort(DEPTHS):
         out += (trans * cov[:, k])[:, None] * COLORS[k]
         trans *= 1.0 - cov[:, k]
@@ -118,16 +115,7 @@ def test_learned_cdf_matches_the_numpy_reference(device, tmp_path, weights):
     with released(soft_problem(device, tmp_path, extra)) as problem:
         problem.estimator.upload(theta_of(problem))
         got = problem.estimator.color(0)
-    j, i = np.mgrid[0:W, 0:W]
-    pts = np.stack([(i + 0.5) / W * 2 - 1, 1 - (j + 0.5) / W * 2], -1).reshape(-1, 2)
-    cov = np.stack([cdf("mlp", signed_distance(pts, t) / 10 ** -1.5, w=w) for t in TRIANGLES], 1)
-    cov = recorded(cov)
-    ref = np.zeros((len(pts), 3))
-    trans = np.ones(len(pts))
-    for k in np.argsort(DEPTHS):
-        ref += (trans * cov[:, k])[:, None] * COLORS[k]
-        trans *= 1.0 - cov[:, k]
-    ref = (ref + trans[:, None] * 0.1).reshape(W, W, 3)
+    ref = reference_image("mlp", 10 ** -1.5, [0.1, 0.1, 0.1], w=w)
     assert np.abs(got - ref).max() < 5e-3
 
 
