@@ -53,14 +53,8 @@ class Occlusion(Task):
 
     def target_image(self, device, inst, quick: bool) -> np.ndarray:
         """The hard render of the target placement and order."""
-        size = self.settings(quick)[0]
-        hard = JobConfig.model_validate(self.hard_job(inst, 0, quick))
-        probe = Problem(hard, None, device=device, target=np.zeros((size, size, 3), np.float32))
-        try:
-            probe.estimator.upload(self._theta(probe, inst.target, inst.target_depths, inst.colors))
-            return probe.estimator.color(0)
-        finally:
-            probe.release()
+        return self.single_render(device, self.hard_job(inst, 0, quick), quick,
+                                  lambda p: self._theta(p, inst.target, inst.target_depths, inst.colors))
 
     def start(self, problem: Problem, inst):
         return self._theta(problem, inst.start, inst.start_depths, inst.colors)

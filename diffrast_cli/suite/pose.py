@@ -62,13 +62,8 @@ class Pose(Task):
                 "optimize": {"iterations": iterations, "samples": 1}}
 
     def target_image(self, device, inst, quick: bool) -> np.ndarray:
-        size = self.settings(quick)[0]
-        job = JobConfig.model_validate(self.hard_job(inst, 0, quick, "target", optimize=False))
-        probe = Problem(job, None, device=device, target=np.zeros((size, size, 3), np.float32), asset=inst.mesh)
-        try:
-            return probe.estimator.color(0)
-        finally:
-            probe.release()
+        return self.single_render(device, self.hard_job(inst, 0, quick, "target", optimize=False), quick,
+                                  asset=inst.mesh)
 
     def problem(self, device, job: JobConfig, inst, quick: bool) -> Problem:
         return Problem(job, None, device=device, target=self.target_image(device, inst, quick), asset=inst.mesh)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
 from ..config import JobConfig
 from ..problem import Problem
 
@@ -65,6 +67,19 @@ class Task:
     def problem(self, device, job: JobConfig, inst, quick: bool) -> Problem:
         """The fit's problem: the job with the instance's targets (and cameras)."""
         raise NotImplementedError
+
+    def single_render(self, device, job: dict, quick: bool, theta_of=None, asset=None) -> np.ndarray:
+        """One clean render of a single-view ``job`` at the task's size (targets the tasks draw
+        themselves); ``theta_of(problem)``: the parameters to show (default: the job's own)."""
+        size = self.settings(quick)[0]
+        probe = Problem(JobConfig.model_validate(job), None, device=device,
+                        target=np.zeros((size, size, 3), np.float32), asset=asset)
+        try:
+            if theta_of is not None:
+                probe.estimator.upload(theta_of(probe))
+            return probe.estimator.color(0)
+        finally:
+            probe.release()
 
     def start(self, problem: Problem, inst):
         """The start parameters (theta) of the fit."""

@@ -51,4 +51,11 @@ float accum_value(uint pair, uint c) {
 
 void accumulate_exact(uint pair, uint c, float v) { accumulate(pair, c, v * ANALYTIC_GAIN); }
 
+// Three consecutive exact slots (an RGB colour's), each skipped where it is 0.
+void accumulate_exact_rgb(uint pair, uint c, vec3 v) {
+    if (v.r != 0.0) accumulate_exact(pair, c, v.r);
+    if (v.g != 0.0) accumulate_exact(pair, c + 1u, v.g);
+    if (v.b != 0.0) accumulate_exact(pair, c + 2u, v.b);
+}
+
 float exact_value(uint pair, uint c) { return accum_value(pair, c) * (1.0 / ANALYTIC_GAIN); }

@@ -20,7 +20,7 @@ from ...gl import shaders
 from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..params import MAP_ANALYTIC, ParamLayout
 from ..soup.kind import TriangleSoup
-from .softness import Softness
+from .softness import Softness, describe
 
 
 class SoftRasterizer(TriangleSoup):
@@ -110,7 +110,7 @@ class SoftRasterizer(TriangleSoup):
 
     @classmethod
     def describe_inputs(cls, cfg, base) -> str:
-        return f"soft rasterizer: {cfg.triangles} triangles, " + Softness(cfg.coverage, cfg.aggregate, (2, 2), 1).describe()
+        return f"soft rasterizer: {cfg.triangles} triangles, " + describe(cfg.coverage, cfg.aggregate)
 
     @classmethod
     def create(cls, setup) -> "SoftRasterizer":

@@ -9,7 +9,7 @@ Gradients: SGE. Nothing is culled (back faces' edges add coverage too)."""
 from __future__ import annotations
 
 from ..mesh.kind import TexturedMesh
-from .softness import Softness
+from .softness import Softness, describe
 
 
 class SoftMesh(TexturedMesh):
@@ -63,4 +63,4 @@ class SoftMesh(TexturedMesh):
     @classmethod
     def describe_inputs(cls, cfg, base) -> str:
         return super().describe_inputs(cfg, base) + ", soft rasterizer: " + \
-            Softness(cfg.coverage, cfg.aggregate, (2, 2), 1).describe()
+            describe(cfg.coverage, cfg.aggregate)

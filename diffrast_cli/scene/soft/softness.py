@@ -56,6 +56,8 @@ class Softness:
         s = self.settings(iteration)
         return {"u_soft_tau": s["tau"], "u_soft_conorm_p": s["p"], "u_soft_gamma": s["gamma"]}
 
-    def describe(self) -> str:
-        cov, agg = self.coverage, self.aggregate
-        return (f"{cov.cdf} coverage, tau 10^{cov.log_tau:g}, {agg.conorm} t-conorm, {agg.color} colour")
+
+def describe(coverage, aggregate) -> str:
+    """A few words on a soft kind's coverage and aggregation (``diffrast validate``)."""
+    return (f"{coverage.cdf} coverage, tau 10^{coverage.log_tau:g}, {aggregate.conorm} t-conorm, "
+            f"{aggregate.color} colour")

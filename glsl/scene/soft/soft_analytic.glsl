@@ -122,11 +122,7 @@ void scene_analytic(uint pair, vec3 dl) {
 #endif
 #endif
 #ifdef SOFT_COLORS_ANALYTIC
-            vec3 gcol = dl * (weight * INV_NSUB);
-            uint cb = groups[GROUP_COLORS].contrib_base + 3u * tri;
-            if (gcol.r != 0.0) accumulate_exact(pair, cb, gcol.r);
-            if (gcol.g != 0.0) accumulate_exact(pair, cb + 1u, gcol.g);
-            if (gcol.b != 0.0) accumulate_exact(pair, cb + 2u, gcol.b);
+            accumulate_exact_rgb(pair, groups[GROUP_COLORS].contrib_base + 3u * tri, dl * (weight * INV_NSUB));
 #endif
 #ifdef SOFT_POSITIONS_ANALYTIC
             float g_c = dot(dl, dcdc) * INV_NSUB;

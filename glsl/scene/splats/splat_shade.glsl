@@ -63,10 +63,7 @@ void scene_analytic(uint pair, vec3 dl) {
             vec3 c = p.color_opacity.rgb;
 #ifdef SPLAT_DC_ANALYTIC
             vec3 d = dl * vec3(greaterThan(c, vec3(0.0))) * (t_k * a * SH_C0_OVER_NSUB);
-            uint cb = groups[GROUP_SH_DC].contrib_base + 3u * s;
-            if (d.r != 0.0) accumulate_exact(pair, cb, d.r);
-            if (d.g != 0.0) accumulate_exact(pair, cb + 1u, d.g);
-            if (d.b != 0.0) accumulate_exact(pair, cb + 2u, d.b);
+            accumulate_exact_rgb(pair, groups[GROUP_SH_DC].contrib_base + 3u * s, d);
 #endif
 #ifdef SPLAT_ALPHA_GRADIENT
             front += (t_k * a) * c;
