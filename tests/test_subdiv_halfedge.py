@@ -111,3 +111,48 @@ def test_bad_cages_are_one_line_errors():
         he.from_polygons([(0, 1, 2, 3)], 4, creases=[(0, 2)])
     with pytest.raises(ConfigError, match="needs at least 3"):
         he.from_polygons([(0, 1)], 2)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_stencil_tables_equal_the_point_rules(name):
+    """Each level as a stencil table (the GPU gathers) gives the same points as refine_points;
+    the composed table of two levels too, and its rows are affine (weights sum to 1)."""
+    from diffrast_cli.scene.subdiv import stencils as st
+    points, faces, creases = CASES[name]
+    p0 = np.asarray(points, float) + np.random.default_rng(1).normal(0, 0.1, (len(points), 3))
+    m = he.from_polygons(faces, len(points), creases)
+    s1 = st.level_stencil(m)
+    assert np.abs(s1.apply(p0) - he.refine_points(m, p0)).max() < 1e-12
+    m1 = he.refine_topology(m)
+    s2 = st.level_stencil(m1)
+    total = st.compose(s2, s1)
+    _, want = he.refine(m, p0, 2)
+    assert np.abs(total.apply(p0) - want).max() < 1e-12
+    sums = np.add.reduceat(total.weight, total.start[:-1])
+    assert np.abs(sums - 1.0).max() < 1e-12
+    # a refined point of cage face f depends only on the vertices of faces sharing a vertex with f
+    m2 = he.refine_topology(m1)
+    quads = he.quads(m2)
+    face_of_quad = m.face[he.cage_halfedge(np.arange(len(quads)), 1)]
+    for f, poly in enumerate(faces):
+        ring = {v for other in faces if set(other) & set(poly) for v in other}
+        used = {int(c) for q in quads[face_of_quad == f] for v in q
+                for c in total.index[total.start[v]:total.start[v + 1]]}
+        assert used <= ring
+
+
+def test_corner_values_refine_linearly():
+    """Face-varying values (UVs): children take the corner, edge midpoints and the face mean;
+    a value linear in the position stays linear on a flat grid."""
+    from diffrast_cli.scene.subdiv import stencils as st
+    m = he.from_polygons(GRID_F, len(GRID_P))
+    flat = np.asarray(GRID_P, float)[:, :2]
+    uv = flat[m.vert] / 2.0
+    r1 = st.refine_corner_values(m, uv)
+    m1 = he.refine_topology(m)
+    lin = he.refine_points(m, np.c_[flat, np.zeros(len(flat))])[:, :2]
+    # on the flat grid (z dropped) the interior refined points sit where linear interpolation puts them
+    inner = np.abs(lin[m1.vert] - 2.0 * r1).max(axis=1) < 1e-12
+    assert inner.sum() >= 16
+    assert np.allclose(r1[0::4], uv)
+    assert np.allclose(r1[2::4].reshape(-1, 2), np.repeat(np.array([uv[m.face == f].mean(0) for f in range(4)]), 4, 0))

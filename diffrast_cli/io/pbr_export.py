@@ -230,11 +230,18 @@ def _number(x) -> str:
 
 
 def export_pbr_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
-    """Write ``stem.obj``, ``stem.mtl`` and the map PNGs (PBR extension of MTL: ``Kd``/``map_Kd``
+    """Write ``stem.obj``, ``stem.mtl`` and the map PNGs (write_pbr_mtl).  Returns the paths, OBJ first."""
+    mtl, name, written = write_pbr_mtl(_material(mesh), out_dir, stem)
+    obj = Path(out_dir) / f"{stem}.obj"
+    atomic_write_bytes(obj, obj_text(mesh, mtl.name, name).encode("utf-8"))
+    return [obj, mtl] + written
+
+
+def write_pbr_mtl(mat: PbrMaterial, out_dir, stem: str) -> tuple[Path, str, list[Path]]:
+    """Write ``stem.mtl`` and the map PNGs of ``mat`` (PBR extension of MTL: ``Kd``/``map_Kd``
     sRGB base colour, ``Pr``/``map_Pr`` roughness, ``Pm``/``map_Pm`` metallic, ``norm`` and
     ``map_Bump -bm 1`` the tangent-space normal map, ``disp`` the 16-bit height map).  MTL has
-    no occlusion slot: occlusion is not written.  Returns the paths, OBJ first."""
-    mat = _material(mesh)
+    no occlusion slot: occlusion is not written.  Returns (the MTL, the material's name, the PNGs)."""
     out = ensure_folder(out_dir)
     name = mat.name or "material_0"
     lines = ["# diffrast PBR material (Kd / map_Kd: sRGB base colour)", f"newmtl {name}",
@@ -271,10 +278,8 @@ def export_pbr_obj(mesh: MeshData, out_dir, stem: str = "mesh") -> list[Path]:
         atomic_write_bytes(written[-1], data)
     mtl = out / f"{stem}.mtl"
     atomic_write_bytes(mtl, ("\n".join(lines) + "\n").encode("utf-8"))
-    obj = out / f"{stem}.obj"
-    atomic_write_bytes(obj, obj_text(mesh, mtl.name, name).encode("utf-8"))
-    return [obj, mtl] + written
+    return mtl, name, written
 
 
 __all__ = ["export_pbr_glb", "export_pbr_gltf", "export_pbr_obj", "gltf_vertices",
-           "material_images"]
+           "material_images", "write_pbr_mtl"]

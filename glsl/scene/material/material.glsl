@@ -119,6 +119,22 @@ vec3 material_color(Material m, vec3 ng, vec4 t, vec3 p, uint cam) {
 }
 
 #ifdef MATERIAL_ANALYTIC
+void record_material_sample(vec2 uv, vec3 ng, vec4 t, vec3 p, uint cam, uint key, float sigma);
+#endif
+
+// The colour of a surface sample at uv, point p, geometric normal ng (any length; turned to the
+// eye here, two-sided) and interpolated tangent tg; records it for scene_analytic.
+vec3 surface_color(vec2 uv, vec3 ng, vec4 tg, vec3 p, uint cam, uint key, float sigma) {
+    ng = normalize(ng + vec3(0.0, 0.0, 1e-20));
+    if (dot(ng, cameras[cam].eye.xyz - p) < 0.0) ng = -ng;
+    Material m = fetch_material(uv, key, sigma);
+#ifdef MATERIAL_ANALYTIC
+    record_material_sample(uv, ng, tg, p, cam, key, sigma);
+#endif
+    return material_color(m, ng, tg, p, cam);
+}
+
+#ifdef MATERIAL_ANALYTIC
 // What G's plus copy saw at each sample of the current pixel, for scene_analytic.
 vec2 g_pb_uv[NSUB];
 vec3 g_pb_ng[NSUB];

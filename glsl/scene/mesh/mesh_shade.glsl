@@ -30,17 +30,7 @@ vec2 texel_ndc(ivec2 texel);
 #include "mesh_displace.glsl"
 #endif
 
-// Perspective-correct barycentrics of the point seen at NDC `ndc` on the
-// triangle p0 p1 p2 (world) through view-projection vp.
-vec3 barycentrics(mat4 vp, vec3 p0, vec3 p1, vec3 p2, vec2 ndc) {
-    vec3 a = (vp * vec4(p0, 1.0)).xyw;
-    vec3 b = (vp * vec4(p1, 1.0)).xyw;
-    vec3 c = (vp * vec4(p2, 1.0)).xyw;
-    vec3 r = vec3(ndc, 1.0);
-    vec3 e = vec3(dot(cross(b, c), r), dot(cross(c, a), r), dot(cross(a, b), r));
-    float s = e.x + e.y + e.z;
-    return abs(s) > 0.0 ? e / s : vec3(1.0 / 3.0);
-}
+#include "barycentrics.glsl"
 
 #ifdef HAS_TEXTURE
 // Texel grid position of the UV at barycentrics w (v = 0 is the bottom row of
@@ -123,15 +113,9 @@ vec3 vertex_color(uint v, uint key, float sigma) {
 // length; turned to the eye here), the interpolated tangent, the material at the UV.
 vec3 pbr_sample(uint tri, vec3 b, vec3 p, vec3 ng, uint cam, uint key, float sigma) {
     vec2 uv = b.x * corner_uv[tri * 3u] + b.y * corner_uv[tri * 3u + 1u] + b.z * corner_uv[tri * 3u + 2u];
-    ng = normalize(ng + vec3(0.0, 0.0, 1e-20));
-    if (dot(ng, cameras[cam].eye.xyz - p) < 0.0) ng = -ng;  // two-sided
     vec4 tg = b.x * corner_tangent[tri * 3u] + b.y * corner_tangent[tri * 3u + 1u] + b.z * corner_tangent[tri * 3u + 2u];
     tg.w = corner_tangent[tri * 3u].w;
-    Material m = fetch_material(uv, key, sigma);
-#ifdef MATERIAL_ANALYTIC
-    record_material_sample(uv, ng, tg, p, cam, key, sigma);
-#endif
-    return material_color(m, ng, tg, p, cam);
+    return surface_color(uv, ng, tg, p, cam, key, sigma);
 }
 
 #ifdef DISPLACE
