@@ -32,6 +32,8 @@ PROBLEMS = {
     "mesh-100k-tex2048-4x1024": dict(kind="mesh", rows=158, texture=2048, resolution=1024, views=4),
     "mesh-4k-pbr256-256": dict(kind="mesh", rows=32, pbr=256, resolution=256, views=1),
     "mesh-50k-pbr1024-4x1024": dict(kind="mesh", rows=112, pbr=1024, resolution=1024, views=4),
+    "subdiv-150-l2-pbr128-256": dict(kind="subdiv", side=5, levels=2, pbr=128, resolution=256, views=1),
+    "subdiv-2k-l2-pbr1024-4x1024": dict(kind="subdiv", side=18, levels=2, pbr=1024, resolution=1024, views=4),
     "splats-20k-256": dict(kind="splats", count=20_000, resolution=256, fragments=16),
     "splats-500k-1024": dict(kind="splats", count=500_000, resolution=1024, fragments=16),
     "splats-500k-1024-kbuffer": dict(kind="splats", count=500_000, resolution=1024, fragments=16, structure="kbuffer"),
@@ -41,6 +43,9 @@ PROBLEMS = {
 # The PBR problems (issue 10): the sphere with four random maps (base colour, roughness,
 # metallic, normal; 8 parameters per texel, analytic gradients) under a directional,
 # a point and an ambient light; mesh-50k-pbr1024-4x1024 is the issue's GPU target problem.
+# The subdivision problems (issue 13): a cube of side x side quads per face on the unit sphere
+# (6 side^2 control faces; 18: 1,944) refined 2 levels (62,208 triangles), the four random maps,
+# the PBR lights; subdiv-2k-l2-pbr1024-4x1024 is the issue's GPU target problem.
 PBR_LIGHTS = [[{"type": "directional", "direction": [0.4, 0.8, 0.5], "intensity": 2.5},
                {"type": "point", "position": [-2.0, 1.0, 2.5], "intensity": 10.0},
                {"type": "ambient", "intensity": 0.2}]]
@@ -93,24 +98,45 @@ def _soup_problem(device, name: str, spec: dict, iterations: int, samples: int, 
     return Problem(job, None, device=device, target=synthetic_target(res), **estimator_options)
 
 
+def _random_material(m: int, rng):
+    from .io.material import PbrMaterial
+    normal = np.concatenate([rng.normal(0, 0.2, (m, m, 2)), np.ones((m, m, 1))], axis=2)
+    return PbrMaterial(base_color=rng.random((m, m, 3), np.float32), roughness=rng.random((m, m), np.float32),
+                       metallic=rng.random((m, m), np.float32),
+                       normal=(normal / np.linalg.norm(normal, axis=2, keepdims=True)).astype(np.float32))
+
+
 def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int, **estimator_options) -> Problem:
     from .io.meshes import lat_long_sphere
-    from .scene.cameras import orbit_cameras
-    from .sge.views import ViewSet
     res, n = spec["resolution"], spec["rows"]
     mesh = lat_long_sphere(n, 2 * n, name="bench_sphere")
     rng = np.random.default_rng(0)
     scene = {"kind": "mesh", "mesh": "<generated>"}
     if "pbr" in spec:
-        from .io.material import PbrMaterial
-        m = spec["pbr"]
-        normal = np.concatenate([rng.normal(0, 0.2, (m, m, 2)), np.ones((m, m, 1))], axis=2)
-        mesh.material = PbrMaterial(base_color=rng.random((m, m, 3), np.float32), roughness=rng.random((m, m), np.float32),
-                                    metallic=rng.random((m, m), np.float32),
-                                    normal=(normal / np.linalg.norm(normal, axis=2, keepdims=True)).astype(np.float32))
+        mesh.material = _random_material(spec["pbr"], rng)
         scene.update(shading={"model": "pbr"}, material={"normal": {}}, lights=PBR_LIGHTS)
     else:
         mesh.texture = rng.random((spec["texture"], spec["texture"], 3)).astype(np.float32)
+    return _orbit_problem(device, name, spec, scene, mesh, iterations, samples, **estimator_options)
+
+
+def _subdiv_problem(device, name: str, spec: dict, iterations: int, samples: int, **estimator_options) -> Problem:
+    """A sphere cage; its maps start flat at the map resolution (a cage OBJ carries no maps; the work
+    per iteration is the same)."""
+    from .scene.subdiv.cage import sphere_cage
+    m = spec["pbr"]
+    maps = {k: {"resolution": m} for k in ("base_color", "roughness", "metallic", "normal")}
+    scene = {"kind": "subdiv", "cage": "<generated>", "levels": spec["levels"], "shading": {"model": "pbr"},
+             "material": maps, "lights": PBR_LIGHTS}
+    return _orbit_problem(device, name, spec, scene, sphere_cage(spec["side"]), iterations, samples,
+                          **estimator_options)
+
+
+def _orbit_problem(device, name, spec, scene, asset, iterations, samples, **estimator_options) -> Problem:
+    """The job of an object seen from 2 x views orbit cameras (views per iteration), the synthetic target."""
+    from .scene.cameras import orbit_cameras
+    from .sge.views import ViewSet
+    res = spec["resolution"]
     cams = orbit_cameras(2 * spec["views"], width=res, height=res, fov_y_deg=40.0, distance=3.0)
     target = synthetic_target(res)
     views = ViewSet(view_proj=np.stack([c.view_projection() for c in cams]), eyes=np.stack([c.position for c in cams]),
@@ -120,7 +146,7 @@ def _mesh_problem(device, name: str, spec: dict, iterations: int, samples: int, 
         "scene": scene,
         "optimize": {"iterations": iterations, "samples": samples, "views_per_iteration": spec["views"]},
     })
-    return Problem(job, None, device=device, mesh=mesh, views=views, cameras=cams, **estimator_options)
+    return Problem(job, None, device=device, asset=asset, views=views, cameras=cams, **estimator_options)
 
 
 def _splat_problem(device, name: str, spec: dict, iterations: int, samples: int, **estimator_options) -> Problem:
@@ -140,7 +166,7 @@ def _splat_problem(device, name: str, spec: dict, iterations: int, samples: int,
     return Problem(job, None, device=device, target=synthetic_target(res), **estimator_options)
 
 
-BUILDERS = {"mesh": _mesh_problem, "soup": _soup_problem, "splats": _splat_problem}
+BUILDERS = {"mesh": _mesh_problem, "soup": _soup_problem, "splats": _splat_problem, "subdiv": _subdiv_problem}
 
 
 def bench_problem(device, name: str, iterations: int, warmup: int, samples: int, aggregation=None) -> dict:

@@ -93,3 +93,39 @@ def cage_obj_text(positions, faces, uvs=None, mtllib: str | None = None, materia
             lines.append("f " + " ".join(f"{v + 1}/{k + i + 1}" for i, v in enumerate(f)))
         k += len(f)
     return "\n".join(lines) + "\n"
+
+
+# cube sides: outward normal, in-plane axes u x v = normal
+_SIDES = [((1, 0, 0), (0, 0, -1), (0, 1, 0)), ((-1, 0, 0), (0, 0, 1), (0, 1, 0)),
+          ((0, 1, 0), (1, 0, 0), (0, 0, -1)), ((0, -1, 0), (1, 0, 0), (0, 0, 1)),
+          ((0, 0, 1), (1, 0, 0), (0, 1, 0)), ((0, 0, -1), (-1, 0, 0), (0, 1, 0))]
+
+
+def _cell_origin(side: int) -> tuple[float, float]:
+    return (side % 3) / 3.0, (side // 3) / 2.0
+
+
+def sphere_cage(n: int, margin: float = 0.02, name: str = "sphere_cage") -> Cage:
+    """A cube of n x n quads per side pushed onto the unit sphere, with per-corner UVs: each cube
+    side is a cell of a 3 x 2 atlas, ``margin`` (of a cell) around its square."""
+    index, pos, faces, uvs = {}, [], [], []
+    for side, axes in enumerate(_SIDES):
+        normal, u, v = (np.asarray(a, float) for a in axes)
+        ids = np.empty((n + 1, n + 1), int)
+        for i in range(n + 1):
+            for j in range(n + 1):
+                p = normal + (2 * i / n - 1) * u + (2 * j / n - 1) * v
+                key = tuple(np.round(p, 6))
+                if key not in index:
+                    index[key] = len(pos)
+                    pos.append(p / np.linalg.norm(p))
+                ids[i, j] = index[key]
+        ox, oy = _cell_origin(side)
+        for i in range(n):
+            for j in range(n):
+                corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)]
+                faces.append(tuple(int(ids[a, b]) for a, b in corners))
+                for a, b in corners:
+                    uvs.append((ox + (margin + (1 - 2 * margin) * a / n) / 3.0,
+                                oy + (margin + (1 - 2 * margin) * b / n) / 2.0))
+    return Cage(np.asarray(pos), faces, np.asarray(uvs), name)

@@ -185,6 +185,8 @@ class SubdivSurface(SceneKind):
             out += [BufferSpec("VERTEX_QUAD_START", data=start.astype(np.uint32).tobytes()),
                     BufferSpec("VERTEX_QUADS", data=quads.astype(np.uint32).tobytes()),
                     BufferSpec("NORMALS", size=16 * s.vertices, per_copy=True)]
+        if self.displace:
+            out.append(BufferSpec("VERTEX_UV", data=s.vertex_uv().astype(np.float32).tobytes()))
         if self.pbr:
             out += [BufferSpec("CORNER_UV", data=s.corner_uv.astype(np.float32).tobytes()),
                     BufferSpec("CORNER_TANGENT", data=self._corner_tangents().tobytes())]
@@ -249,7 +251,8 @@ class SubdivSurface(SceneKind):
             self.refine_prog.run(*groups_1d(n * rows, max_groups))
             barrier(self.ctx)
         if self.normals_prog is not None:
-            set_uniforms(self.normals_prog, u_copies=n)
+            set_uniforms(self.normals_prog, u_copies=n, u_iteration=iteration, u_clean=int(clean),
+                         u_seed=estimator.seed, u_samples=estimator.samples)
             self.normals_prog.run(*groups_1d(n * self.surface.vertices, max_groups))
             barrier(self.ctx)
 

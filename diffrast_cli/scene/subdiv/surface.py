@@ -96,34 +96,32 @@ class RefinedSurface:
         length = np.linalg.norm(n, axis=1, keepdims=True)
         return np.where(length > 0, n / np.where(length > 0, length, 1.0), np.array([0.0, 0.0, 1.0]))
 
-    def corner_positions(self, control: np.ndarray, height=None, strength: float = 0.0,
+    def vertex_uv(self) -> np.ndarray:
+        """(V_L, 2) the UV of each refined vertex's first corner: where its displacement is read."""
+        first = np.zeros(self.vertices, np.int64)
+        first[self.final.vert[::-1]] = np.arange(self.final.count)[::-1]
+        return self.corner_uv[first]
+
+    def displaced_points(self, control: np.ndarray, height=None, strength: float = 0.0,
                          midlevel: float = 0.5) -> np.ndarray:
-        """(4Q, 3) position of every final halfedge's corner: its refined point, displaced along the
-        vertex normal by strength * (h - midlevel) with h the height map at the corner's UV."""
+        """(V_L, 3) refined points, each moved along its vertex normal by strength * (h - midlevel),
+        h the height map at the vertex's UV (:meth:`vertex_uv`; one displacement per vertex: no
+        cracks at UV seams)."""
         p = self.points(control)
-        out = p[self.final.vert]
-        if height is not None:
-            from ..mesh.displacement import sample_map
-            n = self.vertex_normals(p)[self.final.vert]
-            h = sample_map(height, self.corner_uv)
-            out = out + n * (strength * (h - midlevel))[:, None]
-        return out
+        if height is None:
+            return p
+        from ..mesh.displacement import sample_map
+        h = sample_map(height, self.vertex_uv())
+        return p + self.vertex_normals(p) * (strength * (h - midlevel))[:, None]
 
     def mesh_data(self, control: np.ndarray, height=None, strength: float = 0.0, midlevel: float = 0.5,
                   name: str = "refined") -> MeshData:
-        """The refined (displaced) surface as triangles with per-corner UVs. Without displacement the
-        vertices are the refined points (shared); with it, one per corner (the corners of a vertex
-        may sit at different UVs: seams)."""
+        """The refined (displaced) surface as triangles over the refined vertices, per-corner UVs."""
         tris = self.triangles()
         uvs = None if self.corner_uv is None else self.corner_uv[tris].astype(np.float32)
-        if height is None:
-            pos = self.points(control).astype(np.float32)
-            faces = self.final.vert[tris]
-        else:
-            pos = self.corner_positions(control, height, strength, midlevel).astype(np.float32)
-            faces = tris
-        return MeshData(positions=pos, faces=np.ascontiguousarray(faces, np.int32), uvs=uvs, normals=None,
-                        texture=None, vertex_colors=None, name=name)
+        pos = self.displaced_points(control, height, strength, midlevel).astype(np.float32)
+        return MeshData(positions=pos, faces=np.ascontiguousarray(self.final.vert[tris], np.int32), uvs=uvs,
+                        normals=None, texture=None, vertex_colors=None, name=name)
 
     # -- what a sample depends on -------------------------------------------------
 

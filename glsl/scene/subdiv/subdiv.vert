@@ -9,9 +9,6 @@
 #include "tiles.glsl"
 #include "views.glsl"
 #include "copies.glsl"
-#ifdef DISPLACE
-#include "maps.glsl"
-#endif
 #include "subdiv_common.glsl"
 
 void main() {
@@ -19,6 +16,6 @@ void main() {
     uint t = vid / 3u;
     CopyInfo ci = copy_info(gl_InstanceID);
     int slot = u_clean != 0 ? 0 : gl_InstanceID;
-    vec3 p = corner_position(slot, triangle_corner(t, vid - 3u * t), ci.key, ci.sigma);
+    vec3 p = corner_position(slot, triangle_corner(t, vid - 3u * t));
     gl_Position = to_tile(cameras[ci.cam].view_proj * vec4(p, 1.0), gl_InstanceID);
 }

@@ -2,17 +2,23 @@
 // refined points. Quad q of the final level is the halfedges 4q..4q+3 (level_vert: their
 // vertices); triangle 2q is its corners (0, 1, 2), triangle 2q + 1 its corners (0, 2, 3).
 // POINTS holds, per copy, every level's points (SUBDIV_STRIDE vec4s; the final level at
-// SUBDIV_FINAL_OFFSET); NORMALS, per copy, the final vertices' unit normals (SUBDIV_NORMALS).
+// SUBDIV_FINAL_OFFSET); NORMALS, per copy, the final vertices' unit normals (SUBDIV_NORMALS)
+// and, with DISPLACE, in w their displacement along it: strength * (height at the vertex's UV
+// - midlevel). A vertex is displaced once (at the UV of its first corner, VERTEX_UV), so the
+// displaced surface has no cracks where its corners' UVs differ (seams).
 // A clean render refines one copy (slot 0) for every view slot.
-// Needs buffers.glsl, perturb.glsl (and maps.glsl with DISPLACE).
+// Needs buffers.glsl, perturb.glsl.
 
 layout(std430, binding = SSBO_SCENE_LEVEL_VERT) readonly buffer LevelVert { uint level_vert[]; };
 layout(std430, binding = SSBO_SCENE_POINTS) buffer Points { vec4 points[]; };
 #ifdef SUBDIV_NORMALS
 layout(std430, binding = SSBO_SCENE_NORMALS) buffer Normals { vec4 normals[]; };
 #endif
-#if defined(DISPLACE) || defined(PBR)
+#ifdef PBR
 layout(std430, binding = SSBO_SCENE_CORNER_UV) readonly buffer CornerUV { vec2 corner_uv[]; };
+#endif
+#ifdef DISPLACE
+layout(std430, binding = SSBO_SCENE_VERTEX_UV) readonly buffer VertexUV { vec2 vertex_uv[]; };
 #endif
 
 // Control point j of the copy (key, sigma): theta + sigma * s * eps.
@@ -31,26 +37,13 @@ uint triangle_corner(uint t, uint k) {
     return 4u * (t >> 1) + c;
 }
 
+// The corner of final halfedge h for the copy in `slot`: its refined point, displaced.
+vec3 corner_position(int slot, uint h) {
+    uint v = level_vert[h];
+    vec3 p = points[point_index(slot, v)].xyz;
 #ifdef DISPLACE
-#ifdef MAP_HEIGHT_PERTURB
-#define HEIGHT_PERTURB true
-#else
-#define HEIGHT_PERTURB false
-#endif
-
-Footprint height_footprint(vec2 uv) {
-    return map_footprint(uv, ivec2(MAP_HEIGHT_W, MAP_HEIGHT_H));
-}
-#endif
-
-// The corner of final halfedge h for the copy in `slot` (key, sigma): its refined point,
-// displaced along the vertex normal by strength * (height at the corner's UV - midlevel).
-vec3 corner_position(int slot, uint h, uint key, float sigma) {
-    uint i = point_index(slot, level_vert[h]);
-    vec3 p = points[i].xyz;
-#ifdef DISPLACE
-    float hgt = map_sample1(GROUP_HEIGHT, height_footprint(corner_uv[h]), HEIGHT_PERTURB, key, sigma);
-    p += normals[uint(slot) * uint(SUBDIV_VERTICES) + level_vert[h]].xyz * (DISPLACE_STRENGTH * (hgt - DISPLACE_MIDLEVEL));
+    vec4 nd = normals[uint(slot) * uint(SUBDIV_VERTICES) + v];
+    p += nd.xyz * nd.w;
 #endif
     return p;
 }

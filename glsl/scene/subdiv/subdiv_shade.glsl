@@ -12,10 +12,11 @@
 #ifdef PBR
 #include "material.glsl"
 layout(std430, binding = SSBO_SCENE_CORNER_TANGENT) readonly buffer CornerTangent { vec4 corner_tangent[]; };
-#elif defined(DISPLACE)
-#include "maps.glsl"
 #endif
 #include "subdiv_common.glsl"
+#ifdef DISPLACE
+#include "subdiv_height.glsl"
+#endif
 #include "barycentrics.glsl"
 
 layout(std430, binding = SSBO_SCENE_CAGE_FACE) readonly buffer CageFace { uint cage_face[]; };
@@ -34,18 +35,18 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     uint t = id - 1u;
     int slot = sigma == 0.0 ? 0 : copy_of_texel(texel);
     uint h0 = triangle_corner(t, 0u), h1 = triangle_corner(t, 1u), h2 = triangle_corner(t, 2u);
-    vec3 p0 = corner_position(slot, h0, key, sigma);
-    vec3 p1 = corner_position(slot, h1, key, sigma);
-    vec3 p2 = corner_position(slot, h2, key, sigma);
+    vec3 p0 = corner_position(slot, h0);
+    vec3 p1 = corner_position(slot, h1);
+    vec3 p2 = corner_position(slot, h2);
     vec3 w = barycentrics(cameras[cam].view_proj, p0, p1, p2, texel_ndc(texel));
     vec3 p = w.x * p0 + w.y * p1 + w.z * p2;
 #ifdef GEOMETRY_CONTRIB
     add_contributor(cage_face[(t >> 1) >> (2u * uint(SUBDIV_LEVELS - 1))]);
 #endif
 #ifdef MAP_HEIGHT_PERTURB
-    add_map_contributors(GROUP_HEIGHT, height_footprint(corner_uv[h0]));
-    add_map_contributors(GROUP_HEIGHT, height_footprint(corner_uv[h1]));
-    add_map_contributors(GROUP_HEIGHT, height_footprint(corner_uv[h2]));
+    add_map_contributors(GROUP_HEIGHT, height_footprint(vertex_uv[level_vert[h0]]));
+    add_map_contributors(GROUP_HEIGHT, height_footprint(vertex_uv[level_vert[h1]]));
+    add_map_contributors(GROUP_HEIGHT, height_footprint(vertex_uv[level_vert[h2]]));
 #endif
 #if defined(SMOOTH_NORMALS) && !defined(DISPLACE)
     uint nb = uint(slot) * uint(SUBDIV_VERTICES);
