@@ -99,32 +99,35 @@ def test_bad_cages_and_creases_are_one_line_errors(device, tmp_path):
         subdiv_problem(device, tmp_path, no_uv, gradient_target(W, W), extra={"scene.shading.model": "pbr"})
 
 
-def test_displaced_pbr_render_matches_the_mesh_kind(device, tmp_path):
-    """PBR maps and a height map on the refined surface: the image is the mesh kind's image of the
-    numpy refined, displaced triangles with the same maps (face normals)."""
+@pytest.mark.parametrize("maps", ["height", "normal"])
+def test_pbr_render_matches_the_mesh_kind(device, tmp_path, maps):
+    """PBR maps and a height map (or a normal map) on the refined surface: the image is the mesh
+    kind's image of the numpy refined (displaced) triangles with the same maps (face normals; the
+    tangents of the initial refined surface, as the mesh kind computes them)."""
     from dataclasses import replace
 
     from diffrast_cli.scene.material.config import MaterialConfig
     from tests.pbr_scenes import LIGHTS
     cage = write_cage(tmp_path / "cage.obj", CUBE_P * 0.7, CUBE_F)
-    extra = {"scene.shading": {"model": "pbr", "normals": "face"}, "scene.lights": LIGHTS,
-             "scene.material": {"base_color": {"resolution": 8}, "roughness": {"resolution": 8},
-                                "height": {"resolution": 16, "strength": 0.15}}}
+    material = {"base_color": {"resolution": 8}, "roughness": {"resolution": 8}}
+    material.update({"height": {"resolution": 16, "strength": 0.15}} if maps == "height" else {"normal": {"resolution": 8}})
+    extra = {"scene.shading": {"model": "pbr", "normals": "face"}, "scene.lights": LIGHTS, "scene.material": material}
     rng = np.random.default_rng(2)
     with released(subdiv_problem(device, tmp_path, cage, gradient_target(W, W), extra=extra,
                                  camera=(0.5, 0.8, 2.6))) as problem:
         scene, layout = problem.scene, problem.scene.layout
         theta = problem.theta0.copy()
-        for name in ("base_color", "roughness", "height"):
+        for name in ("base_color", "roughness", maps):
             s = layout.slice(name)
-            theta[s] = rng.uniform(0.2, 0.9, s.stop - s.start)
+            theta[s] = rng.uniform(0.2, 0.9, s.stop - s.start) if name != "normal" else rng.normal(0, 0.4, s.stop - s.start)
         problem.estimator.upload(theta)
         ours = problem.estimator.color(0)
         data = scene.refined_data(theta)
         assert data.material.height is None and len(data.positions) == scene.surface.vertices
         frozen = {"optimize": False}
         cfg = MeshConfig(mesh="x", shading=problem.job.scene.shading, positions=frozen, lights=LIGHTS,
-                         material=MaterialConfig(base_color=frozen, roughness=frozen, metallic=frozen))
+                         material=MaterialConfig(base_color=frozen, roughness=frozen, metallic=frozen,
+                                                 normal=frozen if maps == "normal" else None))
         ref = TexturedMesh(replace(data), cfg, 1.0, cull="none")
         est = Estimator(device, ref, problem.views, adam_cfg=problem.job.optimize.adam)
         try:
