@@ -66,3 +66,25 @@ def test_the_shipped_assets_are_what_their_script_makes(tmp_path):
     made, shipped = load_mesh(tmp_path / "subdiv_reference.glb"), load_mesh(REPO / "assets" / "subdiv_reference.glb")
     assert np.array_equal(made.positions, shipped.positions) and np.array_equal(made.faces, shipped.faces)
     assert np.array_equal(made.material.base_color, shipped.material.base_color)
+
+
+def test_bad_cages_from_the_command_line_are_one_line_errors(tmp_path, run_cli):
+    """A missing cage, a cage that is not OBJ, a bad face index, a non-manifold cage: exit 2, one
+    line naming the file, no run folder."""
+    target = tmp_path / "t.png"
+    from PIL import Image
+    Image.new("RGB", (16, 16), (200, 100, 50)).save(target)
+    bad = {"missing.obj": None, "cage.ply": "ply\n", "index.obj": "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 7\n",
+           "twice.obj": "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\n"}
+    expect = {"missing.obj": "missing.obj", "cage.ply": "a control cage is an OBJ file",
+              "index.obj": "vertex index 7 out of range", "twice.obj": "used twice in the same direction"}
+    for name, text in bad.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        job = tmp_path / f"{name}.yaml"
+        job.write_text(f"name: bad\ntarget: {{image: t.png}}\nrender: {{resolution: 16}}\n"
+                       f"scene: {{kind: subdiv, cage: {name}, shading: {{model: lambert}}}}\noptimize: {{iterations: 2}}\n")
+        code, out, err = run_cli("optimize", job, "--out", tmp_path / f"run_{name}")
+        assert code == 2, (name, err)
+        assert len(err.strip().splitlines()) == 1 and expect[name] in err, (name, err)
+        assert not (tmp_path / f"run_{name}").exists()
