@@ -98,10 +98,30 @@ class RenderConfig(Strict):
 
 
 class ReferenceConfig(Strict):
-    mesh: str = Field(description="reference asset rendered by diffrast with the job's cameras")
+    """A reference asset rendered by diffrast with the job's cameras: exactly one of ``mesh`` (drawn
+    by the mesh kind) or ``volume`` (a volume.npz, drawn by the volume kind); the key names the kind
+    whose :meth:`~diffrast_cli.scene.base.SceneKind.reference_targets` renders it."""
+
+    mesh: Optional[str] = Field(None, description="reference mesh asset (OBJ / glTF / GLB / PLY)")
+    volume: Optional[str] = Field(None, description="reference voxel grid (volume.npz: density, color, lo, hi)")
     supersample: Optional[Int] = Field(None, ge=1, le=4, description="SS x SS subsamples per pixel of the "
                                        "captured images (antialiased like a camera's pixels); null: "
                                        "render.supersample")
+
+    @model_validator(mode="after")
+    def _one_asset(self):
+        if (self.mesh is None) == (self.volume is None):
+            raise ValueError("give exactly one of mesh or volume")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The scene kind that renders the asset."""
+        return "mesh" if self.mesh is not None else "volume"
+
+    @property
+    def path(self) -> str:
+        return self.mesh if self.mesh is not None else self.volume
 
 
 class TargetConfig(Strict):

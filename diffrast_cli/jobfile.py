@@ -353,7 +353,8 @@ def apply_override(data: dict, assignment: str, schema: type[BaseModel] | None =
     return key
 
 
-CORE_PATH_KEYS = ("target.image", "target.images", "target.transforms", "target.reference.mesh")
+CORE_PATH_KEYS = ("target.image", "target.images", "target.transforms", "target.reference.mesh",
+                  "target.reference.volume")
 
 
 def path_keys() -> tuple[str, ...]:

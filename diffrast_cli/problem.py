@@ -49,7 +49,6 @@ def _viewset(cams: list, targets: np.ndarray, holdout: int) -> ViewSet:
 def check_inputs(job: JobConfig, base: Path) -> str:
     """Load every input file a job names (images, transforms, meshes) without GL;
     returns a one-line summary. Errors are the same one-line errors a run gives."""
-    from .io import meshes
     t, parts = job.target, []
     if t.image is not None:
         img = load_target(resolve_path(base, t.image), job.render.resolution, job.render.background)
@@ -63,8 +62,8 @@ def check_inputs(job: JobConfig, base: Path) -> str:
         cams, _ = camlib.load_transforms(resolve_path(base, t.transforms), load_images=True)
         parts.append(f"{len(cams)} views from {Path(t.transforms).name}")
     else:
-        ref = meshes.load_mesh(resolve_path(base, t.reference.mesh))
-        parts.append(f"reference {len(ref.faces)} triangles, {job.cameras.orbit.count} orbit views")
+        what = get_kind(t.reference.kind).factory.describe_reference(resolve_path(base, t.reference.path))
+        parts.append(f"reference {what}, {job.cameras.orbit.count} orbit views")
     parts.append(get_kind(job.scene.kind).factory.describe_inputs(job.scene, base))
     return ", ".join(parts)
 
@@ -157,9 +156,9 @@ class Problem:
 
     def _render_reference(self, cams: list, size) -> np.ndarray:
         """Targets rendered by diffrast itself: the reference asset, same cameras and settings."""
-        from .scene.mesh.reference import render_reference
-        images, self.reference = render_reference(
-            self.device, self.job, resolve_path(self.base, self.job.target.reference.mesh), cams, size, self.base)
+        ref = self.job.target.reference
+        images, self.reference = get_kind(ref.kind).factory.reference_targets(
+            self.device, self.job, resolve_path(self.base, ref.path), cams, size, self.base)
         return images
 
     # -- use ----------------------------------------------------------------

@@ -165,7 +165,8 @@ DEFERRED_CYCLES = {("diffrast_cli.scene.registry", "diffrast_cli.scene.mesh"),
                    ("diffrast_cli.scene.registry", "diffrast_cli.scene.soft"),
                    ("diffrast_cli.scene.registry", "diffrast_cli.scene.soup"),
                    ("diffrast_cli.scene.registry", "diffrast_cli.scene.splats"),
-                   ("diffrast_cli.scene.registry", "diffrast_cli.scene.subdiv")}
+                   ("diffrast_cli.scene.registry", "diffrast_cli.scene.subdiv"),
+                   ("diffrast_cli.scene.registry", "diffrast_cli.scene.volume")}
 
 
 def _reaches(graph: dict[str, set], start: str, goal: str) -> bool:

@@ -97,7 +97,8 @@ def test_info_lists_the_registered_kinds_and_where_they_came_from(run_cli):
                        "  soft_mesh: diffrast_cli.scene.soft.mesh_kind.SoftMesh (built in)",
                        "  soup: diffrast_cli.scene.soup.kind.TriangleSoup (built in)",
                        "  splats: diffrast_cli.scene.splats.kind.GaussianSplats (built in)",
-                       "  subdiv: diffrast_cli.scene.subdiv.kind.SubdivSurface (built in)"]
+                       "  subdiv: diffrast_cli.scene.subdiv.kind.SubdivSurface (built in)",
+                       "  volume: diffrast_cli.scene.volume.kind.VoxelVolume (built in)"]
 
 
 def test_a_failed_load_fails_again_rather_than_leaving_kinds_out(monkeypatch, plugins):

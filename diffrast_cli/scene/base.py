@@ -92,6 +92,17 @@ class SceneKind:
         return cls.kind
 
     @classmethod
+    def describe_reference(cls, path) -> str:
+        """Load a reference asset of this kind (``target.reference.<kind>``) and say what it is."""
+        raise NotImplementedError(f"scene kind {cls.kind!r} renders no reference assets")
+
+    @classmethod
+    def reference_targets(cls, device, job, path, cams: list, size, base=None) -> tuple:
+        """(images (N, H, W, 3), the loaded reference) of the reference asset at ``path`` seen by
+        ``cams`` (scene.cameras.Camera) with the job's render settings: targets rendered by diffrast."""
+        raise NotImplementedError(f"scene kind {cls.kind!r} renders no reference assets")
+
+    @classmethod
     def create(cls, setup: SceneSetup) -> "SceneKind":
         raise NotImplementedError(f"scene kind {cls.kind!r} does not implement create()")
 

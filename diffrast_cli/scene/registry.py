@@ -126,7 +126,7 @@ def load_kinds() -> None:
         return
     _loaded = True                            # before loading: registering rebuilds the schema, which asks
     try:
-        from . import mesh, soft, soup, splats, subdiv  # noqa: F401  (they register themselves)
+        from . import mesh, soft, soup, splats, subdiv, volume  # noqa: F401  (they register themselves)
         for ep in list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)) + _env_entry_points():
             load_entry_point(ep)
     except BaseException:

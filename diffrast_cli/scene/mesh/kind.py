@@ -70,6 +70,16 @@ class TexturedMesh(SceneKind):
         return f"mesh {len(mesh.faces)} triangles" + (", textured" if mesh.texture is not None else "") + atlas
 
     @classmethod
+    def describe_reference(cls, path) -> str:
+        from ...io import meshes
+        return f"{len(meshes.load_mesh(path).faces)} triangles"
+
+    @classmethod
+    def reference_targets(cls, device, job, path, cams: list, size, base=None) -> tuple:
+        from .reference import render_reference
+        return render_reference(device, job, path, cams, size, base)
+
+    @classmethod
     def create(cls, setup: SceneSetup) -> "TexturedMesh":
         mesh = setup.asset if setup.asset is not None else cls.load_asset(setup.job.scene, setup.base)
         mesh = with_uvs(mesh, setup.job.scene)

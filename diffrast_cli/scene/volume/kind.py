@@ -1,0 +1,180 @@
+"""Voxel volumes (``scene.kind: volume``; issue 14, docs/volume.md): a dense grid of density and
+RGB nodes, ray-marched (emission-absorption) inside the box R rasterises.
+
+Parameters: log density (1 per node: the node's density is exp(theta), per world unit), then
+colour (3 per node); both groups name the node as their
+contributor (MAP_DIRECT from 0), so one accumulator slot per node serves its 4 parameters.
+G's hook (volume_spread.glsl) adds each pixel's f+ - f- to every node its ray's samples read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import ConfigError, InputError
+from ...gl.declared import BufferSpec
+from ..base import SceneKind, SceneSetup
+from ..params import MAP_DIRECT, ParamGroup, ParamLayout, group_settings
+from .grid import COLOR_DENSITY, GridSpec, resample, trilinear
+
+DENSITY_FLOOR = 1e-3                              # the density of an "empty" node (and of density 0 in files)
+LOG_DENSITY_BOUNDS = (float(np.log(1e-4)), float(np.log(1e4)))
+
+
+def load_npz(path) -> tuple:
+    """(density (z, y, x), color (z, y, x, 3), lo, hi) of a volume.npz, float64."""
+    try:
+        with np.load(path) as data:
+            density, color, lo, hi = (np.asarray(data[k], np.float64) for k in ("density", "color", "lo", "hi"))
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{path}: not a volume.npz (density, color, lo, hi): {exc}") from None
+    if density.ndim != 3 or color.shape != density.shape + (3,) or lo.shape != (3,) or hi.shape != (3,):
+        raise InputError(f"{path}: density must be (z, y, x), color (z, y, x, 3), lo and hi 3 numbers; got "
+                         f"{density.shape}, {color.shape}")
+    if not (np.all(np.isfinite(density)) and np.all(np.isfinite(color)) and np.all(hi > lo)):
+        raise InputError(f"{path}: non-finite values or an empty box")
+    return density, color, lo, hi
+
+
+class VoxelVolume(SceneKind):
+    kind = "volume"
+    primitive_name = "box triangles"
+    vertex_shader = "volume.vert"
+    shade_include = "volume_shade.glsl"
+    depth_include = "volume_depth.glsl"
+    spread_include = "volume_spread.glsl"
+    size_keys = "scene.resolution"
+    cull = "front"          # back faces of the box: each pixel once, a camera inside included
+    draw_order = False
+
+    @classmethod
+    def describe_inputs(cls, cfg, base) -> str:
+        nx, ny, nz = cfg.sides
+        return f"volume {nx}x{ny}x{nz} nodes ({4 * nx * ny * nz:,} parameters)"
+
+    @classmethod
+    def create(cls, setup: SceneSetup) -> "VoxelVolume":
+        if setup.job.render.supersample != 1:
+            raise ConfigError("render.supersample: scene.kind volume marches one ray per pixel; use 1")
+        return cls(setup.job.scene, setup.views.view_proj, background=setup.job.render.background,
+                   seed=setup.job.seed, base=setup.base)
+
+    @classmethod
+    def describe_reference(cls, path) -> str:
+        density, _, _, _ = load_npz(path)
+        nz, ny, nx = density.shape
+        return f"volume {nx}x{ny}x{nz} nodes"
+
+    @classmethod
+    def reference_targets(cls, device, job, path, cams: list, size, base=None) -> tuple:
+        """The reference grid drawn clean (jitter 0.5) with the job's step and termination when the
+        job is a volume job, each view's ray marched at the reference's own resolution."""
+        from ..mesh.reference import render_frozen
+        from .config import VolumeConfig
+        density, color, lo, hi = load_npz(path)
+        own = job.scene if job.scene.kind == "volume" else VolumeConfig()
+        cfg = VolumeConfig(resolution=list(density.shape[::-1]), bounds=(tuple(lo), tuple(hi)), step=own.step,
+                           termination=own.termination, init_file=str(path), jitter=False,
+                           density={"optimize": False}, color={"optimize": False})
+        scene = cls(cfg, np.stack([c.view_projection() for c in cams]), background=job.render.background)
+        images = render_frozen(device, scene, cams, size, 1, job.render.background, job.optimize.adam)
+        return images, (scene.spec, density, color)
+
+    def __init__(self, cfg, view_proj, background=(0.0, 0.0, 0.0), seed: int = 0, base=None):
+        """``view_proj``: (N, 4, 4) view-projection matrices of the job's cameras (the rays)."""
+        self.cfg = cfg
+        self.view_proj = np.asarray(view_proj, np.float64)
+        self.background = tuple(float(c) for c in background)
+        self.seed = int(seed) & 0xFFFFFFFF
+        self.spec = GridSpec(cfg.sides, np.asarray(cfg.bounds[0], np.float64), np.asarray(cfg.bounds[1], np.float64),
+                             cfg.step, cfg.termination)
+        n = self.spec.nodes
+        self.primitives = 12
+        self.base = base
+        groups = [ParamGroup("density", n, 1, mapping=MAP_DIRECT,
+                             **group_settings(cfg.density, 0.25, 0.05, LOG_DENSITY_BOUNDS)),
+                  ParamGroup("color", 3 * n, 3, mapping=MAP_DIRECT,
+                             **group_settings(cfg.color, 0.05, 0.02, (0.0, 1.0)))]
+        self.layout = ParamLayout(groups)
+        self.contributors = n
+        self.shared_contributors = n
+
+    # -- parameters -----------------------------------------------------------------
+
+    def initial_params(self, seed: int) -> np.ndarray:
+        n = self.spec.nodes
+        if self.cfg.init_file is not None:
+            density, color = self._from_file()
+        else:
+            density = np.full(n, self.cfg.init.density)
+            color = np.broadcast_to(np.asarray(self.cfg.init.color, np.float64), (n, 3))
+        log_density = np.log(np.maximum(density.ravel(), DENSITY_FLOOR))
+        return self.layout.clip(np.concatenate([log_density, color.ravel()]).astype(np.float32))
+
+    def _from_file(self):
+        path = Path(self.cfg.init_file).expanduser()
+        path = path if path.is_absolute() or self.base is None else Path(self.base) / path
+        density, color, lo, hi = load_npz(path)
+        src = GridSpec(density.shape[::-1], lo, hi)
+        return (resample(src, density.reshape(-1, 1), self.spec)[:, 0],
+                resample(src, color.reshape(-1, 3), self.spec))
+
+    def grids(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(density (nz, ny, nx), color (nz, ny, nx, 3)) at theta (densities: exp of the parameters)."""
+        nx, ny, nz = self.spec.sides
+        d = np.exp(np.asarray(theta[self.layout.slice("density")], np.float64)).astype(np.float32).reshape(nz, ny, nx)
+        c = np.asarray(theta[self.layout.slice("color")], np.float32).reshape(nz, ny, nx, 3)
+        return d, c
+
+    def metrics(self, theta: np.ndarray, reference=None) -> dict:
+        """Mean and max density; against a reference grid (target.reference.volume) the RMSE of the
+        density and of the colour where the reference's density is above 10% of its max, both
+        sampled at the reference's nodes."""
+        d, c = self.grids(theta)
+        out = {"mean_density": float(d.mean()), "max_density": float(d.max())}
+        if reference is not None:
+            spec, rd, rc = reference
+            at = spec.node_positions()
+            ours_d = trilinear(self.spec, d.reshape(-1, 1).astype(np.float64), at)[:, 0]
+            ours_c = trilinear(self.spec, c.reshape(-1, 3).astype(np.float64), at)
+            out["rmse_density"] = float(np.sqrt(np.mean((ours_d - rd.ravel()) ** 2)))
+            dense = rd.ravel() > 0.1 * rd.max()
+            if dense.any():
+                out["rmse_color"] = float(np.sqrt(np.mean((ours_c[dense] - rc.reshape(-1, 3)[dense]) ** 2)))
+        return out
+
+    def export(self, theta: np.ndarray, out_dir) -> list:
+        from .export import export_volume
+        return export_volume(self, theta, out_dir)
+
+    # -- GL ---------------------------------------------------------------------------
+
+    def resources(self) -> list:
+        inv = np.stack([np.linalg.inv(vp) for vp in self.view_proj]).astype(np.float32)
+        # mat4 columns in GLSL: numpy rows of the transpose
+        return [BufferSpec("INV_VIEW_PROJ", data=np.ascontiguousarray(inv.transpose(0, 2, 1)).tobytes())]
+
+    def defines(self) -> dict:
+        nx, ny, nz = self.spec.sides
+        vec = lambda v: "vec3(%r, %r, %r)" % tuple(float(x) for x in v)       # noqa: E731
+        d = {"GRID_NX": nx, "GRID_NY": ny, "GRID_NZ": nz, "GRID_LO": vec(self.spec.lo), "GRID_HI": vec(self.spec.hi),
+             "GRID_STEP": repr(self.spec.step), "GRID_TERMINATION": repr(float(self.cfg.termination)),
+             "GRID_BACKGROUND": vec(self.background), "GRID_COLOR_DENSITY": repr(COLOR_DENSITY),
+             "SCENE_MAX_CONTRIB": 1, "ID_FROM_PRIMITIVE": 1}
+        if self.cfg.jitter:
+            d["GRID_JITTER"] = 1
+        return d
+
+    def draw(self, instances: int) -> None:
+        self.vao.render(vertices=36, instances=instances)
+
+    def shading_uniforms(self) -> dict:
+        return {"u_volume_seed": self.seed}
+
+    def iteration_uniforms(self, iteration: int) -> dict:
+        return {"u_volume_iteration": int(iteration)}
+
+
+__all__ = ["VoxelVolume"]

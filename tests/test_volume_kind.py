@@ -1,0 +1,116 @@
+"""Voxel volumes (issue 14) on the CPU renderer: the ray marcher against the numpy reference
+(scene/volume/grid.py), the SGE means of log densities and colours against central finite
+differences (which also checks that G's spreading adds a pixel's difference once per node),
+export, and one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from diffrast_cli.config import JobConfig
+from diffrast_cli.errors import ConfigError, InputError
+from diffrast_cli.problem import Problem
+from diffrast_cli.scene.volume import grid
+from tests.gradcheck import check_gradient
+from tests.scenes import gradient_target, set_dotted
+from tests.test_gradients import released
+
+W = 24
+
+
+def volume_problem(device, tmp_path, target, *, extra=None, **options) -> Problem:
+    h, w = target.shape[:2]
+    cfg = {"name": "voltest", "target": {"image": "<memory>"},
+           "render": {"resolution": [w, h], "projection": "perspective", "background": [0.1, 0.2, 0.3],
+                      "camera": {"position": [0.9, 0.7, 2.6], "fov_y": 45.0}},
+           "scene": {"kind": "volume", "resolution": 5, "step": 0.5, "jitter": False,
+                     "bounds": [[-0.8, -0.7, -0.6], [0.8, 0.7, 0.6]]}}
+    set_dotted(cfg, extra)
+    return Problem(JobConfig.model_validate(cfg), tmp_path, device=device, target=target, **options)
+
+
+def _random_grid(problem, seed=0, lo=0.3, hi=2.5):
+    """theta with log densities of densities in [lo, hi] and random colours."""
+    scene = problem.scene
+    rng = np.random.default_rng(seed)
+    theta = problem.theta0.copy()
+    n = scene.spec.nodes
+    theta[scene.layout.slice("density")] = np.log(rng.uniform(lo, hi, n))
+    theta[scene.layout.slice("color")] = rng.uniform(0.05, 0.95, 3 * n)
+    return theta
+
+
+def test_render_matches_the_numpy_ray_marcher(device, tmp_path):
+    with released(volume_problem(device, tmp_path, gradient_target(W, W))) as problem:
+        theta = _random_grid(problem)
+        problem.estimator.upload(theta)
+        ours = problem.estimator.color(0)
+        d, c = problem.scene.grids(theta)
+        want = grid.render(problem.scene.spec, d.ravel().astype(np.float64), c.reshape(-1, 3).astype(np.float64),
+                           problem.views.view_proj[0], (W, W), (0.1, 0.2, 0.3))
+    inside = np.abs(want - np.array([0.1, 0.2, 0.3])).max(axis=2) > 1e-3
+    assert inside.mean() > 0.3                                   # the box fills much of the view
+    err = np.abs(ours - want).max(axis=2)
+    assert np.quantile(err, 0.98) < 2e-3 and err.max() < 0.05, (np.quantile(err, 0.98), err.max())
+
+
+def test_termination_and_empty_grid(device, tmp_path):
+    """An empty grid shows the background; a dense one stops its rays (the colour of the front)."""
+    with released(volume_problem(device, tmp_path, gradient_target(W, W), extra={"scene.resolution": 4})) as problem:
+        est, scene = problem.estimator, problem.scene
+        est.upload(problem.theta0)
+        empty = est.color(0)
+        assert np.abs(empty - np.array([0.1, 0.2, 0.3])).max() < 0.01
+        theta = problem.theta0.copy()
+        theta[scene.layout.slice("density")] = np.log(200.0)
+        theta[scene.layout.slice("color")] = np.tile([0.9, 0.1, 0.4], scene.spec.nodes)
+        est.upload(theta)
+        dense = est.color(0)
+        covered = np.abs(dense - np.array([0.1, 0.2, 0.3])).max(axis=2) > 0.05
+        assert covered.mean() > 0.3
+        assert np.abs(dense[covered] - np.array([0.9, 0.1, 0.4])).max() < 0.01
+
+
+@pytest.mark.parametrize("group", ["density", "color"])
+def test_sge_matches_finite_differences(device, tmp_path, group):
+    other = "color" if group == "density" else "density"
+    extra = {f"scene.{other}.optimize": False, "optimize.samples": 32, "scene.resolution": 4}
+    with released(volume_problem(device, tmp_path, gradient_target(W, W), extra=extra)) as problem:
+        theta = _random_grid(problem, seed=1, lo=0.2, hi=1.5)
+        # a node's colour counts only where light from it reaches the camera: the back nodes' are ~0
+        check_gradient(problem, theta, (group,), estimates=48 if group == "density" else 96,
+                       min_significant=0.2 if group == "density" else 0.1)
+
+
+def test_export_writes_the_grid_and_a_coloured_surface(device, tmp_path):
+    from diffrast_cli.io.meshes import load_mesh
+    with released(volume_problem(device, tmp_path, gradient_target(W, W), extra={"scene.resolution": 12})) as problem:
+        scene = problem.scene
+        theta = problem.theta0.copy()
+        p = scene.spec.node_positions()
+        ball = np.exp(-8 * np.sum(p * p, axis=1)) * 20.0
+        theta[scene.layout.slice("density")] = np.log(np.maximum(ball, 1e-3))
+        theta[scene.layout.slice("color")] = np.clip(0.5 + 0.5 * p, 0, 1).ravel()
+        paths = scene.export(theta, tmp_path / "out")
+    assert [x.name for x in paths] == ["volume.npz", "volume.glb"]
+    with np.load(paths[0]) as data:
+        assert data["density"].shape == (12, 12, 12) and data["color"].shape == (12, 12, 12, 3)
+        assert np.allclose(data["density"].ravel(), np.maximum(ball, 1e-3), rtol=1e-5)
+    mesh = load_mesh(paths[1])
+    r = np.linalg.norm(mesh.positions, axis=1)                  # the level set of a radial ball: a sphere
+    want = np.sqrt(np.log(2.0) / 8)                              # density at half its peak
+    assert abs(r.mean() - want) < 0.05 and r.std() < 0.03
+    assert mesh.vertex_colors is not None
+    assert np.abs(mesh.vertex_colors - np.clip(0.5 + 0.5 * mesh.positions, 0, 1)).max() < 0.1
+
+
+def test_bad_settings_are_one_line_errors(device, tmp_path):
+    with pytest.raises(ConfigError, match="render.supersample: scene.kind volume marches one ray per pixel"):
+        volume_problem(device, tmp_path, gradient_target(W, W), extra={"render.supersample": 2})
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, density=np.zeros((3, 3)), color=np.zeros((3, 3, 3)), lo=np.zeros(3), hi=np.ones(3))
+    with pytest.raises(InputError, match="bad.npz: density must be"):
+        volume_problem(device, tmp_path, gradient_target(W, W), extra={"scene.init_file": str(bad)})
+    with pytest.raises(Exception, match="max corner must exceed"):
+        volume_problem(device, tmp_path, gradient_target(W, W), extra={"scene.bounds": [[0, 0, 0], [1, 0, 1]]})
