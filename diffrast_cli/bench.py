@@ -34,6 +34,9 @@ PROBLEMS = {
     "mesh-50k-pbr1024-4x1024": dict(kind="mesh", rows=112, pbr=1024, resolution=1024, views=4),
     "subdiv-150-l2-pbr128-256": dict(kind="subdiv", side=5, levels=2, pbr=128, resolution=256, views=1),
     "subdiv-2k-l2-pbr1024-4x1024": dict(kind="subdiv", side=18, levels=2, pbr=1024, resolution=1024, views=4),
+    "volume-32-128": dict(kind="volume", nodes=32, resolution=128, views=1),
+    "volume-256-4x512": dict(kind="volume", nodes=256, resolution=512, views=4),
+    "volume-256-4x512-sge": dict(kind="volume", nodes=256, resolution=512, views=4, gradient="sge"),
     "splats-20k-256": dict(kind="splats", count=20_000, resolution=256, fragments=16),
     "splats-500k-1024": dict(kind="splats", count=500_000, resolution=1024, fragments=16),
     "splats-500k-1024-kbuffer": dict(kind="splats", count=500_000, resolution=1024, fragments=16, structure="kbuffer"),
@@ -46,6 +49,9 @@ PROBLEMS = {
 # The subdivision problems (issue 13): a cube of side x side quads per face on the unit sphere
 # (6 side^2 control faces; 18: 1,944) refined 2 levels (62,208 triangles), the four random maps,
 # the PBR lights; subdiv-2k-l2-pbr1024-4x1024 is the issue's GPU target problem.
+# The volume problems (issue 14): a grid of nodes^3 on [-1, 1]^3 at density 0.5 (optical depth 1
+# across: no ray terminates early, the slow case), exact gradients unless "sge";
+# volume-256-4x512 is the issue's GPU target problem (67M parameters).
 PBR_LIGHTS = [[{"type": "directional", "direction": [0.4, 0.8, 0.5], "intensity": 2.5},
                {"type": "point", "position": [-2.0, 1.0, 2.5], "intensity": 10.0},
                {"type": "ambient", "intensity": 0.2}]]
@@ -132,6 +138,12 @@ def _subdiv_problem(device, name: str, spec: dict, iterations: int, samples: int
                           **estimator_options)
 
 
+def _volume_problem(device, name: str, spec: dict, iterations: int, samples: int, **estimator_options) -> Problem:
+    scene = {"kind": "volume", "resolution": spec["nodes"], "init": {"density": 0.5},
+             "gradient": spec.get("gradient", "analytic")}
+    return _orbit_problem(device, name, spec, scene, None, iterations, samples, **estimator_options)
+
+
 def _orbit_problem(device, name, spec, scene, asset, iterations, samples, **estimator_options) -> Problem:
     """The job of an object seen from 2 x views orbit cameras (views per iteration), the synthetic target."""
     from .scene.cameras import orbit_cameras
@@ -166,7 +178,8 @@ def _splat_problem(device, name: str, spec: dict, iterations: int, samples: int,
     return Problem(job, None, device=device, target=synthetic_target(res), **estimator_options)
 
 
-BUILDERS = {"mesh": _mesh_problem, "soup": _soup_problem, "splats": _splat_problem, "subdiv": _subdiv_problem}
+BUILDERS = {"mesh": _mesh_problem, "soup": _soup_problem, "splats": _splat_problem, "subdiv": _subdiv_problem,
+            "volume": _volume_problem}
 
 
 def bench_problem(device, name: str, iterations: int, warmup: int, samples: int, aggregation=None) -> dict:

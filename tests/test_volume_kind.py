@@ -75,12 +75,22 @@ def test_termination_and_empty_grid(device, tmp_path):
 @pytest.mark.parametrize("group", ["density", "color"])
 def test_sge_matches_finite_differences(device, tmp_path, group):
     other = "color" if group == "density" else "density"
-    extra = {f"scene.{other}.optimize": False, "optimize.samples": 32, "scene.resolution": 4}
+    extra = {f"scene.{other}.optimize": False, "optimize.samples": 32, "scene.resolution": 4, "scene.gradient": "sge"}
     with released(volume_problem(device, tmp_path, gradient_target(W, W), extra=extra)) as problem:
         theta = _random_grid(problem, seed=1, lo=0.2, hi=1.5)
         # a node's colour counts only where light from it reaches the camera: the back nodes' are ~0
         check_gradient(problem, theta, (group,), estimates=48 if group == "density" else 96,
                        min_significant=0.2 if group == "density" else 0.1)
+
+
+@pytest.mark.parametrize("group", ["density", "color"])
+def test_exact_gradients_match_finite_differences(device, tmp_path, group):
+    """scene.gradient: analytic (the default): G marches each pixel's ray backwards."""
+    with released(volume_problem(device, tmp_path, gradient_target(W, W), extra={"scene.resolution": 4})) as problem:
+        assert problem.scene.analytic
+        theta = _random_grid(problem, seed=1, lo=0.2, hi=1.5)
+        check_gradient(problem, theta, (group,), estimates=2, min_significant=0.2 if group == "density" else 0.1,
+                       scale_tol=0.03)
 
 
 def test_export_writes_the_grid_and_a_coloured_surface(device, tmp_path):
@@ -114,3 +124,30 @@ def test_bad_settings_are_one_line_errors(device, tmp_path):
         volume_problem(device, tmp_path, gradient_target(W, W), extra={"scene.init_file": str(bad)})
     with pytest.raises(Exception, match="max corner must exceed"):
         volume_problem(device, tmp_path, gradient_target(W, W), extra={"scene.bounds": [[0, 0, 0], [1, 0, 1]]})
+
+
+def test_jittered_sge_matches_finite_differences_of_the_jitter_averaged_loss(device, tmp_path):
+    """With jitter the estimate is of the loss averaged over the sample offsets; the plus and
+    minus copies share the offsets (antithetic), so at a fine step it still matches the clean
+    loss's finite differences."""
+    extra = {"scene.color.optimize": False, "optimize.samples": 32, "scene.resolution": 4, "scene.jitter": True,
+             "scene.step": 0.25, "scene.gradient": "sge"}
+    with released(volume_problem(device, tmp_path, gradient_target(W, W), extra=extra)) as problem:
+        theta = _random_grid(problem, seed=1, lo=0.2, hi=1.5)
+        check_gradient(problem, theta, ("density",), estimates=64, scale_tol=0.08)
+
+
+def test_copies_share_their_jitter(device, tmp_path):
+    """The two copies of a pair march the same sample offsets: with a tiny perturbation f+ - f-
+    is tiny too, so the estimates stay as small as without jitter (offsets drawn per copy would
+    make each difference the offsets' noise, divided by 2 eps)."""
+    rms = {}
+    for jitter in (False, True):
+        extra = {"scene.color.optimize": False, "scene.density.eps": 1e-3, "scene.resolution": 4,
+                 "scene.jitter": jitter, "scene.gradient": "sge"}
+        with released(volume_problem(device, tmp_path, gradient_target(W, W), extra=extra)) as problem:
+            est = problem.estimator
+            est.upload(_random_grid(problem, seed=1, lo=0.2, hi=1.5))
+            g = np.array([est.estimate_gradient(k) for k in range(4)])
+            rms[jitter] = float(np.sqrt(np.mean(g[:, problem.scene.layout.slice("density")] ** 2)))
+    assert rms[False] > 0 and rms[True] < 3 * rms[False], rms

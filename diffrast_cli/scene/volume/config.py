@@ -24,6 +24,9 @@ class VolumeConfig(Strict):
     step: Float = Field(0.5, gt=0.05, le=2.0, description="ray-marching step, in voxels (the smallest side)")
     jitter: Bool = Field(True, description="a random offset of each ray's samples per iteration and pixel "
                                            "(the same for the two copies of a pair and G's spreading march)")
+    gradient: Literal["analytic", "sge"] = Field(
+        "analytic", description="analytic = exact derivatives of the ray march (G marches each pixel's ray "
+        "backwards); sge = the estimator, each pixel's f+ - f- spread over the nodes its ray read")
     termination: Float = Field(1e-3, ge=0, lt=1, description="a ray stops once its transmittance falls below this")
     density: ParamGroupConfig = Field(ParamGroupConfig(), description="log density per node (density per world "
                                       "unit = exp(value); defaults eps 0.25, lr 0.05, bounds [ln 1e-4, ln 1e4])")

@@ -7,8 +7,7 @@ Nodes: (nx, ny, nz) values on the box [lo, hi]; node (i, j, k) at lo + (i, j, k)
 (trilinear; cells clamped to the grid). A ray enters the box at t0 (or starts at its origin
 inside), leaves at t1, and takes samples at t0 + (m + j) * step, m = 0, 1, ... while < t1, with
 j in [0, 1) the jitter (0.5 for clean renders). Each sample: density s (trilinear of the node
-densities), alpha = 1 - exp(-s * step), colour c (trilinear, clamped to [0, 1]; taken as 0 where
-s < COLOR_DENSITY); C += T alpha c, T *= 1 - alpha; the ray stops when T < termination;
+densities), alpha = 1 - exp(-s * step), colour c (trilinear, clamped to [0, 1]); C += T alpha c, T *= 1 - alpha; the ray stops when T < termination;
 the pixel is C + T * background. (The scene kind's parameters are log densities: node density
 = exp(theta).)
 """
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-COLOR_DENSITY = 2e-3    # the density below which a sample's colour is not read (twice an empty node's)
 
 @dataclass(frozen=True)
 class GridSpec:
@@ -93,7 +91,6 @@ def march(spec: GridSpec, density: np.ndarray, color: np.ndarray, origin, direct
     pts = np.asarray(origin) + ts[:, None] * np.asarray(direction)
     sig = trilinear(spec, density.reshape(-1, 1), pts)[:, 0]
     col = np.clip(trilinear(spec, color.reshape(-1, 3), pts), 0.0, 1.0)
-    col[sig < COLOR_DENSITY] = 0.0
     out = np.zeros(3)
     t = 1.0
     for s, c in zip(sig, col):

@@ -1,6 +1,9 @@
 """Voxel volumes (``scene.kind: volume``; issue 14, docs/volume.md): a dense grid of density and
 RGB nodes, ray-marched (emission-absorption) inside the box R rasterises.
 
+Before each R draw every node of every copy is perturbed once into a per-copy buffer
+(volume_nodes.comp); the ray marches of G and the clean pass read it.
+
 Parameters: log density (1 per node: the node's density is exp(theta), per world unit), then
 colour (3 per node); both groups name the node as their
 contributor (MAP_DIRECT from 0), so one accumulator slot per node serves its 4 parameters.
@@ -14,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConfigError, InputError
+from ...gl import shaders
 from ...gl.declared import BufferSpec
+from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
-from ..params import MAP_DIRECT, ParamGroup, ParamLayout, group_settings
-from .grid import COLOR_DENSITY, GridSpec, resample, trilinear
+from ..params import MAP_ANALYTIC, MAP_DIRECT, ParamGroup, ParamLayout, group_settings
+from .grid import GridSpec, resample, trilinear
 
 DENSITY_FLOOR = 1e-3                              # the density of an "empty" node (and of density 0 in files)
 LOG_DENSITY_BOUNDS = (float(np.log(1e-4)), float(np.log(1e4)))
@@ -93,13 +98,18 @@ class VoxelVolume(SceneKind):
         n = self.spec.nodes
         self.primitives = 12
         self.base = base
-        groups = [ParamGroup("density", n, 1, mapping=MAP_DIRECT,
+        self.analytic = cfg.gradient == "analytic"
+        if self.analytic:       # one exact slot per parameter: log densities [0, n), colours [n, 4n)
+            mapping, color_base, self.contributors = MAP_ANALYTIC, n, 4 * n
+            self.spread_include = ""
+        else:                   # one accumulator per node for its 4 parameters
+            mapping, color_base, self.contributors = MAP_DIRECT, 0, n
+        groups = [ParamGroup("density", n, 1, mapping=mapping,
                              **group_settings(cfg.density, 0.25, 0.05, LOG_DENSITY_BOUNDS)),
-                  ParamGroup("color", 3 * n, 3, mapping=MAP_DIRECT,
+                  ParamGroup("color", 3 * n, 3, mapping=mapping, contrib_base=color_base,
                              **group_settings(cfg.color, 0.05, 0.02, (0.0, 1.0)))]
         self.layout = ParamLayout(groups)
-        self.contributors = n
-        self.shared_contributors = n
+        self.shared_contributors = 0 if self.analytic else n
 
     # -- parameters -----------------------------------------------------------------
 
@@ -154,18 +164,39 @@ class VoxelVolume(SceneKind):
     def resources(self) -> list:
         inv = np.stack([np.linalg.inv(vp) for vp in self.view_proj]).astype(np.float32)
         # mat4 columns in GLSL: numpy rows of the transpose
-        return [BufferSpec("INV_VIEW_PROJ", data=np.ascontiguousarray(inv.transpose(0, 2, 1)).tobytes())]
+        return [BufferSpec("INV_VIEW_PROJ", data=np.ascontiguousarray(inv.transpose(0, 2, 1)).tobytes()),
+                BufferSpec("COPY_NODES", size=16 * self.spec.nodes, per_copy=True)]
 
     def defines(self) -> dict:
         nx, ny, nz = self.spec.sides
         vec = lambda v: "vec3(%r, %r, %r)" % tuple(float(x) for x in v)       # noqa: E731
-        d = {"GRID_NX": nx, "GRID_NY": ny, "GRID_NZ": nz, "GRID_LO": vec(self.spec.lo), "GRID_HI": vec(self.spec.hi),
+        d = {"GRID_NX": nx, "GRID_NY": ny, "GRID_NZ": nz, "GRID_NODES": nx * ny * nz, "GRID_LO": vec(self.spec.lo), "GRID_HI": vec(self.spec.hi),
              "GRID_STEP": repr(self.spec.step), "GRID_TERMINATION": repr(float(self.cfg.termination)),
-             "GRID_BACKGROUND": vec(self.background), "GRID_COLOR_DENSITY": repr(COLOR_DENSITY),
-             "SCENE_MAX_CONTRIB": 1, "ID_FROM_PRIMITIVE": 1}
+             "GRID_BACKGROUND": vec(self.background), "SCENE_MAX_CONTRIB": 1, "ID_FROM_PRIMITIVE": 1}
         if self.cfg.jitter:
             d["GRID_JITTER"] = 1
+        if self.analytic:
+            d.update(VOLUME_ANALYTIC=1, SCENE_ANALYTIC=1, ANALYTIC_GAIN="4.0")
         return d
+
+    def build(self, ctx, defines: dict, buffers: dict) -> None:
+        super().build(ctx, defines, buffers)
+        self.ctx = ctx
+        self.nodes_prog = shaders.compute(ctx, "volume_nodes.comp", defines, dirs=self.shader_dirs)
+
+    def before_render(self, estimator, iteration: int, copies: int, clean: bool) -> None:
+        # every node of every copy perturbed once; a clean render's copies are all slot 0's
+        n = 1 if clean else copies
+        set_uniforms(self.nodes_prog, u_copies=n, u_iteration=iteration, u_clean=int(clean), u_seed=estimator.seed,
+                     u_samples=estimator.samples)
+        self.nodes_prog.run(*groups_1d(n * self.spec.nodes, estimator.device.max_groups_x))
+        barrier(self.ctx)
+
+    def release(self) -> None:
+        super().release()
+        if getattr(self, "nodes_prog", None) is not None:
+            self.nodes_prog.release()
+            self.nodes_prog = None
 
     def draw(self, instances: int) -> None:
         self.vao.render(vertices=36, instances=instances)

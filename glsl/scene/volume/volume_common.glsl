@@ -1,11 +1,13 @@
-// Voxel grids (scene/volume, docs/volume.md): nodes, trilinear sampling of the copy's perturbed
+// Voxel grids (scene/volume, docs/volume.md): nodes, trilinear sampling of a copy's perturbed
 // density and colour, the ray through a pixel and its march (the numpy reference:
 // diffrast_cli/scene/volume/grid.py). Needs buffers.glsl, rng.glsl, perturb.glsl, views.glsl
 // and tiles.glsl (u_tile_size).
-// Defines: GRID_NX/NY/NZ (nodes), GRID_LO, GRID_HI (vec3), GRID_STEP (world), GRID_TERMINATION,
-// GRID_JITTER (random offsets on), GRID_BACKGROUND (vec3), GRID_COLOR_DENSITY.
+// Defines: GRID_NX/NY/NZ, GRID_NODES (nodes), GRID_LO, GRID_HI (vec3), GRID_STEP (world), GRID_TERMINATION,
+// GRID_JITTER (random offsets on), GRID_BACKGROUND (vec3).
 
 layout(std430, binding = SSBO_SCENE_INV_VIEW_PROJ) readonly buffer InvViewProj { mat4 inv_view_proj[]; };
+// Per copy R draws (slot 0 for a clean render): every node's (r, g, b, density), perturbed.
+layout(std430, binding = SSBO_SCENE_COPY_NODES) buffer CopyNodes { vec4 copy_nodes[]; };
 
 const ivec3 GRID_N = ivec3(GRID_NX, GRID_NY, GRID_NZ);
 
@@ -19,47 +21,33 @@ ivec3 grid_cell(vec3 p, out vec3 f) {
     return c;
 }
 
-// Density and colour at p for the copy (key, sigma): trilinear over the cell's 8 nodes of the
-// node densities exp(theta) (log-density parameters) and colours (clamped); the colour is read
-// only where the density reaches GRID_COLOR_DENSITY (twice an empty node's: below it a ray keeps
-// more than 99% of its light over the box's diagonal).
-float grid_density(vec3 p, uint key, float sigma) {
+// Density and colour at p in the copy of `slot`: trilinear over the cell's 8 nodes of the node
+// densities exp(theta) and colours (clamped after interpolation), read from the copy's nodes
+// (volume_nodes.comp wrote them before the draw: no hashing while marching).
+float grid_density(vec3 p, int slot) {
     vec3 f;
     ivec3 c = grid_cell(p, f);
-    Group gd = groups[GROUP_DENSITY];
+    uint base = uint(slot) * uint(GRID_NODES);
     float dens = 0.0;
     for (int k = 0; k < 8; ++k) {
         ivec3 d = ivec3(k & 1, (k >> 1) & 1, k >> 2);
         vec3 t = mix(1.0 - f, f, vec3(d));
-        dens += t.x * t.y * t.z * exp(perturbed(gd.offset + node_index(c + d), gd.eps, key, sigma));
+        dens += t.x * t.y * t.z * copy_nodes[base + node_index(c + d)].w;
     }
     return dens;
 }
 
-vec4 grid_sample(vec3 p, uint key, float sigma) {
+vec4 grid_sample(vec3 p, int slot) {
     vec3 f;
     ivec3 c = grid_cell(p, f);
-    Group gd = groups[GROUP_DENSITY];
-    Group gc = groups[GROUP_COLOR];
-    float dens = 0.0;
-    float w[8];
-    uint idx[8];
+    uint base = uint(slot) * uint(GRID_NODES);
+    vec4 acc = vec4(0.0);
     for (int k = 0; k < 8; ++k) {
         ivec3 d = ivec3(k & 1, (k >> 1) & 1, k >> 2);
         vec3 t = mix(1.0 - f, f, vec3(d));
-        w[k] = t.x * t.y * t.z;
-        idx[k] = node_index(c + d);
-        dens += w[k] * exp(perturbed(gd.offset + idx[k], gd.eps, key, sigma));
+        acc += t.x * t.y * t.z * copy_nodes[base + node_index(c + d)];
     }
-    vec3 col = vec3(0.0);
-    if (dens >= GRID_COLOR_DENSITY) {
-        for (int k = 0; k < 8; ++k) {
-            uint i = gc.offset + 3u * idx[k];
-            col += w[k] * vec3(perturbed(i, gc.eps, key, sigma), perturbed(i + 1u, gc.eps, key, sigma),
-                               perturbed(i + 2u, gc.eps, key, sigma));
-        }
-    }
-    return vec4(clamp(col, 0.0, 1.0), dens);
+    return vec4(clamp(acc.rgb, 0.0, 1.0), acc.w);
 }
 
 struct Ray { vec3 origin; vec3 dir; float t0; float t1; float jitter; };
@@ -90,13 +78,13 @@ Ray pixel_ray(uint cam, vec2 ndc, ivec2 local, uint seed, uint iteration, bool c
     return r;
 }
 
-// The pixel's colour for the copy (key, sigma): emission-absorption, front to back, stopped
-// once the transmittance falls below GRID_TERMINATION.
-vec3 march_ray(Ray r, uint key, float sigma) {
+// The pixel's colour in the copy of `slot`: emission-absorption, front to back, stopped once
+// the transmittance falls below GRID_TERMINATION.
+vec3 march_ray(Ray r, int slot) {
     vec3 acc = vec3(0.0);
     float trans = 1.0;
     for (float t = r.t0 + r.jitter * GRID_STEP; t < r.t1; t += GRID_STEP) {
-        vec4 s = grid_sample(r.origin + t * r.dir, key, sigma);
+        vec4 s = grid_sample(r.origin + t * r.dir, slot);
         float alpha = 1.0 - exp(-s.w * GRID_STEP);
         acc += trans * alpha * s.rgb;
         trans *= 1.0 - alpha;

@@ -1,6 +1,6 @@
 // G-side code of voxel grids (#include <scene>). R drew the grid's box (back faces, so a camera
-// inside it is covered too); a sample marches its ray through the copy's perturbed grid
-// (volume_common.glsl). Contributors are not listed here: the kind's G hook
+// inside it is covered too); a sample marches its ray through its copy's perturbed nodes (the
+// copy is the tile the texel lies in; slot 0 for a clean render; volume_common.glsl). Contributors are not listed here: the kind's G hook
 // (volume_spread.glsl) spreads each pixel's difference over the nodes its ray crossed.
 // Needs tiles.glsl (u_tile_size).
 
@@ -9,8 +9,89 @@
 uniform uint u_volume_seed;        // the job's seed and the iteration (SceneKind.iteration_uniforms)
 uniform uint u_volume_iteration;
 
+#ifdef VOLUME_ANALYTIC
+// The plus copy's ray of the pixel G works on and its colour, for scene_analytic.
+Ray g_vol_ray;
+int g_vol_slot;
+vec3 g_vol_color;
+bool g_vol_recorded = false;
+#endif
+
 vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
     ivec2 local = texel - (texel / u_tile_size) * u_tile_size;
     vec2 ndc = 2.0 * (vec2(local) + 0.5) / vec2(u_tile_size) - 1.0;
-    return march_ray(pixel_ray(cam, ndc, local, u_volume_seed, u_volume_iteration, sigma == 0.0), key, sigma);
+    int slot = sigma == 0.0 ? 0 : copy_of_texel(texel);
+    Ray r = pixel_ray(cam, ndc, local, u_volume_seed, u_volume_iteration, sigma == 0.0);
+    vec3 color = march_ray(r, slot);
+#ifdef VOLUME_ANALYTIC
+    if (sigma > 0.0) {
+        g_vol_ray = r;
+        g_vol_slot = slot;
+        g_vol_color = color;
+        g_vol_recorded = true;
+    }
+#endif
+    return color;
 }
+
+#if defined(VOLUME_ANALYTIC) && defined(G_PASS)
+// Exact derivatives of the pixel's loss (dl = dloss/dcolour) w.r.t. every node's log density
+// and colour along the recorded ray (docs/volume.md): with C the pixel's colour, A_k the light
+// of samples 0..k and T_k the transmittance before sample k,
+//   dC/dc_k = T_k alpha_k,   dC/dsigma_k = step (T_(k+1) c_k - (C - A_k)),
+// spread to the sample's 8 nodes by the trilinear weights (times exp(theta) for the log
+// density), summed per cell and added when the march leaves it (one atomic per node and cell).
+float g_cell_d[8];
+vec3 g_cell_c[8];
+
+void flush_cell(uint pair, ivec3 cell) {
+    for (int k = 0; k < 8; ++k) {
+        uint n = node_index(cell + ivec3(k & 1, (k >> 1) & 1, k >> 2));
+        if (g_cell_d[k] != 0.0) accumulate_exact(pair, n, g_cell_d[k]);
+        accumulate_exact_rgb(pair, uint(GRID_NODES) + 3u * n, g_cell_c[k]);
+        g_cell_d[k] = 0.0;
+        g_cell_c[k] = vec3(0.0);
+    }
+}
+
+void scene_analytic(uint pair, vec3 dl) {
+    if (!g_vol_recorded) return;
+    Ray r = g_vol_ray;
+    uint base = uint(g_vol_slot) * uint(GRID_NODES);
+    float trans = 1.0;
+    vec3 acc = vec3(0.0);
+    ivec3 cell = ivec3(-1);
+    for (int k = 0; k < 8; ++k) { g_cell_d[k] = 0.0; g_cell_c[k] = vec3(0.0); }
+    for (float t = r.t0 + r.jitter * GRID_STEP; t < r.t1; t += GRID_STEP) {
+        vec3 f;
+        ivec3 c = grid_cell(r.origin + t * r.dir, f);
+        if (c != cell) {
+            if (cell.x >= 0) flush_cell(pair, cell);
+            cell = c;
+        }
+        float w[8];
+        vec4 nodes[8];
+        vec4 s = vec4(0.0);
+        for (int k = 0; k < 8; ++k) {
+            ivec3 d = ivec3(k & 1, (k >> 1) & 1, k >> 2);
+            vec3 tw = mix(1.0 - f, f, vec3(d));
+            w[k] = tw.x * tw.y * tw.z;
+            nodes[k] = copy_nodes[base + node_index(c + d)];
+            s += w[k] * nodes[k];
+        }
+        vec3 col = clamp(s.rgb, 0.0, 1.0);
+        float alpha = 1.0 - exp(-s.w * GRID_STEP);
+        float next = trans * (1.0 - alpha);
+        acc += trans * alpha * col;
+        vec3 dcol = dl * (trans * alpha);
+        float dsig = GRID_STEP * dot(dl, next * col - (g_vol_color - acc));
+        for (int k = 0; k < 8; ++k) {
+            g_cell_c[k] += w[k] * dcol;
+            g_cell_d[k] += w[k] * nodes[k].w * dsig;        // d density / d log density = density
+        }
+        trans = next;
+        if (trans < GRID_TERMINATION) break;
+    }
+    if (cell.x >= 0) flush_cell(pair, cell);
+}
+#endif

@@ -33,8 +33,8 @@ void scene_spread(uint pair, ivec2 px, uint cam, uint key, float diff) {
             prev = c;
             first = false;
         }
-        tp *= exp(-grid_density(p, key, 1.0) * GRID_STEP);
-        tm *= exp(-grid_density(p, key, -1.0) * GRID_STEP);
+        tp *= exp(-grid_density(p, int(2u * pair)) * GRID_STEP);
+        tm *= exp(-grid_density(p, int(2u * pair + 1u)) * GRID_STEP);
         if (tp < GRID_TERMINATION && tm < GRID_TERMINATION) break;
     }
 }
