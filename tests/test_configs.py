@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -39,7 +40,7 @@ def test_config_runs_two_iterations(path, tmp_path):
     report = run_job(job, base, out, quiet=True, config_path=path)
     assert report["iterations"] == 2 and report["job"] == path.stem == job.name
     saved = json.loads((out / "report.json").read_text())
-    primitives = "splats" if job.scene.kind == "splats" else "triangles"
+    primitives = {"splats": "splats", "volume": "box_triangles"}.get(job.scene.kind, "triangles")
     for key in ("iterations", "parameters", primitives, "resolution", "seed", "estimator"):
         assert saved[key] == report[key], key
     assert saved["final"]["psnr"] == pytest.approx(report["final"]["psnr"])
@@ -55,6 +56,12 @@ def test_config_runs_two_iterations(path, tmp_path):
         assert saved["parameters"] == per_triangle * job.scene.triangles
         assets = ("soup.ply", "soup.obj")
         assert f"element face {job.scene.triangles}\n".encode() in (out / "soup.ply").read_bytes()[:1000]
+    elif job.scene.kind == "volume":
+        nx, ny, nz = job.scene.sides
+        assert saved["parameters"] == 4 * nx * ny * nz
+        with np.load(out / "volume.npz") as grid:
+            assert grid["density"].shape == (nz, ny, nx)
+        assets = ("volume.npz",)          # (volume.glb only once the grid has a surface)
     elif job.scene.kind == "subdiv":
         cage = load_cage(resolve_path(base, job.scene.cage))
         assert saved["triangles"] == 2 * 4 ** job.scene.levels * len(cage.faces)       # (a quad cage)
@@ -85,5 +92,6 @@ def test_validate_every_config(path, run_cli):
     job, _ = load_job(path)
     assert out.startswith(f"{path}: ok ({job.name}: ") and out.endswith(f", {job.optimize.iterations} iterations)\n")
     kind = job.scene.kind
-    said = {"soup": "soup", "splats": f"{getattr(job.scene, 'count', 0)} splats", "subdiv": "cage"}.get(kind, "mesh")
+    said = {"soup": "soup", "splats": f"{getattr(job.scene, 'count', 0)} splats", "subdiv": "cage",
+            "volume": "nodes"}.get(kind, "mesh")
     assert said in out and err == ""

@@ -45,7 +45,7 @@ def load_npz(path) -> tuple:
 
 class VoxelVolume(SceneKind):
     kind = "volume"
-    primitive_name = "box triangles"
+    primitive_name = "box_triangles"   # what R draws: the grid box's 12 triangles (report.json key)
     vertex_shader = "volume.vert"
     shade_include = "volume_shade.glsl"
     depth_include = "volume_depth.glsl"
@@ -165,7 +165,7 @@ class VoxelVolume(SceneKind):
         inv = np.stack([np.linalg.inv(vp) for vp in self.view_proj]).astype(np.float32)
         # mat4 columns in GLSL: numpy rows of the transpose
         return [BufferSpec("INV_VIEW_PROJ", data=np.ascontiguousarray(inv.transpose(0, 2, 1)).tobytes()),
-                BufferSpec("COPY_NODES", size=16 * self.spec.nodes, per_copy=True)]
+                BufferSpec("COPY_NODES", size=16 * self.spec.nodes, per_copy=not self.analytic)]
 
     def defines(self) -> dict:
         nx, ny, nz = self.spec.sides
@@ -185,8 +185,9 @@ class VoxelVolume(SceneKind):
         self.nodes_prog = shaders.compute(ctx, "volume_nodes.comp", defines, dirs=self.shader_dirs)
 
     def before_render(self, estimator, iteration: int, copies: int, clean: bool) -> None:
-        # every node of every copy perturbed once; a clean render's copies are all slot 0's
-        n = 1 if clean else copies
+        # every node of every copy perturbed once; a clean render's copies are all slot 0's, and
+        # with exact gradients nothing is perturbed: one copy serves all
+        n = 1 if clean or self.analytic else copies
         set_uniforms(self.nodes_prog, u_copies=n, u_iteration=iteration, u_clean=int(clean), u_seed=estimator.seed,
                      u_samples=estimator.samples)
         self.nodes_prog.run(*groups_1d(n * self.spec.nodes, estimator.device.max_groups_x))
