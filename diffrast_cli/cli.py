@@ -371,3 +371,11 @@ def bench(problems, iterations, warmup, samples, device, atomics, aggregation, a
         raise click.UsageError(str(e)) from None
     if as_json:
         click.echo(json.dumps(results, indent=2))
+
+
+def _register_batch() -> None:
+    from .batch.command import batch
+    main.add_command(batch)
+
+
+_register_batch()
