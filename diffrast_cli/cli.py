@@ -113,9 +113,11 @@ def main():
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its checkpoint (its job.yaml, unless JOB_FILE is given).")
 @click.option("--force", is_flag=True, help="With --resume: continue even if the job changed.")
+@click.option("--window", is_flag=True, help="Show target | render | error in a live window while optimizing "
+              "(needs a display; headless is the default).")
 @click.option("--overwrite", is_flag=True,
               help="Replace the run in --out (once the new run has written all its outputs).")
-def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force, overwrite):
+def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force, overwrite, window):
     """Optimise the scene of JOB_FILE to match its target.
 
     Ctrl-C (or SIGTERM) stops after the current iteration, writes a checkpoint
@@ -134,6 +136,9 @@ def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force, ove
         raise click.UsageError("--overwrite needs --out (default folders are never overwritten)")
     if job_file is None and resume_dir is None:
         raise click.UsageError("Missing argument 'JOB_FILE' (or --resume RUN_DIR).")
+    if window:
+        from .window.live import require_display
+        require_display()
     with RaiseOnSignals("interrupted before the optimization started; nothing was written"):
         if job_file is None:
             job_file = Path(resume_dir) / "job.yaml"
@@ -143,7 +148,7 @@ def optimize(job_file, out_dir, overrides, device, quiet, resume_dir, force, ove
         job = load_job(job_file, overrides)
     result = run(job, out=resume_dir or out_dir, runs=None if (resume_dir or out_dir) else "runs",
                  resume=resume_dir is not None, force=force, overwrite=overwrite, device=device,
-                 progress=not quiet, stop_on_signals=True, config=job_file)
+                 progress=not quiet, stop_on_signals=True, config=job_file, window=window)
     report = result.report
     if report["interrupted"]:
         cmd = " ".join(["diffrast", "optimize", "--resume", shlex.quote(report["out_dir"])]

@@ -118,7 +118,7 @@ def run_job(job: JobConfig, base_dir: Path, out_dir: Path | None = None, **optio
 def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, *, write: bool = True,
             device_index=None, quiet: bool = False, config_path: Path | None = None, resume: bool = False,
             force: bool = False, overwrite: bool = False, targets=None, callback=None,
-            handle_signals: bool = True, runs_root: Path = DEFAULT_ROOT) -> Outcome:
+            handle_signals: bool = True, runs_root: Path = DEFAULT_ROOT, watch=None) -> Outcome:
     """Optimise a job. With ``write``, into a run folder (``out_dir``; default ``runs_root/<name>``
     or the next free ``runs_root/<name>-N``; see :mod:`runfolder`); without, nothing is written.
     ``resume`` continues the run in ``out_dir`` from its checkpoint (refused if the job changed,
@@ -126,7 +126,8 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
     ``callback(step)`` runs at each log step (:class:`Step`); returning False or raising
     StopIteration stops the run after that step. With ``handle_signals`` the first SIGINT/SIGTERM
     stops the run after the current iteration; the report's ``interrupted`` names the signal
-    (or "callback") and ``exit_code`` says how to exit."""
+    (or "callback") and ``exit_code`` says how to exit. ``watch``: a live window
+    (window/watch.WindowWatch) refreshed from the loop's after-step hook, or None."""
     wall0 = time.perf_counter()
     if resume and not write:
         raise ConfigError("resume: a run without a folder cannot be resumed")
@@ -156,9 +157,11 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
                         raise ConfigError(f"--resume {out_dir}: the checkpoint does not fit this job ({exc})")
                 if write and folder is None:
                     folder = RunFolder.open(out_dir, job.name, overwrite=overwrite, root=runs_root)
-                run = _Run(problem, folder, ckpt, quiet, callback)
+                run = _Run(problem, folder, ckpt, quiet, callback, watch)
                 outcome = run.run(wall0, config_path, handle_signals, guard)
             finally:
+                if watch is not None:
+                    watch.close()
                 problem.release()
         failed = False
         return outcome
@@ -170,7 +173,7 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
 class _Run:
     """One run's bookkeeping: metrics, frames, flags, checkpoints and the outputs."""
 
-    def __init__(self, problem: Problem, folder: RunFolder | None, ckpt, quiet: bool, callback):
+    def __init__(self, problem: Problem, folder: RunFolder | None, ckpt, quiet: bool, callback, watch=None):
         job = problem.job
         self.problem, self.est, self.folder, self.ckpt = problem, problem.estimator, folder, ckpt
         self.quiet, self.callback = quiet, callback
@@ -184,8 +187,10 @@ class _Run:
         if ckpt is not None:
             self.flags.update({k: v for k, v in ckpt.flags.items() if k in self.flags})
         self.stop = StopRequest()
-        self.loop = Loop(self.est, self.plan, problem.device.ctx.finish, stop=self.stop,
-                         after_step=self.est.post_step_hooks)
+        hooks = self.est.post_step_hooks
+        if watch is not None:             # a live window (window/watch.py): refreshes between steps
+            hooks = hooks + (watch.attach(problem),)
+        self.loop = Loop(self.est, self.plan, problem.device.ctx.finish, stop=self.stop, after_step=hooks)
         self.loop.seconds = ckpt.loop_seconds if ckpt is not None else 0.0
         self.last_checkpoint = start if ckpt is not None else None
 

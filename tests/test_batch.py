@@ -84,3 +84,15 @@ def test_batch_on_a_local_ray_cluster(tmp_path, run_cli):
     assert cases["broken"].find("failure").get("message") == failed["error"]
     assert cases["one"].find("failure") is None
     assert "1 failed" in stdout and "broken" in stdout
+
+
+def test_ray_gpus_map_to_egl_devices(monkeypatch):
+    """Ray's GPU (a physical CUDA id, CUDA_VISIBLE_DEVICES narrowed to it) -> the EGL device whose
+    CUDA id is its ordinal among the visible ones (as NVIDIA's EGL reported on 2 H200s)."""
+    from diffrast_cli.gl.egl_devices import egl_index_of_cuda, visible_ordinal
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    assert visible_ordinal(1) == 0 and egl_index_of_cuda(visible_ordinal(1), [None, 0]) == 1
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    assert visible_ordinal(1) == 1 and egl_index_of_cuda(1, [1, None, 0]) == 0
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert visible_ordinal(2) == 2 and egl_index_of_cuda(2, [None, None]) is None

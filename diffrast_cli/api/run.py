@@ -85,7 +85,7 @@ def _target_array(job: JobConfig, targets) -> np.ndarray | None:
 
 def optimize(job, out=None, callback=None, targets=None, *, overwrite: bool = False, resume: bool = False,
              force: bool = False, device=None, progress: bool = False, runs=None, stop_on_signals: bool = False,
-             config=None) -> Result:
+             config=None, window: bool | float = False) -> Result:
     """Run a job (a job from :func:`load_job`, a job file path or a mapping).
 
     ``out``: the run folder to write (refused if it holds a run, unless ``overwrite``, which
@@ -100,13 +100,20 @@ def optimize(job, out=None, callback=None, targets=None, *, overwrite: bool = Fa
     progress bar on stderr. Ctrl-C raises KeyboardInterrupt (a run folder keeps its last
     checkpoint), unless ``stop_on_signals``: then, as on the command line, the first
     SIGINT/SIGTERM stops the run after the current iteration and the result's report names
-    the signal. ``config``: the job file recorded in the report. Errors are
+    the signal. ``config``: the job file recorded in the report. ``window``: a live glfw window
+    (target | render | error), refreshed at most 10 times a second (a number: that rate);
+    needs a display. Errors are
     :class:`DiffrastError` subclasses with the command line's one-line messages."""
     if isinstance(job, (str, Path)) and config is None:
         config = job
     job = _as_job(job)
     target = _target_array(job, targets)
     options = {"runs_root": Path(runs)} if runs is not None else {}
+    if window:
+        from ..window.live import require_display
+        from ..window.watch import WindowWatch
+        require_display()
+        options["watch"] = WindowWatch(fps=10.0 if window is True else float(window))
     outcome = execute(job, Path.cwd(), Path(out) if out is not None else None,
                       write=out is not None or runs is not None, device_index=device, quiet=not progress,
                       config_path=config, resume=resume, force=force, overwrite=overwrite, targets=target,

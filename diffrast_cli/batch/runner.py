@@ -57,13 +57,15 @@ def _device_index(gpus: float):
     if not gpus:
         return None
     import ray
-    from ..gl.egl_devices import cuda_ids, egl_index_of_cuda
+    from ..gl.egl_devices import cuda_ids, egl_index_of_cuda, visible_ordinal
     assigned = [int(g) for g in ray.get_gpu_ids()]
     ids = cuda_ids()
     print(f"== Ray GPU ids {assigned}, EGL devices' CUDA ids {ids}")
     if not assigned:
         return None
-    index = egl_index_of_cuda(assigned[0], ids)
+    # Ray sets CUDA_VISIBLE_DEVICES to the assigned GPUs, and NVIDIA's EGL numbers CUDA ids within
+    # it (seen on 2 H200s: GPU 1 was EGL device 1 with CUDA id 0, device 0 had none)
+    index = egl_index_of_cuda(visible_ordinal(assigned[0]), ids)
     if index is None:      # the driver names no CUDA ids: assume EGL's order is CUDA's
         index = assigned[0] if assigned[0] < max(len(ids), 1) else 0
     return index

@@ -2,12 +2,15 @@
 
 EGL enumerates devices in its own order (``eglQueryDevicesEXT``; the index ``create_device``
 takes), which need not be CUDA's. Schedulers hand out GPUs by CUDA ordinal (Ray's
-``get_gpu_ids()``); :func:`egl_index_of_cuda` finds the EGL device of one.
+``get_gpu_ids()``) and restrict ``CUDA_VISIBLE_DEVICES``; NVIDIA's EGL then reports CUDA ids
+within the visible set (and none for the hidden devices): :func:`visible_ordinal` turns a
+physical id into that, :func:`egl_index_of_cuda` finds the EGL device.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 
 EGL_CUDA_DEVICE_NV = 0x323A
 MAX_DEVICES = 64
@@ -47,3 +50,13 @@ def egl_index_of_cuda(cuda_id: int, ids: list | None = None) -> int | None:
     """The EGL device index of CUDA device ``cuda_id`` (None when no EGL device says it is)."""
     ids = cuda_ids() if ids is None else ids
     return ids.index(cuda_id) if cuda_id in ids else None
+
+
+def visible_ordinal(physical: int) -> int:
+    """The CUDA ordinal of physical GPU ``physical`` under ``$CUDA_VISIBLE_DEVICES`` (itself when unset
+    or when the variable names devices by UUID)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not visible:
+        return physical
+    names = [v.strip() for v in visible.split(",")]
+    return names.index(str(physical)) if str(physical) in names else physical

@@ -1,0 +1,80 @@
+"""The live window (issue 15) under Xvfb: a fit with ``--window`` shows target | render | error,
+and its last frame equals the offscreen render (the run's final.png next to the target); with no
+display ``--window`` is a one-line error. The tests start their own Xvfb and skip where the
+Xvfb binary is missing (Debian/Ubuntu: apt-get install xvfb)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY_JOB, write_target
+
+
+@pytest.fixture(scope="module")
+def display():
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb not found (apt-get install xvfb)")
+    for number in range(90, 100):
+        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
+            break
+    proc = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(f"/tmp/.X11-unix/X{number}"):
+            break
+        time.sleep(0.05)
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_window_shows_what_the_offscreen_render_shows(tmp_path, display, monkeypatch):
+    from PIL import Image
+
+    from diffrast_cli.api import optimize
+    from diffrast_cli.window import watch as watch_module
+    monkeypatch.setenv("DISPLAY", display)
+    write_target(tmp_path / "target.png")
+    (tmp_path / "job.yaml").write_text(TINY_JOB.replace("iterations: 3", "iterations: 30"))
+    seen = {}
+    original = watch_module.WindowWatch.close
+
+    def close_and_keep(self):           # the last frame and a screenshot, before the window goes
+        if self.window is not None and not self.window.closed:
+            self.refresh(self.problem.estimator)
+            seen.update(frame=self.last, shot=self.window.screenshot(), refreshes=self.refreshes)
+        original(self)
+
+    monkeypatch.setattr(watch_module.WindowWatch, "close", close_and_keep)
+    result = optimize(tmp_path / "job.yaml", out=tmp_path / "run", window=True)
+    assert result.report["iterations"] == 30 and seen["refreshes"] >= 2
+    final = np.asarray(Image.open(tmp_path / "run" / "final.png").convert("RGB"), np.float32) / 255.0
+    target = np.asarray(Image.open(tmp_path / "target.png").convert("RGB"), np.float32) / 255.0
+    frame = seen["frame"]
+    w = target.shape[1]
+    assert frame.shape == (32, 3 * w, 3)
+    assert np.abs(frame[:, :w] - target).max() < 1.5 / 255            # left: the target
+    assert np.abs(frame[:, w:2 * w] - final).max() < 1.5 / 255         # middle: the offscreen render
+    # the screenshot is the frame scaled to the window: compare at the panels' centres
+    shot = seen["shot"]
+    sh, sw = shot.shape[:2]
+    ys = ((np.arange(32) + 0.5) * sh / 32).astype(int)
+    xs = ((np.arange(3 * w) + 0.5) * sw / (3 * w)).astype(int)
+    assert np.abs(shot[np.ix_(ys, xs)] - np.clip(frame, 0, 1)).mean() < 2.0 / 255
+
+
+def test_window_without_a_display_is_a_one_line_error(tmp_path, run_cli):
+    write_target(tmp_path / "target.png")
+    (tmp_path / "job.yaml").write_text(TINY_JOB)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["DISPLAY"] = ""
+    code, out, err = run_cli("optimize", tmp_path / "job.yaml", "--window", "--out", tmp_path / "run", env=env)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--window: no display" in err
+    assert not (tmp_path / "run").exists()
