@@ -378,6 +378,32 @@ def bench(problems, iterations, warmup, samples, device, atomics, aggregation, a
         click.echo(json.dumps(results, indent=2))
 
 
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--device", default=None, metavar="N", help="EGL device number (default: $DIFFRAST_DEVICE or 0).")
+@click.option("--size", default=640, show_default=True, type=click.IntRange(64, 4096),
+              help="Window size (its longer side), pixels.")
+def view(path, device, size):
+    """Open an orbit viewer of a run folder (its last checkpoint) or a mesh asset.
+
+    Drag to orbit, wheel to zoom; C colour, I id buffer, E error (on a target view), N / P next /
+    previous target view, O free orbit, Q or Esc quit. Needs a display.
+    """
+    from .window.live import require_display
+    from .window.view import Viewer, load_view_problem
+
+    require_display("diffrast view")
+    problem, theta = load_view_problem(path, size, device)
+    try:
+        viewer = Viewer(problem, theta, size)
+        try:
+            viewer.run()
+        finally:
+            viewer.close()
+    finally:
+        problem.release()
+
+
 def _register_batch() -> None:
     from .batch.command import batch
     main.add_command(batch)

@@ -78,3 +78,38 @@ def test_window_without_a_display_is_a_one_line_error(tmp_path, run_cli):
     code, out, err = run_cli("optimize", tmp_path / "job.yaml", "--window", "--out", tmp_path / "run", env=env)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--window: no display" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_view_shows_a_run_and_answers_its_keys(tmp_path, display, monkeypatch):
+    from PIL import Image
+
+    from diffrast_cli.api import optimize
+    from diffrast_cli.window.view import Viewer, load_view_problem
+    monkeypatch.setenv("DISPLAY", display)
+    write_target(tmp_path / "target.png")
+    (tmp_path / "job.yaml").write_text(TINY_JOB.replace("iterations: 3", "iterations: 20"))
+    optimize(tmp_path / "job.yaml", out=tmp_path / "run")
+    problem, theta = load_view_problem(tmp_path / "run", 256)
+    try:
+        viewer = Viewer(problem, theta, 256)
+        final = np.asarray(Image.open(tmp_path / "run" / "final.png").convert("RGB"), np.float32) / 255.0
+        color = viewer.frame()                                   # target view 0, colour
+        assert np.abs(color - final).max() < 1.5 / 255
+        viewer.on_key(viewer.window.glfw.KEY_I, viewer.window.glfw.PRESS)
+        ids = viewer.frame()
+        assert len(np.unique(ids.reshape(-1, 3), axis=0)) > 5 and not np.allclose(ids, color)
+        viewer.on_key(viewer.window.glfw.KEY_E, viewer.window.glfw.PRESS)
+        err = viewer.frame()
+        target = problem.views.targets[0]
+        assert np.allclose(err[..., 0], np.clip(np.abs(target - color).mean(axis=2) * 4.0, 0, 1), atol=2e-3)
+        viewer.on_key(viewer.window.glfw.KEY_C, viewer.window.glfw.PRESS)
+        viewer.run(frames=1)
+        shot = viewer.window.screenshot()
+        sh, sw = shot.shape[:2]
+        ys = ((np.arange(32) + 0.5) * sh / 32).astype(int)
+        assert np.abs(shot[np.ix_(ys, ys)] - color).mean() < 2.0 / 255
+        viewer.on_key(viewer.window.glfw.KEY_Q, viewer.window.glfw.PRESS)
+        assert not viewer.running
+        viewer.close()
+    finally:
+        problem.release()
