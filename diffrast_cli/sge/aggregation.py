@@ -34,15 +34,6 @@ def choose_aggregation(device, aggregate=None, scene=None) -> str:
     return aggregate
 
 
-def spread_aggregation(device, aggregate=None) -> str:
-    """A kind with a G hook (scene_spread) adds into the accumulators itself: "subgroup" (the
-    extensions enabled and SUBGROUP_AGGREGATE defined for the hook to merge its lanes' adds) on a
-    GPU that has them, unless ``aggregate`` asks for "direct" (or False); else "direct"."""
-    if aggregate in (False, "direct") or device.is_software:
-        return "direct"
-    return "subgroup" if all(e in device.extensions for e in SUBGROUP_EXTENSIONS) else "direct"
-
-
 def aggregation_defines(aggregation: str, shared_contributors: int) -> tuple[dict, tuple]:
     """G's defines and extra GLSL extensions for an aggregation mode."""
     if aggregation == "shared":

@@ -30,7 +30,7 @@ from ..gl.passes import barrier, set_uniforms
 from ..gl.zero import BufferZero
 from ..optim.adam import AdamPass
 from ..scene.params import MAP_ANALYTIC
-from .aggregation import SUBGROUP_EXTENSIONS, aggregation_defines, choose_aggregation, spread_aggregation
+from .aggregation import SUBGROUP_EXTENSIONS, aggregation_defines, choose_aggregation
 from .evaluation import CleanPass, read_flags, target_array
 from .g_pass import GPass
 from .memory import check_memory, estimate_job_memory
@@ -126,9 +126,7 @@ class Estimator:
         if scene.spread_include:
             g_defines["SCENE_SPREAD"] = 1
             aliases["scene_spread"] = scene.spread_include
-            # the kind's hook adds into the accumulators itself; where subgroups are there it may
-            # merge its lanes' adds (SUBGROUP_AGGREGATE defines the extensions, as for G's lists)
-            self.aggregation = spread_aggregation(device, aggregate)
+            self.aggregation = "direct"       # the kind's hook adds straight into the accumulators
         else:
             self.aggregation = choose_aggregation(device, aggregate, scene)
         agg_defines, agg_extensions = aggregation_defines(self.aggregation, scene.shared_contributors)

@@ -92,22 +92,3 @@ vec3 march_ray(Ray r, int slot) {
     }
     return acc + trans * GRID_BACKGROUND;
 }
-
-#ifdef G_PASS
-// Adds v into accumulator slot `slot` of the pair (exact: ANALYTIC_GAIN scaled). With subgroup
-// aggregation (GPUs with GL_NV_shader_subgroup_partitioned) the lanes that add to the same slot
-// at once -- neighbouring rays crossing the same cell -- sum first and one lane adds: the float
-// atomics of coherent rays were the cost of G (docs/volume.md). Lanes passing slot 0xFFFFFFFF add
-// nothing.
-void add_to_slot(uint pair, uint slot, float v, bool exact) {
-#ifdef SUBGROUP_AGGREGATE
-    uvec4 part = subgroupPartitionNV(slot);
-    float sum = subgroupPartitionedAddNV(v, part);
-    if (slot == 0xFFFFFFFFu || sum == 0.0 || subgroupBallotFindLSB(part) != gl_SubgroupInvocationID) return;
-    v = sum;
-#else
-    if (slot == 0xFFFFFFFFu || v == 0.0) return;
-#endif
-    if (exact) accumulate_exact(pair, slot, v); else accumulate(pair, slot, v);
-}
-#endif

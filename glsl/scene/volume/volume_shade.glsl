@@ -60,19 +60,15 @@ void leave_cell(uint pair, ivec3 from, ivec3 to, bool last) {
     for (int k = 0; k < 8; ++k) {
         ivec3 n = from + corner_offset(k);
         ivec3 r = n - to;
-        bool keep = !last && all(greaterThanEqual(r, ivec3(0))) && all(lessThanEqual(r, ivec3(1)));
-        if (keep) {
+        if (!last && all(greaterThanEqual(r, ivec3(0))) && all(lessThanEqual(r, ivec3(1)))) {
             int j = r.x + 2 * r.y + 4 * r.z;
             nd[j] = g_cell_d[k];
             nc[j] = g_cell_c[k];
+        } else {
+            uint i = node_index(n);
+            if (g_cell_d[k] != 0.0) accumulate_exact(pair, i, g_cell_d[k]);
+            accumulate_exact_rgb(pair, uint(GRID_NODES) + 3u * i, g_cell_c[k]);
         }
-        // every lane of leave_cell takes part in the adds (subgroup aggregation); kept nodes add nothing
-        uint i = keep ? 0xFFFFFFFFu : node_index(n);
-        uint c = keep ? 0xFFFFFFFFu : uint(GRID_NODES) + 3u * i;
-        add_to_slot(pair, i, g_cell_d[k], true);
-        add_to_slot(pair, c, g_cell_c[k].r, true);
-        add_to_slot(pair, keep ? c : c + 1u, g_cell_c[k].g, true);
-        add_to_slot(pair, keep ? c : c + 2u, g_cell_c[k].b, true);
     }
     for (int k = 0; k < 8; ++k) { g_cell_d[k] = nd[k]; g_cell_c[k] = nc[k]; }
 }

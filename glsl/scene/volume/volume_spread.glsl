@@ -13,8 +13,8 @@
 void add_new_nodes(uint pair, ivec3 c, ivec3 prev, bool first, float diff) {
     for (int k = 0; k < 8; ++k) {
         ivec3 n = c + ivec3(k & 1, (k >> 1) & 1, k >> 2);
-        bool seen = !first && all(greaterThanEqual(n, prev)) && all(lessThanEqual(n, prev + 1));
-        add_to_slot(pair, seen ? 0xFFFFFFFFu : node_index(n), diff, false);
+        if (!first && all(greaterThanEqual(n, prev)) && all(lessThanEqual(n, prev + 1))) continue;
+        accumulate(pair, node_index(n), diff);
     }
 }
 
