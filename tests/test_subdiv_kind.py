@@ -22,6 +22,17 @@ CAGES = {"cube": (CUBE_P, CUBE_F, []), "cube_crease": (CUBE_P, CUBE_F, [[0, 1], 
          "pyramid": (PYRAMID_P, PYRAMID_F, [[0, 4]])}
 
 
+def _mesh_kind_image(device, problem, data, cfg):
+    """The mesh kind's clean image of MeshData ``data`` (config ``cfg``) from the problem's view 0."""
+    ref = TexturedMesh(data, cfg, 1.0, cull="none")
+    est = Estimator(device, ref, problem.views, adam_cfg=problem.job.optimize.adam)
+    try:
+        est.upload(ref.initial_params(0))
+        return est.color(0)
+    finally:
+        est.release()
+
+
 def _points(est, name, stride, copy=0):
     raw = np.frombuffer(est.declared.buffers[name].read(), np.float32).reshape(-1, 4)[:, :3]
     return raw[copy * stride:(copy + 1) * stride]
@@ -63,14 +74,8 @@ def test_render_matches_the_mesh_kind_on_the_refined_triangles(device, tmp_path)
         scene = problem.scene
         ours = problem.estimator.color(0)
         data = scene.surface.mesh_data(scene.cage.positions)
-        ref = TexturedMesh(data, MeshConfig(mesh="x", shading=problem.job.scene.shading, positions={"optimize": False}),
-                           1.0, cull="none")
-        est = Estimator(device, ref, problem.views, adam_cfg=problem.job.optimize.adam)
-        try:
-            est.upload(ref.initial_params(0))
-            want = est.color(0)
-        finally:
-            est.release()
+        want = _mesh_kind_image(device, problem, data, MeshConfig(mesh="x", shading=problem.job.scene.shading,
+                                                                  positions={"optimize": False}))
     mismatch = np.abs(ours - want).max(axis=2) > 1e-3
     assert (want.sum(axis=2) > 0).mean() > 0.2                  # the object fills the view
     assert mismatch.mean() < 0.01, f"{mismatch.mean():.3%} of the pixels differ"
@@ -128,13 +133,7 @@ def test_pbr_render_matches_the_mesh_kind(device, tmp_path, maps):
         cfg = MeshConfig(mesh="x", shading=problem.job.scene.shading, positions=frozen, lights=LIGHTS,
                          material=MaterialConfig(base_color=frozen, roughness=frozen, metallic=frozen,
                                                  normal=frozen if maps == "normal" else None))
-        ref = TexturedMesh(replace(data), cfg, 1.0, cull="none")
-        est = Estimator(device, ref, problem.views, adam_cfg=problem.job.optimize.adam)
-        try:
-            est.upload(ref.initial_params(0))
-            want = est.color(0)
-        finally:
-            est.release()
+        want = _mesh_kind_image(device, problem, replace(data), cfg)
     mismatch = np.abs(ours - want).max(axis=2) > 2e-3
     assert (want.sum(axis=2) > 0).mean() > 0.2
     assert mismatch.mean() < 0.01, f"{mismatch.mean():.3%} of the pixels differ"

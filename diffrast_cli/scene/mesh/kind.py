@@ -76,8 +76,14 @@ class TexturedMesh(SceneKind):
 
     @classmethod
     def reference_targets(cls, device, job, path, cams: list, size, base=None) -> tuple:
-        from .reference import render_reference
-        return render_reference(device, job, path, cams, size, base)
+        """The mesh at ``path`` drawn frozen as the job sees it (reference.reference_config), with
+        ``target.reference.supersample`` (else ``render.supersample``) subsamples per pixel axis."""
+        from ...io import meshes
+        from .reference import reference_config, render_frozen
+        ref = meshes.load_mesh(path)
+        ss = job.target.reference.supersample or job.render.supersample
+        scene = cls(ref, reference_config(job, ref), 1.0, cull=job.render.cull, cameras=len(cams), base=base)
+        return render_frozen(device, scene, cams, size, ss, job.render.background, job.optimize.adam), ref
 
     @classmethod
     def create(cls, setup: SceneSetup) -> "TexturedMesh":

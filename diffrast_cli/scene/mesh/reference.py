@@ -1,16 +1,15 @@
-"""Targets rendered by diffrast itself from a reference mesh (``target.reference``):
-the reference asset drawn by the mesh kind, frozen, with the job's cameras."""
+"""Targets rendered by diffrast itself from a reference mesh (``target.reference``): the
+config that draws the asset as the job sees it, and frozen renders of any scene kind (the
+mesh kind's ``reference_targets`` puts them together)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...io import meshes
 from ...sge.estimator import Estimator
 from ...sge.views import ViewSet
 from ..material.config import HeightMapConfig, MaterialConfig
 from .config import MeshConfig, ShadingConfig
-from .kind import TexturedMesh
 
 
 def reference_config(job, ref) -> MeshConfig:
@@ -31,17 +30,6 @@ def reference_config(job, ref) -> MeshConfig:
                               height=height, output=job.scene.material.output)
     return MeshConfig(mesh="reference", shading=shading, positions=frozen, material=material,
                       lights=job.scene.lights, displacement=job.scene.displacement if height is not None else None)
-
-
-def render_reference(device, job, path, cams: list, size, base=None) -> tuple[np.ndarray, object]:
-    """(images (N, H, W, 3), the reference MeshData) of the mesh at ``path`` seen by ``cams``,
-    with ``target.reference.supersample`` (else ``render.supersample``) subsamples per pixel axis.
-    Shading: the job's scene shading when its kind has one, else the mesh kind's default;
-    ``base``: the job's folder (light files)."""
-    ref = meshes.load_mesh(path)
-    ss = job.target.reference.supersample or job.render.supersample
-    scene = TexturedMesh(ref, reference_config(job, ref), 1.0, cull=job.render.cull, cameras=len(cams), base=base)
-    return render_frozen(device, scene, cams, size, ss, job.render.background, job.optimize.adam), ref
 
 
 def render_frozen(device, scene, cams: list, size, supersample: int = 1, background=(0.0, 0.0, 0.0),
