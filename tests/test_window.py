@@ -113,3 +113,26 @@ def test_view_shows_a_run_and_answers_its_keys(tmp_path, display, monkeypatch):
         viewer.close()
     finally:
         problem.release()
+
+
+def test_view_of_a_mesh_asset_orbits_and_zooms(tmp_path, display, monkeypatch):
+    from diffrast_cli.io.mesh_export import export_obj
+    from diffrast_cli.window.view import Viewer, load_view_problem
+    from tests.mesh_scenes import grid_mesh
+    monkeypatch.setenv("DISPLAY", display)
+    export_obj(grid_mesh(5), tmp_path, stem="grid")
+    problem, theta = load_view_problem(tmp_path / "grid.obj", 96)
+    try:
+        viewer = Viewer(problem, theta, 192)
+        viewer.view_index = None                                  # the free orbit
+        first = viewer.frame()
+        assert (np.abs(first - 0.15).max(axis=2) > 0.05).mean() > 0.05   # the grid is in view
+        viewer.orbit(0.6, 0.2)
+        turned = viewer.frame()
+        viewer.zoom(5)
+        closer = viewer.frame()
+        covered = lambda img: (np.abs(img - np.array([0.15, 0.15, 0.18])).max(axis=2) > 0.02).mean()  # noqa: E731
+        assert not np.allclose(first, turned) and covered(closer) > covered(turned)
+        viewer.close()
+    finally:
+        problem.release()
