@@ -24,11 +24,10 @@ from ...gl.declared import BufferSpec
 from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_GATHER, ParamGroup, ParamLayout, group_settings
+from ..mesh.geometry import closed_orientation
+from ..mesh.kind import DEFAULT_BASE_COLOR
 from .cage import load_cage
 from .surface import RefinedSurface
-
-BASE_COLOR = (0.8, 0.8, 0.8)
-
 
 class SubdivSurface(SceneKind):
     kind = "subdiv"
@@ -98,19 +97,15 @@ class SubdivSurface(SceneKind):
         self.geometry_contrib = not self.layout["positions"].frozen
         self.shared_contributors = F
         self.contributors = F + material_slots
-        closed = bool(np.all(s.cage_mesh.twin >= 0))
         # A closed cage refines to a closed surface: back faces are hidden (the mesh kind's reasoning)
-        self.cull = "back" if cull == "auto" and closed and self._outward() else None
+        self.cull = "back" if cull == "auto" and self._outward() else None
         self.starts, self.index, self.weights, self.levels = s.level_tables()
 
     def _outward(self) -> bool:
-        """Whether the cage's faces wind counter-clockwise seen from outside (positive volume)."""
-        p = self.cage.positions
-        vol = 0.0
-        for f in self.cage.faces:
-            for k in range(1, len(f) - 1):
-                vol += float(np.dot(p[f[0]], np.cross(p[f[k]], p[f[k + 1]])))
-        return vol > 0
+        """Whether the (closed) cage's faces wind counter-clockwise seen from outside: the mesh
+        kind's test on the cage's faces split into fans."""
+        fans = [(f[0], f[k], f[k + 1]) for f in self.cage.faces for k in range(1, len(f) - 1)]
+        return closed_orientation(self.cage.positions, np.asarray(fans, np.int64)) > 0
 
     # -- parameters ---------------------------------------------------------------
 
@@ -197,7 +192,7 @@ class SubdivSurface(SceneKind):
         s = self.surface
         d = {"SUBDIV_LEVELS": self.cfg.levels, "SUBDIV_STRIDE": s.points_per_copy,
              "SUBDIV_FINAL_OFFSET": s.final_offset, "SUBDIV_VERTICES": s.vertices,
-             "BASE_COLOR": "vec3(%r, %r, %r)" % BASE_COLOR, "SCENE_MAX_CONTRIB": 1, "ID_FROM_PRIMITIVE": 1}
+             "BASE_COLOR": "vec3(%r, %r, %r)" % DEFAULT_BASE_COLOR, "SCENE_MAX_CONTRIB": 1, "ID_FROM_PRIMITIVE": 1}
         if self.vertex_normals:
             d["SUBDIV_NORMALS"] = 1
         if self.geometry_contrib:

@@ -134,12 +134,19 @@ def level_stencil(m: Halfedges) -> Stencil:
     return from_triplets(np.concatenate(rows), np.concatenate(cols), np.concatenate(ws), (V + F + E, V))
 
 
+def csr_rows(start: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(entry positions, lengths) of the CSR rows ``rows`` back to back: the entries of rows[0],
+    then of rows[1], ... (positions into the table ``start`` indexes)."""
+    lens = np.diff(start)[rows]
+    offs = np.repeat(start[rows], lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+    return offs, lens
+
+
 def compose(outer: Stencil, inner: Stencil) -> Stencil:
     """outer o inner: rows of outer over the columns of inner."""
-    lens = np.diff(inner.start)[outer.index]
+    offs, lens = csr_rows(inner.start, outer.index)
     rows = np.repeat(outer.row_of_entries(), lens)
     w_outer = np.repeat(outer.weight, lens)
-    offs = np.repeat(inner.start[outer.index], lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
     return from_triplets(rows, inner.index[offs], w_outer * inner.weight[offs], (outer.rows, inner.cols))
 
 

@@ -134,14 +134,14 @@ class RefinedSurface:
         if with_normals:          # + the corners of every quad around those vertices
             start, vq = self.vertex_quads()
             f, v = fv // self.vertices, fv % self.vertices
-            lens = np.diff(start)[v]
-            around = vq[np.repeat(start[v], lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))]
+            offs, lens = st.csr_rows(start, v)
+            around = vq[offs]
             f_rep = np.repeat(f, lens)
             fv = np.unique(np.concatenate([fv, (np.repeat(f_rep, 4) * self.vertices + quads[around].ravel())]))
         f, v = fv // self.vertices, fv % self.vertices
         s = self.composed
-        lens = np.diff(s.start)[v]
-        cols = s.index[np.repeat(s.start[v], lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))]
+        offs, lens = st.csr_rows(s.start, v)
+        cols = s.index[offs]
         V = len(self.cage.positions)
         pairs = np.unique(cols * F + np.repeat(f, lens))                            # (control, face), sorted
         ctrl, faces = pairs // F, pairs % F
