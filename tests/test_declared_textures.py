@@ -144,3 +144,24 @@ def test_per_copy_buffers_are_sized_for_every_copy(device):
         res.release()
     with pytest.raises(ValueError, match="per_copy"):
         DeclaredResources(device.ctx, [BufferSpec("BAD", data=b"\0" * 8, per_copy=True)], copies=2)
+
+
+def test_per_copy_3d_textures_stack_the_copies_along_depth(device):
+    """A per-copy 3D TextureSpec is one (w, h, d x copies) texture, clamped at its edges (what
+    the memory estimate counts); one deeper than the device allows is a LimitError naming it;
+    per-copy specs must be 3D without data."""
+    ctx = device.ctx
+    spec = TextureSpec("NODES", (3, 2, 5), dtype="f2", filter="linear", per_copy=True)
+    assert DeclaredResources.nbytes([spec], copies=4) == 3 * 2 * 20 * 4 * 2
+    res = DeclaredResources(ctx, [spec], copies=4)
+    try:
+        tex = res.textures["NODES"]
+        assert tex.size == (3, 2, 20) and tex.dtype == "f2"
+        assert not (tex.repeat_x or tex.repeat_y or tex.repeat_z)
+    finally:
+        res.release()
+    side = int(ctx.info["GL_MAX_3D_TEXTURE_SIZE"])
+    with pytest.raises(LimitError, match="texture DEEP needs"):
+        DeclaredResources(ctx, [TextureSpec("DEEP", (2, 2, side // 2 + 1), per_copy=True)], copies=2)
+    with pytest.raises(ValueError, match="per_copy textures are 3D"):
+        TextureSpec("FLAT", (2, 2), per_copy=True)

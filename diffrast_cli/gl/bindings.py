@@ -42,6 +42,7 @@ SSBO_SCENE_FIRST = 28
 TEX_IDS = 0            # R32UI id buffer of all copies (tiled), read by G
 TEX_TARGET = 1         # target images, one layer per camera (RGBA16F array)
 IMG_COLOR = 2          # resolved colour images of the clean shading pass (RGBA32F array)
+IMG_SCENE = 3          # the image unit a scene kind's own passes bind a declared texture to while they write it
 TEX_SCENE_FIRST = 4    # texture units [TEX_SCENE_FIRST, device limit) belong to the scene kind (TEX_SCENE_<NAME>)
 
 # Work-group sizes.

@@ -19,6 +19,7 @@ from . import bindings as B
 
 GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS = "GL_MAX_SHADER_STORAGE_BUFFER_BINDINGS"
 GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS = "GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS"
+GL_MAX_3D_TEXTURE_SIZE = "GL_MAX_3D_TEXTURE_SIZE"
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,35 @@ class BufferSpec:
 
 @dataclass(frozen=True)
 class TextureSpec:
-    """A 2D texture (sampler) of ``size`` (w, h), ``components`` channels of ``dtype``."""
+    """A 2D texture (sampler) of ``size`` (w, h), or a 3D one of (w, h, d), ``components``
+    channels of ``dtype`` (3D ones clamped to their edges). ``per_copy`` (3D, no ``data``): one (w, h, d)
+    block for each copy R draws, stacked along the depth (copy k's texels at z + k d), e.g.
+    what a kind computes per copy before drawing and its own passes write as an image."""
 
     name: str
-    size: tuple[int, int]
+    size: tuple
     components: int = 4
     dtype: str = "f4"
     data: bytes | None = None
     filter: str = "nearest"     # or "linear"
+    per_copy: bool = False
+
+    def __post_init__(self):
+        if self.per_copy and (len(self.size) != 3 or self.data is not None):
+            raise ValueError(f"declared texture {self.name}: per_copy textures are 3D and take no data")
+
+    def shape_for(self, copies: int) -> tuple:
+        if not self.per_copy:
+            return tuple(self.size)
+        w, h, d = self.size
+        return (w, h, d * int(copies))
 
     @property
     def nbytes(self) -> int:
-        return self.size[0] * self.size[1] * self.components * int(self.dtype[1:])
+        return self.bytes_for(1)
+
+    def bytes_for(self, copies: int) -> int:
+        return int(np.prod(self.shape_for(copies))) * self.components * int(self.dtype[1:])
 
 
 def _check_name(spec) -> None:
@@ -103,15 +121,12 @@ class DeclaredResources:
                     raise LimitError(f"the scene declares {len(self._units) + 1} textures; this device has "
                                      f"{max_units - B.TEX_SCENE_FIRST} units beside the core's")
                 self._units[spec.name] = unit
-                tex = ctx.texture(spec.size, spec.components, spec.data, dtype=spec.dtype)
-                f = moderngl.LINEAR if spec.filter == "linear" else moderngl.NEAREST
-                tex.filter = (f, f)
-                self.textures[spec.name] = tex
+                self.textures[spec.name] = _texture(ctx, spec, copies)
 
     @staticmethod
     def nbytes(specs: list, copies: int = 1) -> int:
         """Device memory of the declared resources (before allocating them)."""
-        return sum(spec.bytes_for(copies) if isinstance(spec, BufferSpec) else spec.nbytes for spec in specs)
+        return sum(spec.bytes_for(copies) for spec in specs)
 
     def defines(self) -> dict:
         d = {f"SSBO_SCENE_{name}": b for name, b in self._bindings.items()}
@@ -148,6 +163,22 @@ class DeclaredResources:
         for obj in list(self.buffers.values()) + list(self.textures.values()):
             obj.release()
         self.buffers, self.textures = {}, {}
+
+
+def _texture(ctx, spec: TextureSpec, copies: int):
+    shape = spec.shape_for(copies)
+    if len(shape) == 3:
+        side = _limit(ctx, GL_MAX_3D_TEXTURE_SIZE, 2048)
+        if max(shape) > side:
+            raise LimitError(f"texture {spec.name} needs {shape[0]}x{shape[1]}x{shape[2]} texels "
+                             f"({copies} copies); this device's 3D textures reach {side} per side")
+        tex = ctx.texture3d(shape, spec.components, spec.data, dtype=spec.dtype)
+        tex.repeat_x = tex.repeat_y = tex.repeat_z = False
+    else:
+        tex = ctx.texture(shape, spec.components, spec.data, dtype=spec.dtype)
+    f = moderngl.LINEAR if spec.filter == "linear" else moderngl.NEAREST
+    tex.filter = (f, f)
+    return tex
 
 
 def _limit(ctx, name: str, fallback: int) -> int:

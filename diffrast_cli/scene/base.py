@@ -130,7 +130,8 @@ class SceneKind:
         return []
 
     def build(self, ctx, defines: dict, buffers: dict) -> None:
-        """Compile the kind's programs; ``buffers``: the declared resources by name."""
+        """Compile the kind's programs; ``buffers``: the declared resources (buffers and
+        textures) by name."""
         self.program = shaders.program(ctx, self.vertex_shader, self.fragment_shader, defines=defines,
                                        dirs=self.shader_dirs)
         self.vao = ctx.vertex_array(self.program, [])

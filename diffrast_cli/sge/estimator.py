@@ -137,7 +137,7 @@ class Estimator:
         dirs = scene.shader_dirs
 
         # Programs and buffers.
-        scene.build(ctx, defines, self.declared.buffers)
+        scene.build(ctx, defines, {**self.declared.buffers, **self.declared.textures})
         self.zero = BufferZero(device)
         self._parts.append(self.zero)
         self.g = GPass(ctx, self.size, self.pairs, self.contributors, g_defines, aliases,

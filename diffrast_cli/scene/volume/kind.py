@@ -1,13 +1,14 @@
 """Voxel volumes (``scene.kind: volume``; issue 14, docs/volume.md): a dense grid of density and
 RGB nodes, ray-marched (emission-absorption) inside the box R rasterises.
 
-Before each R draw every node of every copy is perturbed once into a per-copy buffer
+Before each R draw every node of every copy is perturbed once into a per-copy 3D texture
 (volume_nodes.comp); the ray marches of G and the clean pass read it.
 
 Parameters: log density (1 per node: the node's density is exp(theta), per world unit), then
 colour (3 per node); both groups name the node as their
 contributor (MAP_DIRECT from 0), so one accumulator slot per node serves its 4 parameters.
-G's hook (volume_spread.glsl) adds each pixel's f+ - f- to every node its ray's samples read.
+G's hook (volume_spread.glsl) records each pixel's ray and f+ - f-; after G, volume_gather.comp
+adds to every node the differences of the rays whose samples read it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 
 from ...errors import ConfigError, InputError
 from ...gl import shaders
-from ...gl.declared import BufferSpec
+from ...gl import bindings as B
+from ...gl.declared import BufferSpec, TextureSpec
 from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_ANALYTIC, MAP_DIRECT, ParamGroup, ParamLayout, group_settings
@@ -26,6 +28,9 @@ from .grid import GridSpec, resample, trilinear
 
 DENSITY_FLOOR = 1e-3                              # the density of an "empty" node (and of density 0 in files)
 LOG_DENSITY_BOUNDS = (float(np.log(1e-4)), float(np.log(1e4)))
+# The perturbed nodes the marches read: half floats (RGBA16F, volume_nodes.comp's image
+# format): half the bytes of a march's reads (docs/design.md, "Voxel volumes").
+NODE_DTYPE, NODE_FORMAT = "f2", "rgba16f"
 
 
 def load_npz(path) -> tuple:
@@ -64,7 +69,7 @@ class VoxelVolume(SceneKind):
         if setup.job.render.supersample != 1:
             raise ConfigError("render.supersample: scene.kind volume marches one ray per pixel; use 1")
         return cls(setup.job.scene, setup.views.view_proj, background=setup.job.render.background,
-                   seed=setup.job.seed, base=setup.base)
+                   seed=setup.job.seed, base=setup.base, size=setup.size)
 
     @classmethod
     def describe_reference(cls, path) -> str:
@@ -87,12 +92,14 @@ class VoxelVolume(SceneKind):
         images = render_frozen(device, scene, cams, size, 1, job.render.background, job.optimize.adam)
         return images, (scene.spec, density, color)
 
-    def __init__(self, cfg, view_proj, background=(0.0, 0.0, 0.0), seed: int = 0, base=None):
-        """``view_proj``: (N, 4, 4) view-projection matrices of the job's cameras (the rays)."""
+    def __init__(self, cfg, view_proj, background=(0.0, 0.0, 0.0), seed: int = 0, base=None, size=(1, 1)):
+        """``view_proj``: (N, 4, 4) view-projection matrices of the job's cameras (the rays);
+        ``size``: the render size (w, h) (G's per-pixel ray records)."""
         self.cfg = cfg
         self.view_proj = np.asarray(view_proj, np.float64)
         self.background = tuple(float(c) for c in background)
         self.seed = int(seed) & 0xFFFFFFFF
+        self.size = (int(size[0]), int(size[1]))
         self.spec = GridSpec(cfg.sides, np.asarray(cfg.bounds[0], np.float64), np.asarray(cfg.bounds[1], np.float64),
                              cfg.step, cfg.termination)
         n = self.spec.nodes
@@ -164,15 +171,24 @@ class VoxelVolume(SceneKind):
     def resources(self) -> list:
         inv = np.stack([np.linalg.inv(vp) for vp in self.view_proj]).astype(np.float32)
         # mat4 columns in GLSL: numpy rows of the transpose
-        return [BufferSpec("INV_VIEW_PROJ", data=np.ascontiguousarray(inv.transpose(0, 2, 1)).tobytes()),
-                BufferSpec("COPY_NODES", size=16 * self.spec.nodes, per_copy=not self.analytic)]
+        out = [BufferSpec("INV_VIEW_PROJ", data=np.ascontiguousarray(inv.transpose(0, 2, 1)).tobytes()),
+               TextureSpec("COPY_NODES", size=tuple(self.spec.sides), dtype=NODE_DTYPE,
+                           per_copy=not self.analytic, filter="linear")]
+        if not self.analytic:   # G records (diff, depth) per pair and pixel (volume_spread.glsl)
+            out.append(BufferSpec("RAYS", size=4 * self.size[0] * self.size[1], per_copy=True))
+        return out
 
     def defines(self) -> dict:
         nx, ny, nz = self.spec.sides
         vec = lambda v: "vec3(%r, %r, %r)" % tuple(float(x) for x in v)       # noqa: E731
         d = {"GRID_NX": nx, "GRID_NY": ny, "GRID_NZ": nz, "GRID_NODES": nx * ny * nz, "GRID_LO": vec(self.spec.lo), "GRID_HI": vec(self.spec.hi),
              "GRID_STEP": repr(self.spec.step), "GRID_TERMINATION": repr(float(self.cfg.termination)),
-             "GRID_BACKGROUND": vec(self.background), "SCENE_MAX_CONTRIB": 1, "ID_FROM_PRIMITIVE": 1}
+             "GRID_BACKGROUND": vec(self.background), "SCENE_MAX_CONTRIB": 1, "ID_FROM_PRIMITIVE": 1,
+             "NODE_FORMAT": NODE_FORMAT}
+        if not self.analytic:
+            # the estimator's marches: the texture unit interpolates (the exact backward weighs
+            # the 8 nodes itself, and measured faster with the forward doing the same)
+            d["GRID_HW_FILTER"] = 1
         if self.cfg.jitter:
             d["GRID_JITTER"] = 1
         if self.analytic:
@@ -183,6 +199,9 @@ class VoxelVolume(SceneKind):
         super().build(ctx, defines, buffers)
         self.ctx = ctx
         self.nodes_prog = shaders.compute(ctx, "volume_nodes.comp", defines, dirs=self.shader_dirs)
+        self.nodes_tex = buffers["COPY_NODES"]
+        self.rays = buffers.get("RAYS")
+        self.gather_prog = None
 
     def before_render(self, estimator, iteration: int, copies: int, clean: bool) -> None:
         # every node of every copy perturbed once; a clean render's copies are all slot 0's, and
@@ -190,14 +209,32 @@ class VoxelVolume(SceneKind):
         n = 1 if clean or self.analytic else copies
         set_uniforms(self.nodes_prog, u_copies=n, u_iteration=iteration, u_clean=int(clean), u_seed=estimator.seed,
                      u_samples=estimator.samples)
+        self.nodes_tex.bind_to_image(B.IMG_SCENE, read=False, write=True)
         self.nodes_prog.run(*groups_1d(n * self.spec.nodes, estimator.device.max_groups_x))
+        if self.rays is not None and not clean:
+            estimator.zero(self.rays)           # pixels without a difference record none
+        barrier(self.ctx)
+
+    def after_gradient(self, estimator, iteration: int) -> None:
+        # the estimator's path: every node's sum of the differences of the rays that read it
+        if self.rays is None:
+            return
+        if self.gather_prog is None:
+            self.gather_prog = shaders.compute(self.ctx, "volume_gather.comp", estimator.defines,
+                                               extensions=estimator.extensions, dirs=self.shader_dirs)
+        set_uniforms(self.gather_prog, u_pairs=estimator.pairs, u_contributors=estimator.contributors,
+                     u_samples=estimator.samples, **estimator.visibility.uniforms())
+        nx, ny, nz = self.spec.sides
+        self.gather_prog.run(-(-nx // 8), -(-ny // 8), -(-nz // 4) * estimator.pairs)   # GATHER_X/Y/Z
         barrier(self.ctx)
 
     def release(self) -> None:
         super().release()
-        if getattr(self, "nodes_prog", None) is not None:
-            self.nodes_prog.release()
-            self.nodes_prog = None
+        for name in ("nodes_prog", "gather_prog"):
+            prog = getattr(self, name, None)
+            if prog is not None:
+                prog.release()
+                setattr(self, name, None)
 
     def draw(self, instances: int) -> None:
         self.vao.render(vertices=36, instances=instances)

@@ -3,15 +3,23 @@
 // diffrast_cli/scene/volume/grid.py). Needs buffers.glsl, rng.glsl, perturb.glsl, views.glsl
 // and tiles.glsl (u_tile_size).
 // Defines: GRID_NX/NY/NZ, GRID_NODES (nodes), GRID_LO, GRID_HI (vec3), GRID_STEP (world), GRID_TERMINATION,
-// GRID_JITTER (random offsets on), GRID_BACKGROUND (vec3).
+// GRID_JITTER (random offsets on), GRID_BACKGROUND (vec3), GRID_HW_FILTER (the texture unit interpolates).
 
 layout(std430, binding = SSBO_SCENE_INV_VIEW_PROJ) readonly buffer InvViewProj { mat4 inv_view_proj[]; };
-// Per copy R draws (slot 0 for a clean render): every node's (r, g, b, density), perturbed.
-layout(std430, binding = SSBO_SCENE_COPY_NODES) buffer CopyNodes { vec4 copy_nodes[]; };
+// Per copy R draws (slot 0 for a clean render): every node's (r, g, b, density), perturbed, in a
+// 3D texture with the copies stacked along z (copy k's node (x, y, z) at texel (x, y, z + k NZ);
+// volume_nodes.comp writes it). The texture's tiled layout keeps a march's reads local along
+// every axis (a linear buffer strides NX NY nodes per z step).
+layout(binding = TEX_SCENE_COPY_NODES) uniform sampler3D u_copy_nodes;
 
 const ivec3 GRID_N = ivec3(GRID_NX, GRID_NY, GRID_NZ);
 
 uint node_index(ivec3 n) { return uint(n.x + GRID_NX * (n.y + GRID_NY * n.z)); }
+
+// Point p in node units (node n at u = n), clamped to the grid.
+vec3 grid_coord(vec3 p) {
+    return clamp((p - GRID_LO) / (GRID_HI - GRID_LO) * vec3(GRID_N - 1), vec3(0.0), vec3(GRID_N - 1));
+}
 
 // The cell (its lowest node) of point p and the fractions within it.
 ivec3 grid_cell(vec3 p, out vec3 f) {
@@ -21,32 +29,27 @@ ivec3 grid_cell(vec3 p, out vec3 f) {
     return c;
 }
 
-// Density and colour at p in the copy of `slot`: trilinear over the cell's 8 nodes of the node
-// densities exp(theta) and colours (clamped after interpolation), read from the copy's nodes
-// (volume_nodes.comp wrote them before the draw: no hashing while marching).
-float grid_density(vec3 p, int slot) {
-    vec3 f;
-    ivec3 c = grid_cell(p, f);
-    uint base = uint(slot) * uint(GRID_NODES);
-    float dens = 0.0;
-    for (int k = 0; k < 8; ++k) {
-        ivec3 d = ivec3(k & 1, (k >> 1) & 1, k >> 2);
-        vec3 t = mix(1.0 - f, f, vec3(d));
-        dens += t.x * t.y * t.z * copy_nodes[base + node_index(c + d)].w;
-    }
-    return dens;
-}
+// Node n of the copy of `slot`: (r, g, b, density).
+vec4 grid_node(ivec3 n, int slot) { return texelFetch(u_copy_nodes, n + ivec3(0, 0, slot * GRID_NZ), 0); }
 
+// Density and colour at p in the copy of `slot`: trilinear over the cell's 8 nodes of the node
+// densities exp(theta) and colours (clamped after interpolation). GRID_HW_FILTER: the texture
+// unit interpolates (one fetch; NVIDIA's filter weights have 8 fractional bits); otherwise
+// 8 texel fetches weighted here.
 vec4 grid_sample(vec3 p, int slot) {
+#ifdef GRID_HW_FILTER
+    vec3 u = grid_coord(p) + 0.5;
+    vec4 acc = texture(u_copy_nodes, (u + vec3(0.0, 0.0, float(slot * GRID_NZ))) / vec3(textureSize(u_copy_nodes, 0)));
+#else
     vec3 f;
     ivec3 c = grid_cell(p, f);
-    uint base = uint(slot) * uint(GRID_NODES);
     vec4 acc = vec4(0.0);
     for (int k = 0; k < 8; ++k) {
         ivec3 d = ivec3(k & 1, (k >> 1) & 1, k >> 2);
         vec3 t = mix(1.0 - f, f, vec3(d));
-        acc += t.x * t.y * t.z * copy_nodes[base + node_index(c + d)];
+        acc += t.x * t.y * t.z * grid_node(c + d, slot);
     }
+#endif
     return vec4(clamp(acc.rgb, 0.0, 1.0), acc.w);
 }
 
@@ -78,17 +81,56 @@ Ray pixel_ray(uint cam, vec2 ndc, ivec2 local, uint seed, uint iteration, bool c
     return r;
 }
 
+// Sample j of ray r: t = t0 + (j + jitter) step (computed per sample, not summed, so every
+// march of the ray and G's gather (volume_gather.comp) agree on the positions).
+float sample_t(Ray r, int j) { return r.t0 + (float(j) + r.jitter) * GRID_STEP; }
+
 // The pixel's colour in the copy of `slot`: emission-absorption, front to back, stopped once
-// the transmittance falls below GRID_TERMINATION.
-vec3 march_ray(Ray r, int slot) {
+// the transmittance falls below GRID_TERMINATION; `last`: the index of the last sample read
+// (-1: none).
+vec3 march_ray(Ray r, int slot, out int last) {
     vec3 acc = vec3(0.0);
     float trans = 1.0;
-    for (float t = r.t0 + r.jitter * GRID_STEP; t < r.t1; t += GRID_STEP) {
-        vec4 s = grid_sample(r.origin + t * r.dir, slot);
+    last = -1;
+    for (int j = 0; sample_t(r, j) < r.t1; ++j) {
+        vec4 s = grid_sample(r.origin + sample_t(r, j) * r.dir, slot);
         float alpha = 1.0 - exp(-s.w * GRID_STEP);
         acc += trans * alpha * s.rgb;
         trans *= 1.0 - alpha;
+        last = j;
         if (trans < GRID_TERMINATION) break;
     }
     return acc + trans * GRID_BACKGROUND;
 }
+
+// The two copies of a pair (slots `slot` and `slot` + 1) marched in one loop, each as
+// march_ray would (its own termination): the two texture reads of a step are independent,
+// so one invocation keeps twice the reads in flight.
+void march_pair(Ray r, int slot, out vec3 color_p, out vec3 color_m, out ivec2 last) {
+    vec3 acc_p = vec3(0.0), acc_m = vec3(0.0);
+    float trans_p = 1.0, trans_m = 1.0;
+    bool alive_p = true, alive_m = true;
+    last = ivec2(-1);
+    for (int j = 0; sample_t(r, j) < r.t1 && (alive_p || alive_m); ++j) {
+        vec3 p = r.origin + sample_t(r, j) * r.dir;
+        if (alive_p) {
+            vec4 s = grid_sample(p, slot);
+            float alpha = 1.0 - exp(-s.w * GRID_STEP);
+            acc_p += trans_p * alpha * s.rgb;
+            trans_p *= 1.0 - alpha;
+            last.x = j;
+            alive_p = trans_p >= GRID_TERMINATION;
+        }
+        if (alive_m) {
+            vec4 s = grid_sample(p, slot + 1);
+            float alpha = 1.0 - exp(-s.w * GRID_STEP);
+            acc_m += trans_m * alpha * s.rgb;
+            trans_m *= 1.0 - alpha;
+            last.y = j;
+            alive_m = trans_m >= GRID_TERMINATION;
+        }
+    }
+    color_p = acc_p + trans_p * GRID_BACKGROUND;
+    color_m = acc_m + trans_m * GRID_BACKGROUND;
+}
+

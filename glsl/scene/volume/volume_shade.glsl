@@ -9,9 +9,19 @@
 uniform uint u_volume_seed;        // the job's seed and the iteration (SceneKind.iteration_uniforms)
 uniform uint u_volume_iteration;
 
-#ifdef VOLUME_ANALYTIC
-// The plus copy's ray of the pixel G works on and its colour, for scene_analytic.
+// The ray of the pixel G works on (the copies share it), for scene_analytic and the G hook;
+// the last sample index each copy read (plus, minus).
 Ray g_vol_ray;
+ivec2 g_vol_last = ivec2(-1);
+#if defined(G_PASS) && !defined(VOLUME_ANALYTIC) && !defined(G_PLUS_ONLY)
+// G resolves a pixel's plus copy, then its minus copy: the plus call marches both
+// (march_pair) and keeps the minus colour for the next call.
+#define VOLUME_PAIRED
+vec3 g_vol_minus;
+bool g_vol_have_minus = false;
+#endif
+#ifdef VOLUME_ANALYTIC
+// The plus copy's slot and colour, for scene_analytic.
 int g_vol_slot;
 vec3 g_vol_color;
 bool g_vol_recorded = false;
@@ -25,11 +35,27 @@ vec3 scene_sample(uint id, ivec2 texel, uint cam, uint key, float sigma) {
 #else
     int slot = sigma == 0.0 ? 0 : copy_of_texel(texel);
 #endif
+#ifdef VOLUME_PAIRED
+    if (sigma < 0.0 && g_vol_have_minus) {
+        g_vol_have_minus = false;
+        return g_vol_minus;
+    }
+#endif
     Ray r = pixel_ray(cam, ndc, local, u_volume_seed, u_volume_iteration, sigma == 0.0);
-    vec3 color = march_ray(r, slot);
+    g_vol_ray = r;
+#ifdef VOLUME_PAIRED
+    if (sigma > 0.0) {
+        vec3 color;
+        march_pair(r, slot, color, g_vol_minus, g_vol_last);
+        g_vol_have_minus = true;
+        return color;
+    }
+#endif
+    int last;
+    vec3 color = march_ray(r, slot, last);
+    if (sigma > 0.0) g_vol_last.x = last; else g_vol_last.y = last;
 #ifdef VOLUME_ANALYTIC
     if (sigma > 0.0) {
-        g_vol_ray = r;
         g_vol_slot = slot;
         g_vol_color = color;
         g_vol_recorded = true;
@@ -76,40 +102,33 @@ void leave_cell(uint pair, ivec3 from, ivec3 to, bool last) {
 void scene_analytic(uint pair, vec3 dl) {
     if (!g_vol_recorded) return;
     Ray r = g_vol_ray;
-    uint base = uint(g_vol_slot) * uint(GRID_NODES);
     float trans = 1.0;
     vec3 acc = vec3(0.0);
     ivec3 cell = ivec3(-1);
     for (int k = 0; k < 8; ++k) { g_cell_d[k] = 0.0; g_cell_c[k] = vec3(0.0); }
-    for (float t = r.t0 + r.jitter * GRID_STEP; t < r.t1; t += GRID_STEP) {
+    for (int j = 0; j <= g_vol_last.x; ++j) {
+        vec3 p = r.origin + sample_t(r, j) * r.dir;
         vec3 f;
-        ivec3 c = grid_cell(r.origin + t * r.dir, f);
+        ivec3 c = grid_cell(p, f);
         if (c != cell) {
             if (cell.x >= 0) leave_cell(pair, cell, c, false);
             cell = c;
         }
-        float w[8];
-        vec4 nodes[8];
-        vec4 s = vec4(0.0);
-        for (int k = 0; k < 8; ++k) {
-            ivec3 d = ivec3(k & 1, (k >> 1) & 1, k >> 2);
-            vec3 tw = mix(1.0 - f, f, vec3(d));
-            w[k] = tw.x * tw.y * tw.z;
-            nodes[k] = copy_nodes[base + node_index(c + d)];
-            s += w[k] * nodes[k];
-        }
-        vec3 col = clamp(s.rgb, 0.0, 1.0);
+        vec4 s = grid_sample(p, g_vol_slot);          // as the forward march read it
+        vec3 col = s.rgb;
         float alpha = 1.0 - exp(-s.w * GRID_STEP);
         float next = trans * (1.0 - alpha);
         acc += trans * alpha * col;
         vec3 dcol = dl * (trans * alpha);
         float dsig = GRID_STEP * dot(dl, next * col - (g_vol_color - acc));
         for (int k = 0; k < 8; ++k) {
-            g_cell_c[k] += w[k] * dcol;
-            g_cell_d[k] += w[k] * nodes[k].w * dsig;        // d density / d log density = density
+            ivec3 d = ivec3(k & 1, (k >> 1) & 1, k >> 2);
+            vec3 tw = mix(1.0 - f, f, vec3(d));
+            float w = tw.x * tw.y * tw.z;
+            g_cell_c[k] += w * dcol;
+            g_cell_d[k] += w * grid_node(c + d, g_vol_slot).w * dsig;   // d density / d log density = density
         }
         trans = next;
-        if (trans < GRID_TERMINATION) break;
     }
     if (cell.x >= 0) leave_cell(pair, cell, cell, true);
 }
