@@ -23,7 +23,7 @@ class VolumeConfig(Strict):
                                       description="the grid's box [min corner, max corner], world units")
     step: Float = Field(0.5, gt=0.05, le=2.0, description="ray-marching step, in voxels (the smallest side)")
     jitter: Bool = Field(True, description="a random offset of each ray's samples per iteration and pixel "
-                                           "(the same for the two copies of a pair and G's spreading march)")
+                                           "(the same for the two copies of a pair)")
     gradient: Literal["analytic", "sge"] = Field(
         "analytic", description="analytic = exact derivatives of the ray march (G marches each pixel's ray "
         "backwards); sge = the estimator, each pixel's f+ - f- spread over the nodes its ray read")

@@ -7,8 +7,8 @@ Before each R draw every node of every copy is perturbed once into a per-copy 3D
 Parameters: log density (1 per node: the node's density is exp(theta), per world unit), then
 colour (3 per node); both groups name the node as their
 contributor (MAP_DIRECT from 0), so one accumulator slot per node serves its 4 parameters.
-G's hook (volume_spread.glsl) records each pixel's ray and f+ - f-; after G, volume_gather.comp
-adds to every node the differences of the rays whose samples read it.
+G's hook (volume_spread.glsl) records each pixel's f+ - f- and depth; after G, volume_gather.comp
+adds to every node the differences of the pixels whose rays can have read it.
 """
 
 from __future__ import annotations

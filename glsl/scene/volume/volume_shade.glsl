@@ -1,7 +1,8 @@
 // G-side code of voxel grids (#include <scene>). R drew the grid's box (back faces, so a camera
 // inside it is covered too); a sample marches its ray through its copy's perturbed nodes (the
-// copy is the tile the texel lies in; slot 0 for a clean render; volume_common.glsl). Contributors are not listed here: the kind's G hook
-// (volume_spread.glsl) spreads each pixel's difference over the nodes its ray crossed.
+// copy is the tile the texel lies in; slot 0 for a clean render; volume_common.glsl).
+// Contributors are not listed here: the kind's G hook (volume_spread.glsl) records each
+// pixel's difference, which volume_gather.comp sums into the nodes after G.
 // Needs tiles.glsl (u_tile_size).
 
 #include "volume_common.glsl"
