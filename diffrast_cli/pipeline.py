@@ -23,6 +23,7 @@ from .interrupts import RaiseOnSignals, StopSignals
 from .io import pictures
 from .optim.loop import Loop, Plan, StopRequest
 from .problem import Problem
+from .scene.registry import get_kind
 from .io.atomic import atomic_write_bytes, output_error
 from .runfolder import DEFAULT_ROOT, RunFolder, check_target
 
@@ -148,7 +149,12 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
                     shown = "; ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
                     raise ConfigError(f"--resume {out_dir}: the job differs from the checkpoint's: {shown} "
                                       f"(--force resumes anyway)")
-            problem = Problem(job, base_dir, device_index=device_index, target=targets)
+            stages = get_kind(job.scene.kind).factory.stages(job)
+            start = ckpt.iteration if ckpt is not None else 0
+            # a checkpoint taken at a stage's iteration holds the state from before the change
+            past = [stage_job for at, stage_job in stages if at < start]
+            problem = Problem(past[-1] if past else job, base_dir, device_index=device_index, target=targets)
+            run = None
             try:
                 if ckpt is not None:
                     try:
@@ -157,12 +163,13 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
                         raise ConfigError(f"--resume {out_dir}: the checkpoint does not fit this job ({exc})")
                 if write and folder is None:
                     folder = RunFolder.open(out_dir, job.name, overwrite=overwrite, root=runs_root)
-                run = _Run(problem, folder, ckpt, quiet, callback, watch)
+                run = _Run(problem, folder, ckpt, quiet, callback, watch, job=job,
+                           stages=[(at, stage_job) for at, stage_job in stages if at >= start])
                 outcome = run.run(wall0, config_path, handle_signals, guard)
             finally:
                 if watch is not None:
                     watch.close()
-                problem.release()
+                (run.problem if run is not None else problem).release()
         failed = False
         return outcome
     finally:
@@ -173,8 +180,14 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
 class _Run:
     """One run's bookkeeping: metrics, frames, flags, checkpoints and the outputs."""
 
-    def __init__(self, problem: Problem, folder: RunFolder | None, ckpt, quiet: bool, callback, watch=None):
-        job = problem.job
+    def __init__(self, problem: Problem, folder: RunFolder | None, ckpt, quiet: bool, callback, watch=None,
+                 job: JobConfig | None = None, stages=()):
+        """``job``: the job as given (``problem.job`` may be a stage's); ``stages``: the scene's
+        stage changes still ahead, (iteration, job) (SceneKind.stages)."""
+        job = job or problem.job
+        self.job = job
+        self.stages = list(stages)
+        self.watch = watch
         self.problem, self.est, self.folder, self.ckpt = problem, problem.estimator, folder, ckpt
         self.quiet, self.callback = quiet, callback
         self.plan = Plan.of_job(job)
@@ -187,17 +200,42 @@ class _Run:
         if ckpt is not None:
             self.flags.update({k: v for k, v in ckpt.flags.items() if k in self.flags})
         self.stop = StopRequest()
-        hooks = self.est.post_step_hooks
-        if watch is not None:             # a live window (window/watch.py): refreshes between steps
-            hooks = hooks + (watch.attach(problem),)
-        self.loop = Loop(self.est, self.plan, problem.device.ctx.finish, stop=self.stop, after_step=hooks)
-        self.loop.seconds = ckpt.loop_seconds if ckpt is not None else 0.0
+        self.loop = self._loop(ckpt.loop_seconds if ckpt is not None else 0.0)
         self.last_checkpoint = start if ckpt is not None else None
+        self.initial_scene = problem.scene_metrics(problem.theta0)
+
+    def _loop(self, seconds: float) -> Loop:
+        hooks = self.est.post_step_hooks
+        if self.watch is not None:        # a live window (window/watch.py): refreshes between steps
+            hooks = hooks + (self.watch.attach(self.problem),)
+        loop = Loop(self.est, self.plan, self.problem.device.ctx.finish, stop=self.stop, after_step=hooks)
+        loop.seconds = seconds
+        return loop
+
+    def next_stage(self, stage_job: JobConfig) -> None:
+        """The scene rebuilt from a stage's job, the optimiser's state carried over
+        (SceneKind.carry_over): parameters, Adam's moments and its step count."""
+        old = self.problem
+        state = self.est.state()
+        new = Problem(stage_job, old.base, device=old.device, views=old.views, cameras=old.cams)
+        try:
+            new.reference = old.reference
+            params, moments = new.scene.carry_over(old.scene, state["params"], state["moments"])
+            new.estimator.upload(np.ascontiguousarray(params, np.float32))
+            new.estimator.adam.moments.write(np.ascontiguousarray(moments, np.float32).tobytes())
+            new.estimator.adam.origin = self.est.adam.origin
+        except BaseException:
+            new.release()
+            raise
+        new.owns_device, old.owns_device = old.owns_device, False
+        old.release()
+        self.problem, self.est = new, new.estimator
+        self.loop = self._loop(self.loop.seconds)
 
     def checkpoint(self, iteration: int) -> None:
         if self.out is None:
             return
-        job = self.problem.job
+        job = self.job
         Checkpoint(iteration=iteration, seed=job.seed, job=job_dict(job), state=self.est.state(), records=self.records,
                    frames=self.frames, loop_seconds=self.loop.seconds, flags=self.flags).save(self.out)
         self.last_checkpoint = iteration
@@ -238,7 +276,7 @@ class _Run:
             self.stop.requested = "callback"
 
     def run(self, wall0: float, config_path, handle_signals: bool, guard) -> Outcome:
-        problem, job, plan = self.problem, self.problem.job, self.plan
+        problem, job, plan = self.problem, self.job, self.plan
         if self.out is not None:
             atomic_write_bytes(self.out / OUTPUT_FILES["config"], dump_job(job).encode())
             atomic_write_bytes(self.out / OUTPUT_FILES["metrics"],
@@ -256,7 +294,12 @@ class _Run:
                     progress.update(i - self.it, m)
                     self.it = i
 
-                it = self.loop.run(self.start, on_log=on_log, on_checkpoint=self.checkpoint)
+                it = self.start
+                for at, stage_job in self.stages + [(None, None)]:
+                    it = self.loop.run(it, at, on_log=on_log, on_checkpoint=self.checkpoint)
+                    if at is None or it < at or self.stop.requested is not None:
+                        break
+                    self.next_stage(stage_job)
         finally:
             progress.close()
         if self.folder is not None and isinstance(guard, RaiseOnSignals):
@@ -276,7 +319,7 @@ class _Run:
         return f"interrupted while writing the outputs; {kept}"
 
     def _finish(self, it: int, initial: dict, wall0: float, config_path, signals) -> Outcome:
-        problem, job, est, out = self.problem, self.problem.job, self.est, self.out
+        problem, job, est, out = self.problem, self.job, self.est, self.out
         opt = job.optimize
         final = problem.metrics(images=out is not None)
         theta = est.download()
@@ -328,7 +371,7 @@ class _Run:
             "outputs": sorted([p for k, p in OUTPUT_FILES.items() if k == "report" or (out / p).exists()]
                               + [_relative(a, out) for a in assets]) if out is not None else [],
         }
-        report["initial"].update(problem.scene_metrics(problem.theta0))
+        report["initial"].update(self.initial_scene)
         report["final"].update(problem.scene_metrics(theta))
         if out is not None:
             _write_json(out / OUTPUT_FILES["report"], report)

@@ -103,6 +103,19 @@ class SceneKind:
         raise NotImplementedError(f"scene kind {cls.kind!r} renders no reference assets")
 
     @classmethod
+    def stages(cls, job) -> list:
+        """Later layouts of the scene within one run (e.g. a grid grown coarse to fine):
+        ``(iteration, job)`` pairs, iterations increasing; at each the run builds the scene
+        from that job and moves the optimiser's state over with :meth:`carry_over`. []
+        (the default): one layout for the whole run. Bad schedules raise ConfigError."""
+        return []
+
+    def carry_over(self, previous: "SceneKind", params: np.ndarray, moments: np.ndarray) -> tuple:
+        """(params, moments) of this scene from ``previous``'s (a stage change, :meth:`stages`);
+        ``moments`` holds Adam's (m, v) per parameter, interleaved."""
+        raise NotImplementedError(f"scene kind {self.kind!r} has no stages to carry its state into")
+
+    @classmethod
     def create(cls, setup: SceneSetup) -> "SceneKind":
         raise NotImplementedError(f"scene kind {cls.kind!r} does not implement create()")
 

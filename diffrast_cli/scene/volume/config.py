@@ -15,6 +15,23 @@ class VolumeInit(Strict):
     color: Vec3 = Field((0.5, 0.5, 0.5), description="initial RGB of every node")
 
 
+class GrowStep(Strict):
+    iteration: Int = Field(..., ge=1, description="the iteration the grid is resampled at")
+    resolution: Union[Int, tuple[Int, Int, Int]] = Field(..., description="the grid's nodes per axis from then on")
+
+    @field_validator("resolution")
+    @classmethod
+    def _sides(cls, v):
+        return _check_sides(v)
+
+
+def _check_sides(v):
+    sides = (v, v, v) if isinstance(v, int) else tuple(v)
+    if any(not 2 <= s <= 1024 for s in sides):
+        raise ValueError(f"every side must be 2..1024 nodes, got {list(sides)}")
+    return v
+
+
 class VolumeConfig(Strict):
     kind: Literal["volume"] = "volume"
     resolution: Union[Int, tuple[Int, Int, Int]] = Field(
@@ -34,13 +51,21 @@ class VolumeConfig(Strict):
     init: VolumeInit = VolumeInit()
     init_file: Optional[str] = Field(None, description="a volume.npz (as runs write) to start from, resampled to "
                                      "scene.resolution (trilinear), relative to the job file")
+    grow: list[GrowStep] = Field([], description="coarse to fine: at each step's iteration the grid (parameters "
+                                 "and Adam's moments) is resampled trilinearly to the step's resolution; "
+                                 "scene.resolution is the first")
 
     @field_validator("resolution")
     @classmethod
     def _sides(cls, v):
-        sides = (v, v, v) if isinstance(v, int) else tuple(v)
-        if any(not 2 <= s <= 1024 for s in sides):
-            raise ValueError(f"every side must be 2..1024 nodes, got {list(sides)}")
+        return _check_sides(v)
+
+    @field_validator("grow")
+    @classmethod
+    def _increasing(cls, v):
+        its = [g.iteration for g in v]
+        if any(b <= a for a, b in zip(its, its[1:])):
+            raise ValueError(f"the steps' iterations must increase, got {its}")
         return v
 
     @field_validator("bounds")
@@ -57,4 +82,4 @@ class VolumeConfig(Strict):
         return (r, r, r) if isinstance(r, int) else tuple(r)
 
 
-__all__ = ["VolumeConfig", "VolumeInit"]
+__all__ = ["GrowStep", "VolumeConfig", "VolumeInit"]

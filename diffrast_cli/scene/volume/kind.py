@@ -72,6 +72,36 @@ class VoxelVolume(SceneKind):
                    seed=setup.job.seed, base=setup.base, size=setup.size)
 
     @classmethod
+    def stages(cls, job) -> list:
+        """scene.grow: the grid at each step's resolution from its iteration on."""
+        total = job.optimize.iterations
+        out = []
+        for step in job.scene.grow:
+            if step.iteration >= total:
+                raise ConfigError(f"scene.grow: iteration {step.iteration} is not before the run's end "
+                                  f"(optimize.iterations {total})")
+            scene = job.scene.model_copy(update={"resolution": step.resolution, "grow": [], "init_file": None})
+            out.append((step.iteration, job.model_copy(update={"scene": scene})))
+        return out
+
+    def carry_over(self, previous: "VoxelVolume", params: np.ndarray, moments: np.ndarray) -> tuple:
+        """Every group's parameters and Adam moments (m, v) sampled trilinearly at this grid's
+        nodes from the previous grid (log densities interpolated as logs), then clipped to
+        the groups' bounds."""
+        src, dst = previous.spec, self.spec
+        new_params = np.empty(self.layout.size, np.float32)
+        new_moments = np.empty((self.layout.size, 2), np.float32)
+        old_moments = np.asarray(moments, np.float64).reshape(-1, 2)
+        for name, width in (("density", 1), ("color", 3)):
+            old, new = previous.layout.slice(name), self.layout.slice(name)
+            new_params[new] = resample(src, np.asarray(params[old], np.float64).reshape(-1, width), dst).ravel()
+            for k in range(2):
+                m = old_moments[old, k].reshape(-1, width)
+                new_moments[new, k] = resample(src, m, dst).ravel()
+        new_moments[:, 1] = np.maximum(new_moments[:, 1], 0.0)
+        return self.layout.clip(new_params), new_moments.ravel()
+
+    @classmethod
     def describe_reference(cls, path) -> str:
         density, _, _, _ = load_npz(path)
         nz, ny, nx = density.shape
