@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +137,38 @@ def test_view_of_a_mesh_asset_orbits_and_zooms(tmp_path, display, monkeypatch):
         viewer.close()
     finally:
         problem.release()
+
+
+def test_window_follows_a_run_through_its_stages(tmp_path, display, monkeypatch):
+    """A volume grown coarse to fine (scene.grow) rebuilds its scene mid-run: the one window
+    keeps showing it (no second window), and its last frame is the final grid's render."""
+    from PIL import Image
+
+    from diffrast_cli.api import load_job, optimize
+    from diffrast_cli.window import live as live_module
+    from diffrast_cli.window import watch as watch_module
+    monkeypatch.setenv("DISPLAY", display)
+    opened, seen = [], {}
+    original_init, original_close = live_module.LiveWindow.__init__, watch_module.WindowWatch.close
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(args[0])
+        original_init(self, *args, **kwargs)
+
+    def close_and_keep(self):
+        if self.window is not None and not self.window.closed:
+            self.refresh(self.problem.estimator)
+            seen.update(frame=self.last, refreshes=self.refreshes)
+        original_close(self)
+
+    monkeypatch.setattr(live_module.LiveWindow, "__init__", counting_init)
+    monkeypatch.setattr(watch_module.WindowWatch, "close", close_and_keep)
+    config = Path(__file__).resolve().parent.parent / "configs" / "volume_smoke.yaml"
+    job = load_job(config, ["render.resolution=24", "cameras.orbit.count=5", "cameras.holdout=1",
+                            "scene.resolution=4", "optimize.iterations=6",
+                            "scene.grow=[{iteration: 3, resolution: 6}]"])
+    result = optimize(job, out=tmp_path / "run", window=True)
+    assert result.report["parameters"] == 4 * 6 ** 3 and len(opened) == 1 and seen["refreshes"] >= 2
+    final = np.asarray(Image.open(tmp_path / "run" / "final.png").convert("RGB"), np.float32) / 255.0
+    w = final.shape[1]
+    assert np.abs(seen["frame"][:, w:2 * w] - final).max() < 1.5 / 255

@@ -31,16 +31,20 @@ class WindowWatch:
         self._next = 0.0
 
     def attach(self, problem) -> "callable":
-        """Open the window for ``problem`` (a Problem) and return the loop's after-step hook."""
+        """Open the window for ``problem`` (a Problem) and return the loop's after-step hook.
+        Attached again (the run rebuilt its scene for a new stage, same views and device),
+        the open window shows the new problem."""
         self.problem = problem
         est = problem.estimator
         self.cam = problem.eval_cams[0] if getattr(problem, "eval_cams", None) else 0
         self.target = np.asarray(problem.views.targets[self.cam], np.float32)
-        h, w = self.target.shape[:2]
-        scale = self.scale or max(1, min(4, 384 // max(h, 1)))
-        self.window = LiveWindow(f"diffrast: {problem.job.name}", (3 * w * scale, h * scale),
-                                 restore=problem.device.activate)
-        self.refresh(est)
+        if self.window is None:
+            h, w = self.target.shape[:2]
+            scale = self.scale or max(1, min(4, 384 // max(h, 1)))
+            self.window = LiveWindow(f"diffrast: {problem.job.name}", (3 * w * scale, h * scale),
+                                     restore=problem.device.activate)
+        if not self.window.closed:
+            self.refresh(est)
         return self.hook
 
     def hook(self, iteration: int) -> None:
