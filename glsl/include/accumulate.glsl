@@ -1,7 +1,11 @@
 // Per-contributor accumulators: accum[pair * u_contributors + c].
 // Float atomics (GL_NV_shader_atomic_float) when ATOMICS_FLOAT is defined,
-// else fixed point: round(value * FIXED_SCALE) in int atomics, with an
-// overflow flag raised in stats[STAT_OVERFLOW].
+// else fixed point: round(value * FIXED_SCALE) in int atomics. The adds do not
+// wait for the old value (an add whose result is used costs a round trip: 20-26%
+// of G where adds dominate, docs/design.md); the sums wrap modulo 2^32, which is
+// exact whenever the final sum fits, so the overflow flag (stats[STAT_OVERFLOW])
+// is raised where a sum is read: |sum| >= 2^30 (half the range: a sum that
+// wrapped lands there unless it passed the limit by more than half the range).
 
 uniform uint u_contributors;
 
@@ -22,11 +26,7 @@ layout(std430, binding = SSBO_ACCUM) buffer Accum { int accum[]; };
 
 // Add an already fixed-point value q.
 void accumulate_fixed(uint pair, uint c, int q) {
-    int old = atomicAdd(accum[pair * u_contributors + c], q);
-    int now = old + q;  // GLSL integer addition wraps (low 32 bits)
-    if ((q > 0 && now < old) || (q < 0 && now > old)) {
-        atomicOr(stats[STAT_OVERFLOW], 1u);
-    }
+    atomicAdd(accum[pair * u_contributors + c], q);
 }
 
 void accumulate(uint pair, uint c, float v) {
@@ -34,7 +34,9 @@ void accumulate(uint pair, uint c, float v) {
 }
 
 float accum_value(uint pair, uint c) {
-    return float(accum[pair * u_contributors + c]) * (1.0 / FIXED_SCALE);
+    int q = accum[pair * u_contributors + c];
+    if (q >= 0x40000000 || q <= -0x40000000) atomicOr(stats[STAT_OVERFLOW], 1u);
+    return float(q) * (1.0 / FIXED_SCALE);
 }
 #endif
 
