@@ -213,3 +213,11 @@ def test_gather_sums_the_pixels_that_reach_each_node(device, tmp_path, monkeypat
         assert (want == 0).mean() > 0.05 and (want != 0).mean() > 0.3     # some nodes are out of every ray's reach
     close = np.isclose(got, want, rtol=1e-3, atol=1e-4)
     assert close.mean() > 0.98, (close.mean(), np.abs(got - want).max())
+
+
+def test_too_many_gather_groups_is_a_one_line_error(device, tmp_path):
+    """The gather dispatches bricks deep x pairs work groups along z: a run that would pass
+    GL's 65535 is refused before anything is allocated."""
+    extra = {"scene.gradient": "sge", "scene.resolution": [4, 4, 1024], "optimize.samples": 256}
+    with pytest.raises(ConfigError, match="exceeds one gather dispatch"):
+        volume_problem(device, tmp_path, gradient_target(W, W), extra=extra)

@@ -24,6 +24,7 @@ from ...gl.declared import BufferSpec, TextureSpec
 from ...gl.passes import barrier, groups_1d, set_uniforms
 from ..base import SceneKind, SceneSetup
 from ..params import MAP_ANALYTIC, MAP_DIRECT, ParamGroup, ParamLayout, group_settings
+from .config import VolumeConfig
 from .grid import GridSpec, resample, trilinear
 
 DENSITY_FLOOR = 1e-3                              # the density of an "empty" node (and of density 0 in files)
@@ -31,6 +32,9 @@ LOG_DENSITY_BOUNDS = (float(np.log(1e-4)), float(np.log(1e4)))
 # The perturbed nodes the marches read: half floats (RGBA16F, volume_nodes.comp's image
 # format): half the bytes of a march's reads (docs/design.md, "Voxel volumes").
 NODE_DTYPE, NODE_FORMAT = "f2", "rgba16f"
+# The gather's work group: a brick of nodes (x, y, z) for one pair (volume_gather.comp).
+GATHER_BRICK = (8, 8, 4)
+MAX_GROUPS_Z = 65535                              # GL's guaranteed dispatch size per dimension
 
 
 def load_npz(path) -> tuple:
@@ -68,6 +72,12 @@ class VoxelVolume(SceneKind):
     def create(cls, setup: SceneSetup) -> "VoxelVolume":
         if setup.job.render.supersample != 1:
             raise ConfigError("render.supersample: scene.kind volume marches one ray per pixel; use 1")
+        cfg, opt = setup.job.scene, setup.job.optimize
+        sides = [cfg.sides] + [VolumeConfig(resolution=g.resolution).sides for g in cfg.grow]
+        depth = max(-(-s[2] // GATHER_BRICK[2]) for s in sides)
+        if cfg.gradient == "sge" and depth * opt.samples * opt.views_per_iteration > MAX_GROUPS_Z:
+            raise ConfigError(f"scene.resolution: {depth} bricks deep x optimize.samples x views_per_iteration "
+                              f"exceeds one gather dispatch ({MAX_GROUPS_Z} work groups); use fewer samples or views")
         return cls(setup.job.scene, setup.views.view_proj, background=setup.job.render.background,
                    seed=setup.job.seed, base=setup.base, size=setup.size)
 
@@ -112,7 +122,6 @@ class VoxelVolume(SceneKind):
         """The reference grid drawn clean (jitter 0.5) with the job's step and termination when the
         job is a volume job, each view's ray marched at the reference's own resolution."""
         from ..mesh.reference import render_frozen
-        from .config import VolumeConfig
         density, color, lo, hi = load_npz(path)
         own = job.scene if job.scene.kind == "volume" else VolumeConfig()
         cfg = VolumeConfig(resolution=list(density.shape[::-1]), bounds=(tuple(lo), tuple(hi)), step=own.step,
@@ -219,6 +228,7 @@ class VoxelVolume(SceneKind):
             # the estimator's marches: the texture unit interpolates (the exact backward weighs
             # the 8 nodes itself, and measured faster with the forward doing the same)
             d["GRID_HW_FILTER"] = 1
+            d.update(zip(("GATHER_X", "GATHER_Y", "GATHER_Z"), GATHER_BRICK))
         if self.cfg.jitter:
             d["GRID_JITTER"] = 1
         if self.analytic:
@@ -254,8 +264,8 @@ class VoxelVolume(SceneKind):
                                                extensions=estimator.extensions, dirs=self.shader_dirs)
         set_uniforms(self.gather_prog, u_pairs=estimator.pairs, u_contributors=estimator.contributors,
                      u_samples=estimator.samples, **estimator.visibility.uniforms())
-        nx, ny, nz = self.spec.sides
-        self.gather_prog.run(-(-nx // 8), -(-ny // 8), -(-nz // 4) * estimator.pairs)   # GATHER_X/Y/Z
+        (nx, ny, nz), (bx, by, bz) = self.spec.sides, GATHER_BRICK
+        self.gather_prog.run(-(-nx // bx), -(-ny // by), -(-nz // bz) * estimator.pairs)
         barrier(self.ctx)
 
     def release(self) -> None:

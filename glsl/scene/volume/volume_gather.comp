@@ -7,14 +7,12 @@
 // pixel is summed (the dependents, once each), and so are the few that pass the box's
 // corners between samples or stop inside it (no bias: their mean is 0; docs/volume.md).
 // A box that reaches behind the camera's plane takes every pixel of the tile.
-// One work group per brick of GATHER_X x GATHER_Y x GATHER_Z nodes and pair: the records of
+// One work group per brick of GATHER_X x GATHER_Y x GATHER_Z nodes (defines: kind.py's
+// GATHER_BRICK) and pair: the records of
 // the brick's projected box are loaded into shared memory once (up to GATHER_CACHE pixels and
 // GATHER_ROWS rows; a larger box, e.g. a brick near the camera, reads them from the buffer),
 // with each row's running sums of the differences and its least depth: a node's row whose
 // pixels all reach the node's depth costs two reads, not one per pixel.
-#define GATHER_X 8
-#define GATHER_Y 8
-#define GATHER_Z 4
 #ifndef GATHER_CACHE
 #define GATHER_CACHE 2048
 #endif
