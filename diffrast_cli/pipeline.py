@@ -150,9 +150,9 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
                     raise ConfigError(f"--resume {out_dir}: the job differs from the checkpoint's: {shown} "
                                       f"(--force resumes anyway)")
             stages = get_kind(job.scene.kind).factory.stages(job)
-            start = ckpt.iteration if ckpt is not None else 0
+            resume_at = ckpt.iteration if ckpt is not None else 0
             # a checkpoint taken at a stage's iteration holds the state from before the change
-            past = [stage_job for at, stage_job in stages if at < start]
+            past = [stage_job for at, stage_job in stages if at < resume_at]
             problem = Problem(past[-1] if past else job, base_dir, device_index=device_index, target=targets)
             run = None
             try:
@@ -164,7 +164,7 @@ def execute(job: JobConfig, base_dir: Path | None, out_dir: Path | None = None, 
                 if write and folder is None:
                     folder = RunFolder.open(out_dir, job.name, overwrite=overwrite, root=runs_root)
                 run = _Run(problem, folder, ckpt, quiet, callback, watch, job=job,
-                           stages=[(at, stage_job) for at, stage_job in stages if at >= start])
+                           stages=[(at, stage_job) for at, stage_job in stages if at >= resume_at])
                 outcome = run.run(wall0, config_path, handle_signals, guard)
             finally:
                 if watch is not None:
