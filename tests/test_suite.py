@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from PIL import Image
 
 from diffrast_cli.suite import meta, runner
@@ -68,6 +70,7 @@ def test_grid_search_picks_the_best_tau_on_training_instances(device, monkeypatc
     assert all(r["seed"] == 0 for r in result["runs"])          # the reported seeds are not the grid's
 
 
+@pytest.mark.slow
 def test_meta_training_improves_the_held_out_loss(device):
     # from a too-soft start (tau 10^-1.5) a few zeroth-order steps on training instances
     result = meta.meta_train(device, "shape2d", "mlp", 8, quick=True, start_log_tau=-1.5)
