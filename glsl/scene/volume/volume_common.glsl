@@ -85,6 +85,13 @@ Ray pixel_ray(uint cam, vec2 ndc, ivec2 local, uint seed, uint iteration, bool c
 // march of the ray and G's gather (volume_gather.comp) agree on the positions).
 float sample_t(Ray r, int j) { return r.t0 + (float(j) + r.jitter) * GRID_STEP; }
 
+// One sample's emission-absorption step: its light added, the transmittance attenuated.
+void composite(vec4 s, inout vec3 acc, inout float trans) {
+    float alpha = 1.0 - exp(-s.w * GRID_STEP);
+    acc += trans * alpha * s.rgb;
+    trans *= 1.0 - alpha;
+}
+
 // The pixel's colour in the copy of `slot`: emission-absorption, front to back, stopped once
 // the transmittance falls below GRID_TERMINATION; `last`: the index of the last sample read
 // (-1: none).
@@ -93,10 +100,7 @@ vec3 march_ray(Ray r, int slot, out int last) {
     float trans = 1.0;
     last = -1;
     for (int j = 0; sample_t(r, j) < r.t1; ++j) {
-        vec4 s = grid_sample(r.origin + sample_t(r, j) * r.dir, slot);
-        float alpha = 1.0 - exp(-s.w * GRID_STEP);
-        acc += trans * alpha * s.rgb;
-        trans *= 1.0 - alpha;
+        composite(grid_sample(r.origin + sample_t(r, j) * r.dir, slot), acc, trans);
         last = j;
         if (trans < GRID_TERMINATION) break;
     }
@@ -114,18 +118,12 @@ void march_pair(Ray r, int slot, out vec3 color_p, out vec3 color_m, out ivec2 l
     for (int j = 0; sample_t(r, j) < r.t1 && (alive_p || alive_m); ++j) {
         vec3 p = r.origin + sample_t(r, j) * r.dir;
         if (alive_p) {
-            vec4 s = grid_sample(p, slot);
-            float alpha = 1.0 - exp(-s.w * GRID_STEP);
-            acc_p += trans_p * alpha * s.rgb;
-            trans_p *= 1.0 - alpha;
+            composite(grid_sample(p, slot), acc_p, trans_p);
             last.x = j;
             alive_p = trans_p >= GRID_TERMINATION;
         }
         if (alive_m) {
-            vec4 s = grid_sample(p, slot + 1);
-            float alpha = 1.0 - exp(-s.w * GRID_STEP);
-            acc_m += trans_m * alpha * s.rgb;
-            trans_m *= 1.0 - alpha;
+            composite(grid_sample(p, slot + 1), acc_m, trans_m);
             last.y = j;
             alive_m = trans_m >= GRID_TERMINATION;
         }
